@@ -1,0 +1,82 @@
+//! hagen-core: one `topology.yaml` in; diagnostics, a validated plan and (later) every
+//! file of a highly available Kubernetes control plane out. No I/O: text in, data out,
+//! so the same code runs in the CLI, in tests and in the browser (wasm32).
+//!
+//! The flow, one model per stage:
+//!
+//! 1. **Parse** ([`parse::parse`]): text → [`topology::Topology`], every value spanned.
+//!    A file that cannot be read gives one diagnostic (TOP000 / TOP001).
+//! 2. **Check** ([`rules::topology::run`]): every TOP rule reads the spanned model and
+//!    reports *all* problems, each pointing at its value.
+//! 3. **Plan** ([`plan::Plan::from_topology`]): only without errors; spans stripped,
+//!    defaults applied ([`defaults`]), values parsed.
+//! 4. **Report**: [`diag`] renders the findings as text, JSON or SARIF; [`whatif`]
+//!    says what survives the loss of each node, zone and VIP holder.
+//!
+//! [`check`] runs steps 1–3 in one call.
+
+#![deny(missing_docs)]
+
+pub mod defaults;
+pub mod diag;
+pub mod net;
+pub mod parse;
+pub mod plan;
+pub mod rules;
+pub mod schema;
+pub mod source;
+pub mod starter;
+pub mod topology;
+pub mod version;
+pub mod whatif;
+
+use diag::Diagnostics;
+use plan::Plan;
+use source::SourceFile;
+use whatif::Scenario;
+
+/// What [`check`] found.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Every finding, sorted by position.
+    pub diagnostics: Diagnostics,
+    /// The plan, when there is no error.
+    pub plan: Option<Plan>,
+    /// The what-if table, when the file parsed.
+    pub what_if: Option<Vec<Scenario>>,
+}
+
+/// Parses and checks a topology; builds its plan if nothing is an error.
+pub fn check(source: &SourceFile) -> Checked {
+    let topology = match parse::parse(&source.text) {
+        Ok(t) => t,
+        Err(d) => {
+            let mut diagnostics = Diagnostics::new();
+            diagnostics.push(*d);
+            return Checked { diagnostics, plan: None, what_if: None };
+        }
+    };
+    let diagnostics = rules::topology::run(&topology);
+    let plan = if diagnostics.has_errors() { None } else { Plan::from_topology(&topology) };
+    Checked { diagnostics, plan, what_if: Some(whatif::what_if(&topology)) }
+}
+
+/// Like [`check`], for bytes that may not be UTF-8 text (a binary file given by
+/// mistake). Returns the source as it will be shown, and what was found.
+pub fn check_bytes(name: &str, bytes: &[u8]) -> (SourceFile, Checked) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let source = SourceFile::new(name, text);
+            let checked = check(&source);
+            (source, checked)
+        }
+        Err(e) => {
+            let source = SourceFile::new(name, String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned());
+            let mut diagnostics = Diagnostics::new();
+            let mut d = parse::invalid_utf8(&e);
+            d.span = Some(source::Span::new(source.text.len(), source.text.len()));
+            diagnostics.push(d);
+            (source, Checked { diagnostics, plan: None, what_if: None })
+        }
+    }
+}

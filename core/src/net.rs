@@ -1,0 +1,271 @@
+//! Addresses, networks and names: small parsers with error messages written for people.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// An IP address with an optional prefix length, as a VIP or a node address is written
+/// (`192.168.2.250/24`, `10.0.0.5`). Host bits may be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IfAddr {
+    /// The address.
+    pub addr: IpAddr,
+    /// The prefix length, when given.
+    pub prefix: Option<u8>,
+}
+
+impl IfAddr {
+    /// Parses `ADDR` or `ADDR/PREFIX`.
+    pub fn parse(text: &str) -> Result<IfAddr, String> {
+        let text = text.trim();
+        let (addr_text, prefix_text) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let addr = parse_ip(addr_text)?;
+        let prefix = prefix_text
+            .map(|p| parse_prefix(p, &addr))
+            .transpose()?;
+        Ok(IfAddr { addr, prefix })
+    }
+
+    /// The network this address is in, when its prefix is known.
+    pub fn network(&self) -> Option<Cidr> {
+        self.prefix.map(|prefix| Cidr::new(self.addr, prefix))
+    }
+}
+
+impl fmt::Display for IfAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.prefix {
+            Some(p) => write!(f, "{}/{p}", self.addr),
+            None => write!(f, "{}", self.addr),
+        }
+    }
+}
+
+/// A network: an address with its host bits cleared, and a prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cidr {
+    /// The first address of the network.
+    pub addr: IpAddr,
+    /// The prefix length.
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// The network of `addr/prefix` (host bits cleared).
+    pub fn new(addr: IpAddr, prefix: u8) -> Cidr {
+        let addr = match addr {
+            IpAddr::V4(a) => IpAddr::V4((u32::from(a) & mask32(prefix)).into()),
+            IpAddr::V6(a) => IpAddr::V6((u128::from(a) & mask128(prefix)).into()),
+        };
+        Cidr { addr, prefix }
+    }
+
+    /// Parses `ADDR/PREFIX`; the prefix is required.
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let text = text.trim();
+        let Some((a, p)) = text.split_once('/') else {
+            return Err(format!("`{text}` is not a CIDR: the /prefix is missing"));
+        };
+        let addr = parse_ip(a)?;
+        let prefix = parse_prefix(p, &addr)?;
+        Ok(Cidr::new(addr, prefix))
+    }
+
+    /// Address bits of this family (32 or 128).
+    pub fn family_bits(&self) -> u8 {
+        if self.addr.is_ipv4() { 32 } else { 128 }
+    }
+
+    /// Number of host bits.
+    pub fn host_bits(&self) -> u8 {
+        self.family_bits() - self.prefix
+    }
+
+    /// True if `ip` is inside this network.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                u32::from(*ip) & mask32(self.prefix) == u32::from(net)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                u128::from(*ip) & mask128(self.prefix) == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+
+    /// True if the two networks share any address.
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        self.contains(&other.addr) || other.contains(&self.addr)
+    }
+
+    /// The `n`th address of the network (0 is the network address itself).
+    pub fn nth(&self, n: u32) -> Option<IpAddr> {
+        if self.host_bits() < 32 && u64::from(n) >= 1u64 << self.host_bits() {
+            return None;
+        }
+        Some(match self.addr {
+            IpAddr::V4(a) => IpAddr::V4((u32::from(a) + n).into()),
+            IpAddr::V6(a) => IpAddr::V6((u128::from(a) + u128::from(n)).into()),
+        })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+fn mask32(prefix: u8) -> u32 {
+    if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) }
+}
+
+fn mask128(prefix: u8) -> u128 {
+    if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix.min(128))) }
+}
+
+fn parse_ip(text: &str) -> Result<IpAddr, String> {
+    text.parse::<IpAddr>().map_err(|_| {
+        let dots = text.matches('.').count();
+        if !text.contains(':') && dots > 3 {
+            format!("`{text}` is not an IP address: an IPv4 address has 4 parts, this has {}", dots + 1)
+        } else if !text.contains(':') && text.split('.').any(|p| p.parse::<u32>().is_ok_and(|n| n > 255)) {
+            format!("`{text}` is not an IP address: each IPv4 part must be 0..255")
+        } else {
+            format!("`{text}` is not an IP address")
+        }
+    })
+}
+
+fn parse_prefix(text: &str, addr: &IpAddr) -> Result<u8, String> {
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    match text.parse::<u8>() {
+        Ok(p) if p <= max => Ok(p),
+        _ => Err(format!("`/{text}` is not a prefix length: it must be 0..{max}")),
+    }
+}
+
+/// Checks an RFC 1123 DNS subdomain (what Kubernetes calls a node name): lowercase
+/// letters, digits, '-' and '.', labels of 1..63 characters that start and end with an
+/// alphanumeric, at most 253 characters.
+pub fn check_dns1123_subdomain(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the name is empty".into());
+    }
+    if name.len() > 253 {
+        return Err(format!("`{name}` is {} characters long; the limit is 253", name.len()));
+    }
+    for label in name.split('.') {
+        check_label(label, name, false)?;
+    }
+    Ok(())
+}
+
+/// Checks a DNS name as used in a certificate SAN or an endpoint: like a subdomain but
+/// case-insensitive, and (if `wildcard`) with an optional leading `*.` label.
+pub fn check_dns_name(name: &str, wildcard: bool) -> Result<(), String> {
+    let rest = match name.strip_prefix("*.") {
+        Some(rest) if wildcard => rest,
+        Some(_) => return Err(format!("`{name}`: a wildcard is not allowed here")),
+        None => name,
+    };
+    if rest.is_empty() {
+        return Err("the name is empty".into());
+    }
+    if name.len() > 253 {
+        return Err(format!("`{name}` is {} characters long; the limit is 253", name.len()));
+    }
+    for label in rest.split('.') {
+        check_label(label, name, true)?;
+    }
+    Ok(())
+}
+
+fn check_label(label: &str, name: &str, any_case: bool) -> Result<(), String> {
+    if label.is_empty() {
+        return Err(format!("`{name}` has an empty label (two dots in a row, or a dot at an end)"));
+    }
+    if label.len() > 63 {
+        return Err(format!("`{name}`: the label `{label}` is {} characters long; the limit is 63", label.len()));
+    }
+    let ok_char = |c: char| {
+        c.is_ascii_digit() || c == '-' || if any_case { c.is_ascii_alphabetic() } else { c.is_ascii_lowercase() }
+    };
+    if let Some(bad) = label.chars().find(|&c| !ok_char(c)) {
+        let what = if bad.is_ascii_uppercase() { "an uppercase letter".to_string() } else { format!("`{bad}`") };
+        return Err(format!("`{name}` contains {what}; only lowercase letters, digits, '-' and '.' are allowed"));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(format!("`{name}`: the label `{label}` must start and end with a letter or digit"));
+    }
+    Ok(())
+}
+
+/// Checks a Linux network interface name: 1..15 bytes, no '/', ':' or whitespace, not `.`/`..`.
+pub fn check_interface_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the interface name is empty".into());
+    }
+    if name.len() > 15 {
+        return Err(format!("`{name}` is {} bytes long; Linux interface names have at most 15", name.len()));
+    }
+    if name == "." || name == ".." {
+        return Err(format!("`{name}` is not a valid interface name"));
+    }
+    if let Some(bad) = name.chars().find(|c| c.is_whitespace() || *c == '/' || *c == ':' || c.is_control()) {
+        return Err(format!("`{name}` contains {bad:?}, which Linux does not allow in interface names"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ifaddr_parses_with_and_without_prefix() {
+        let a = IfAddr::parse("192.168.2.250/24").unwrap();
+        assert_eq!(a.prefix, Some(24));
+        assert_eq!(a.network().unwrap().to_string(), "192.168.2.0/24");
+        assert_eq!(IfAddr::parse("10.0.0.1").unwrap().prefix, None);
+        assert!(IfAddr::parse("fd00::1/64").is_ok());
+    }
+
+    #[test]
+    fn bad_addresses_say_why() {
+        let e = IfAddr::parse("192.168.2.250.250").unwrap_err();
+        assert!(e.contains("4 parts, this has 5"), "{e}");
+        assert!(IfAddr::parse("10.0.0.300").unwrap_err().contains("0..255"));
+        assert!(IfAddr::parse("10.0.0.1/33").unwrap_err().contains("0..32"));
+        assert!(Cidr::parse("10.0.0.0").unwrap_err().contains("missing"));
+    }
+
+    #[test]
+    fn cidr_overlap_and_contains() {
+        let pods = Cidr::parse("10.244.0.0/16").unwrap();
+        let svc = Cidr::parse("10.96.0.0/12").unwrap();
+        assert!(!pods.overlaps(&svc));
+        let wide = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(wide.overlaps(&pods) && pods.overlaps(&wide));
+        assert_eq!(svc.nth(10).unwrap().to_string(), "10.96.0.10");
+        assert_eq!(Cidr::parse("10.0.0.0/30").unwrap().nth(4), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_dns1123_subdomain("k8s-m1").is_ok());
+        assert!(check_dns1123_subdomain("K8s-m1").unwrap_err().contains("uppercase"));
+        assert!(check_dns1123_subdomain("m_1").is_err());
+        assert!(check_dns1123_subdomain("-m1").is_err());
+        assert!(check_dns_name("*.k8s.example.com", true).is_ok());
+        assert!(check_dns_name("*.k8s.example.com", false).is_err());
+        assert!(check_dns_name("API.Example.com", true).is_ok());
+        assert!(check_interface_name("eth0").is_ok());
+        assert!(check_interface_name("enp0s31f6.100").is_ok());
+        assert!(check_interface_name("a-very-long-interface").is_err());
+        assert!(check_interface_name("eth 0").is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! Step 3: the validated plan. Spans stripped, defaults applied, values parsed. Built
+//! only from a topology the rules accepted, so nothing here reports problems.
+
+use crate::defaults;
+use crate::net::{Cidr, IfAddr};
+use crate::topology::{EtcdType, KeyAlgorithm, LbType, Role, Topology};
+use crate::version::{KubeVersion, KubeadmApi};
+use std::net::IpAddr;
+
+/// Everything the renderers need, with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// kubeadm `clusterName`.
+    pub cluster_name: String,
+    /// The Kubernetes version.
+    pub version: KubeVersion,
+    /// The kubeadm configuration API to write.
+    pub kubeadm_api: KubeadmApi,
+    /// The stable endpoint.
+    pub endpoint: Endpoint,
+    /// kube-apiserver's port on every control plane.
+    pub bind_port: u16,
+    /// Extra API server SANs, as written.
+    pub cert_sans: Vec<String>,
+    /// The load balancer.
+    pub load_balancer: LoadBalancer,
+    /// The etcd layout.
+    pub etcd: EtcdType,
+    /// Pod network(s), comma-separated as kubeadm takes them.
+    pub pod_subnet: Option<String>,
+    /// Service network.
+    pub service_subnet: Cidr,
+    /// Cluster DNS domain.
+    pub dns_domain: String,
+    /// Key algorithm of every generated key.
+    pub key_algorithm: KeyAlgorithm,
+    /// Leaf lifetime, in days.
+    pub cert_validity_days: u32,
+    /// CA lifetime, in days.
+    pub ca_validity_days: u32,
+    /// Every node, in the order written.
+    pub nodes: Vec<Node>,
+}
+
+/// The address clients dial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The VIP, if any.
+    pub vip: Option<IfAddr>,
+    /// The DNS name, if any.
+    pub dns: Option<String>,
+    /// The port clients dial.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// The host of kubeadm's `controlPlaneEndpoint`: the DNS name, else the VIP, else
+    /// loopback (nginx-local without a name: every node dials its own proxy).
+    pub fn host(&self) -> String {
+        match (&self.dns, &self.vip) {
+            (Some(dns), _) => dns.clone(),
+            (None, Some(vip)) => vip.addr.to_string(),
+            (None, None) => "127.0.0.1".to_string(),
+        }
+    }
+}
+
+/// The load balancer, with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancer {
+    /// Its type.
+    pub kind: LbType,
+    /// The default VRRP / ARP interface.
+    pub interface: Option<String>,
+    /// The VRRP virtual router id.
+    pub virtual_router_id: u8,
+}
+
+/// One machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Node name.
+    pub name: String,
+    /// Its address.
+    pub address: IpAddr,
+    /// Its prefix length, if given.
+    pub prefix: Option<u8>,
+    /// Its zone, if given.
+    pub zone: Option<String>,
+    /// Its roles, deduplicated and sorted.
+    pub roles: Vec<Role>,
+    /// Its VRRP / ARP interface (its own, else the load balancer's).
+    pub interface: Option<String>,
+}
+
+impl Node {
+    /// True if the node has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+impl Plan {
+    /// Builds the plan of a topology the rules accepted; `None` if a value does not parse
+    /// (which the rules report, so callers only see `None` on a bug).
+    pub fn from_topology(t: &Topology) -> Option<Plan> {
+        let spec = t.spec.get();
+        let version = KubeVersion::parse(spec.kubernetes_version.get()).ok()?;
+        let endpoint = spec.control_plane_endpoint.as_ref().map(|e| e.get());
+        let lb = spec.load_balancer.get();
+        let lb_interface = lb.interface.as_ref().map(|i| i.get().clone());
+        let networking = spec.networking.as_ref().map(|n| n.get());
+        let pki = spec.pki.as_ref().map(|p| p.get());
+        let nodes = spec
+            .nodes
+            .iter()
+            .map(|n| {
+                let addr = IfAddr::parse(n.address.get()).ok()?;
+                let mut roles: Vec<Role> = n.roles.iter().map(|r| **r).collect();
+                roles.sort();
+                roles.dedup();
+                Some(Node {
+                    name: n.name.get().clone(),
+                    address: addr.addr,
+                    prefix: addr.prefix,
+                    zone: n.zone.as_ref().map(|z| z.get().clone()),
+                    roles,
+                    interface: n.interface.as_ref().map(|i| i.get().clone()).or_else(|| lb_interface.clone()),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Plan {
+            cluster_name: t.metadata.name.get().clone(),
+            kubeadm_api: version.kubeadm_api(),
+            version,
+            endpoint: Endpoint {
+                vip: match endpoint.and_then(|e| e.vip.as_ref()) {
+                    Some(v) => Some(IfAddr::parse(v.get()).ok()?),
+                    None => None,
+                },
+                dns: endpoint.and_then(|e| e.dns.as_ref()).map(|d| d.get().clone()),
+                port: u16::try_from(endpoint.and_then(|e| e.port.as_ref()).map_or(u32::from(defaults::ENDPOINT_PORT), |p| *p.get())).ok()?,
+            },
+            bind_port: u16::try_from(
+                spec.api_server
+                    .as_ref()
+                    .and_then(|a| a.bind_port.as_ref())
+                    .map_or(u32::from(defaults::BIND_PORT), |p| *p.get()),
+            )
+            .ok()?,
+            cert_sans: spec
+                .api_server
+                .as_ref()
+                .and_then(|a| a.cert_sans.as_ref())
+                .map(|s| s.iter().map(|v| v.get().clone()).collect())
+                .unwrap_or_default(),
+            load_balancer: LoadBalancer {
+                kind: *lb.kind.get(),
+                interface: lb_interface,
+                virtual_router_id: u8::try_from(
+                    lb.virtual_router_id.as_ref().map_or(u32::from(defaults::VIRTUAL_ROUTER_ID), |v| *v.get()),
+                )
+                .ok()?,
+            },
+            etcd: spec.etcd.as_ref().map_or(defaults::ETCD_TYPE, |e| *e.kind.get()),
+            pod_subnet: networking.and_then(|n| n.pod_subnet.as_ref()).map(|p| p.get().clone()),
+            service_subnet: Cidr::parse(
+                networking
+                    .and_then(|n| n.service_subnet.as_ref())
+                    .map_or(defaults::SERVICE_SUBNET, |s| s.get().as_str()),
+            )
+            .ok()?,
+            dns_domain: networking
+                .and_then(|n| n.dns_domain.as_ref())
+                .map_or(defaults::DNS_DOMAIN.to_string(), |d| d.get().clone()),
+            key_algorithm: pki.and_then(|p| p.key_algorithm.as_ref()).map_or(defaults::KEY_ALGORITHM, |k| *k.get()),
+            cert_validity_days: pki
+                .and_then(|p| p.cert_validity_days.as_ref())
+                .map_or(defaults::CERT_VALIDITY_DAYS, |v| *v.get()),
+            ca_validity_days: pki
+                .and_then(|p| p.ca_validity_days.as_ref())
+                .map_or(defaults::CA_VALIDITY_DAYS, |v| *v.get()),
+            nodes,
+        })
+    }
+
+    /// The control-plane nodes, in the order written (the first one runs `kubeadm init`).
+    pub fn control_planes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.has(Role::ControlPlane))
+    }
+
+    /// The etcd members: control planes when stacked, `etcd` nodes when external.
+    pub fn etcd_members(&self) -> impl Iterator<Item = &Node> {
+        let role = match self.etcd {
+            EtcdType::Stacked => Role::ControlPlane,
+            EtcdType::External => Role::Etcd,
+        };
+        self.nodes.iter().filter(move |n| n.has(role))
+    }
+}
