@@ -1,1 +1,6 @@
+//! hagen's library-level integration tests, in one binary.
 
+mod check;
+mod fuzz;
+mod registry;
+mod schema;

@@ -64,19 +64,18 @@ pub fn check(source: &SourceFile) -> Checked {
 /// Like [`check`], for bytes that may not be UTF-8 text (a binary file given by
 /// mistake). Returns the source as it will be shown, and what was found.
 pub fn check_bytes(name: &str, bytes: &[u8]) -> (SourceFile, Checked) {
+    let binary = |why: String| {
+        let mut diagnostics = Diagnostics::new();
+        diagnostics.push(parse::not_text(why));
+        (SourceFile::new(name, ""), Checked { diagnostics, plan: None, what_if: None })
+    };
     match std::str::from_utf8(bytes) {
+        Ok(text) if text.contains('\0') => binary("it contains a NUL byte".to_string()),
         Ok(text) => {
             let source = SourceFile::new(name, text);
             let checked = check(&source);
             (source, checked)
         }
-        Err(e) => {
-            let source = SourceFile::new(name, String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned());
-            let mut diagnostics = Diagnostics::new();
-            let mut d = parse::invalid_utf8(&e);
-            d.span = Some(source::Span::new(source.text.len(), source.text.len()));
-            diagnostics.push(d);
-            (source, Checked { diagnostics, plan: None, what_if: None })
-        }
+        Err(e) => binary(format!("it is not UTF-8: invalid byte at offset {}", e.valid_up_to())),
     }
 }

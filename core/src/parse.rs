@@ -27,15 +27,16 @@ pub fn parse(text: &str) -> Result<Topology, Box<Diagnostic>> {
     serde_saphyr::from_str::<Topology>(text).map_err(|e| Box::new(to_diagnostic(text, &e)))
 }
 
-/// The diagnostic for a byte string that is not UTF-8.
-pub fn invalid_utf8(error: &std::str::Utf8Error) -> Diagnostic {
-    let at = error.valid_up_to();
-    Diagnostic::new(
-        &INVALID_YAML,
-        format!("the file is not UTF-8 text (invalid byte at offset {at}); is it a binary file?"),
-    )
-    .at(Span::new(at, at + 1), "")
-    .help("topology.yaml must be UTF-8 text")
+/// Reads YAML text as plain JSON data, without spans (to check a file against the JSON
+/// Schema, or to hand it to a JSON tool).
+pub fn to_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+}
+
+/// The diagnostic for bytes that are not a text file; it has no position to show.
+pub fn not_text(why: String) -> Diagnostic {
+    Diagnostic::new(&INVALID_YAML, format!("this is a binary file, not YAML: {why}"))
+        .help("pass the topology.yaml file; `hagen init` writes a starter one")
 }
 
 fn is_blank(text: &str) -> bool {
@@ -74,11 +75,34 @@ fn to_diagnostic(text: &str, error: &Error) -> Diagnostic {
                 .at(span, "")
                 .help(format!("add `{field}:` to this mapping (`hagen schema` lists every key)"))
         }
+        Error::InvalidScalar { ty, .. } => {
+            let found = &text[span.start..span.end];
+            let (what, example) = match *ty {
+                "bool" => ("true or false", "true"),
+                t if t.starts_with('u') || t.starts_with('i') => ("a whole number", "8443"),
+                _ => ("a number", "1"),
+            };
+            Diagnostic::new(&INVALID_YAML, format!("`{found}` is not {what}"))
+                .at(span, "")
+                .help(format!("write {what} here, such as {example}"))
+        }
+        Error::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => {
+            Diagnostic::new(&INVALID_YAML, "expected a single word here (such as `haproxy-keepalived`), not a list")
+                .at(span, "")
+                .help("write one value without brackets; `hagen schema` lists the allowed values")
+        }
         other => {
             let message = serde_saphyr::DefaultMessageFormatter.format_message(other);
-            Diagnostic::new(&INVALID_YAML, message.into_owned())
-                .at(span, "")
-                .help("fix the YAML at this position; `hagen init` shows a valid topology")
+            let help = if message.contains("quoted scalar") {
+                "a quote opened above this position is probably not closed"
+            } else if message.contains("tab") {
+                "YAML indents with spaces only: replace the tab with spaces"
+            } else if message.contains("bracket") || message.contains("indicator") {
+                "check the brackets and colons on this line and the one above"
+            } else {
+                "fix the YAML at this position; `hagen init` shows a valid topology"
+            };
+            Diagnostic::new(&INVALID_YAML, message.into_owned()).at(span, "").help(help)
         }
     }
 }

@@ -146,3 +146,36 @@ mod tests {
         assert!(r.iter().all(|s| s.loss != Loss::VipHolder));
     }
 }
+
+/// The table as aligned text, for `hagen validate`'s human output.
+pub fn table(rows: &[Scenario]) -> String {
+    let header = ["if we lose", "etcd left/quorum", "API servers left", "endpoint", "survives"];
+    let mut cells: Vec<[String; 5]> = vec![header.map(String::from)];
+    for r in rows {
+        let what = match r.loss {
+            Loss::Node => format!("node {}", r.name),
+            Loss::Zone => format!("zone {} ({})", r.name, r.nodes_lost.join(", ")),
+            Loss::VipHolder => format!("VIP holder {}", r.name),
+        };
+        cells.push([
+            what,
+            format!("{}/{} {}", r.etcd_left, r.etcd_quorum, if r.etcd_ok { "ok" } else { "LOST" }),
+            r.api_servers_left.to_string(),
+            r.note.clone(),
+            if r.survives { "yes" } else { "NO" }.to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5).map(|i| cells.iter().map(|c| c[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in &cells {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == 4 { c.clone() } else { format!("{c:<w$}", w = widths[i]) })
+            .collect();
+        out.push_str("  ");
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

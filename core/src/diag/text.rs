@@ -33,7 +33,7 @@ impl Style {
 pub fn render(files: &[SourceFile], diagnostics: &Diagnostics, style: Style) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        render_one(&mut out, files, d, style);
+        out.push_str(&render_diagnostic(files, d, style));
         out.push('\n');
     }
     let (e, w) = (diagnostics.count(Severity::Error), diagnostics.count(Severity::Warning));
@@ -50,7 +50,14 @@ pub fn summary(errors: usize, warnings: usize) -> String {
     }
 }
 
-fn render_one(out: &mut String, files: &[SourceFile], d: &Diagnostic, style: Style) {
+/// One finding: header, location, excerpt with carets, help and rule reference.
+pub fn render_diagnostic(files: &[SourceFile], d: &Diagnostic, style: Style) -> String {
+    let mut out = String::new();
+    render_into(&mut out, files, d, style);
+    out
+}
+
+fn render_into(out: &mut String, files: &[SourceFile], d: &Diagnostic, style: Style) {
     let _ = writeln!(
         out,
         "{}{}: {}",
@@ -89,7 +96,8 @@ fn render_one(out: &mut String, files: &[SourceFile], d: &Diagnostic, style: Sty
     }
     for (span, ch, message) in &marks {
         let start = index.line_col(span.start);
-        let line_text = index.line_text(start.line);
+        // Tabs shown as one space keep the caret under the character it marks.
+        let line_text = index.line_text(start.line).replace('\t', " ");
         // Underline to the end of the span or of its first line, at least one character.
         let end_col = if index.line_col(span.end).line == start.line {
             index.line_col(span.end).column

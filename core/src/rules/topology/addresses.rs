@@ -296,30 +296,34 @@ pub fn vip_outside_node_subnet(cx: &Ctx<'_>, out: &mut Diagnostics) {
     let (Some(vip), Some(vip_value)) = (cx.vip, cx.endpoint().and_then(|e| e.vip.as_ref())) else {
         return;
     };
-    for cp in cx.control_planes() {
-        let Some(addr) = cp.addr else { continue };
-        // The VIP's prefix says which subnet it is announced on; a node's own prefix says
-        // which subnet the node is on. Either one outside the other is unreachable.
-        let outside = [vip.network().map(|net| (net, addr.addr)), addr.network().map(|net| (net, vip.addr))]
-            .into_iter()
-            .flatten()
-            .find(|(net, ip)| !net.contains(ip));
-        if let Some((net, _)) = outside {
-            out.push(
-                Diagnostic::new(
-                    &VIP_OUTSIDE_NODE_SUBNET,
-                    format!(
-                        "the VIP {vip} and control plane `{}` ({}) are not in one subnet ({net})",
-                        cp.name(),
-                        addr.addr
-                    ),
-                )
-                .at(vip_value.span(), "spec.controlPlaneEndpoint.vip")
-                .label(cp.node.address.span(), "this control plane would hold the VIP")
-                .help("choose a VIP in the control planes' subnet, or fix its prefix length"),
-            );
-        }
+    // The VIP's prefix says which subnet it is announced on; a node's own prefix says
+    // which subnet the node is on. Either one outside the other is unreachable.
+    let outside: Vec<_> = cx
+        .control_planes()
+        .filter_map(|cp| {
+            let addr = cp.addr?;
+            let nets = [vip.network().map(|net| (net, addr.addr)), addr.network().map(|net| (net, vip.addr))];
+            let (net, _) = nets.into_iter().flatten().find(|(net, ip)| !net.contains(ip))?;
+            Some((cp, addr, net))
+        })
+        .collect();
+    let Some((_, _, net)) = outside.first() else { return };
+    let listed: Vec<String> = outside.iter().map(|(cp, addr, _)| format!("{} ({})", cp.name(), addr.addr)).collect();
+    let mut d = Diagnostic::new(
+        &VIP_OUTSIDE_NODE_SUBNET,
+        format!(
+            "the VIP {vip} is not in one subnet ({net}) with {} of the {} control planes: {}",
+            outside.len(),
+            cx.control_planes().count(),
+            listed.join(", ")
+        ),
+    )
+    .at(vip_value.span(), "spec.controlPlaneEndpoint.vip")
+    .help("choose a VIP in the control planes' subnet, or fix its prefix length");
+    for (cp, _, _) in &outside {
+        d = d.label(cp.node.address.span(), "would hold the VIP, outside its subnet");
     }
+    out.push(d);
 }
 
 #[cfg(test)]

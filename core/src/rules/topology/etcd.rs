@@ -152,7 +152,9 @@ pub fn even_etcd_members(cx: &Ctx<'_>, out: &mut Diagnostics) {
     if n == 0 || n % 2 == 1 || (n == 2 && cx.etcd == EtcdType::Stacked) {
         return;
     }
-    let (span, path) = cx.etcd_span();
+    // Point at the member that makes the count even: removing it is one of the fixes.
+    let Some(last) = cx.etcd_members().last() else { return };
+    let (span, path) = (last.node.name.span(), last.path("name"));
     out.push(
         Diagnostic::new(
             &EVEN_ETCD_MEMBERS,

@@ -184,21 +184,24 @@ pub fn overlapping_networks(cx: &Ctx<'_>, out: &mut Diagnostics) {
                 out.push(d);
             }
         }
-        for n in &cx.nodes {
-            let Some(addr) = n.addr else { continue };
-            let clash = net.contains(&addr.addr) || addr.network().is_some_and(|own| own.overlaps(net));
-            if clash {
-                let written = if span.is_some() { "" } else { " (the default)" };
-                out.push(
-                    Diagnostic::new(
-                        &OVERLAPPING_NETWORKS,
-                        format!("node `{}` ({}) is inside {key} {net}{written}", n.name(), addr),
-                    )
-                    .at(here, path.clone())
-                    .label(n.node.address.span(), "node address")
-                    .help(format!("choose a {key} that no machine uses")),
-                );
+        let inside: Vec<_> = cx
+            .nodes
+            .iter()
+            .filter(|n| n.addr.is_some_and(|a| net.contains(&a.addr) || a.network().is_some_and(|own| own.overlaps(net))))
+            .collect();
+        if !inside.is_empty() {
+            let written = if span.is_some() { "" } else { " (the default)" };
+            let names: Vec<&str> = inside.iter().map(|n| n.name()).collect();
+            let mut d = Diagnostic::new(
+                &OVERLAPPING_NETWORKS,
+                format!("{key} {net}{written} contains the address of {} node{}: {}", inside.len(), if inside.len() == 1 { "" } else { "s" }, names.join(", ")),
+            )
+            .at(here, path.clone())
+            .help(format!("choose a {key} that no machine uses"));
+            for n in inside {
+                d = d.label(n.node.address.span(), "node address");
             }
+            out.push(d);
         }
         if let (Some(vip), Some(vip_value)) = (cx.vip, cx.endpoint().and_then(|e| e.vip.as_ref())) {
             if net.contains(&vip.addr) {

@@ -151,7 +151,7 @@ pub fn zone_loss_breaks_etcd_quorum(cx: &Ctx<'_>, out: &mut Diagnostics) {
             Diagnostic::new(
                 &ZONE_LOSS_BREAKS_ETCD_QUORUM,
                 format!(
-                    "losing zone `{zone}` takes {} of {n} etcd members ({}); the {left} left are short of the quorum of {}",
+                    "losing zone `{zone}` takes {} of {n} etcd members ({}), leaving {left}: short of the quorum of {}",
                     lost.len(),
                     lost.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
                     quorum(n)
@@ -245,7 +245,7 @@ mod tests {
         let t = topology("", &nodes);
         assert_eq!(codes(&t), vec!["TOP030"]);
         let m = messages(&t, "TOP030");
-        assert!(m[0].contains("losing zone `a` takes 2 of 3 etcd members (cp1, cp2); the 1 left are short of the quorum of 2"), "{}", m[0]);
+        assert!(m[0].contains("losing zone `a` takes 2 of 3 etcd members (cp1, cp2), leaving 1: short of the quorum of 2"), "{}", m[0]);
         let checked = crate::check(&crate::source::SourceFile::new("t", t.as_str()));
         let help = checked.diagnostics.iter().next().unwrap().help.clone().unwrap();
         assert!(help.contains("no placement survives"), "{help}");

@@ -1,0 +1,89 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// hagen: one topology.yaml in; every file of a highly available Kubernetes control
+/// plane out, checked against the rules of HA before anything is written.
+#[derive(Debug, Parser)]
+#[command(name = "hagen", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  hagen init > topology.yaml             write a commented starter topology
+  hagen validate topology.yaml           check it; exit 1 on errors
+  hagen validate --format sarif t.yaml   findings for GitHub code scanning
+  hagen explain TOP010                   what a rule checks and how to fix it
+  hagen schema > topology.schema.json    JSON Schema for editors
+
+Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O failure.";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check a topology; print findings and the what-if table.
+    #[command(after_help = "Exit codes: 0 no errors (warnings allowed), 1 errors, 2 usage or I/O failure.")]
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of topology.yaml.
+    Schema,
+    /// Explain a rule (by code or name); without one, list every rule.
+    Explain(ExplainArgs),
+    /// Print a commented starter topology.yaml (or write it with --output).
+    Init(InitArgs),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Findings with source excerpts, and the what-if table.
+    Human,
+    /// Versioned JSON (docs/json-output.md).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Color on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always color.
+    Always,
+    /// Never color.
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The topology file.
+    pub topology: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// When to color human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule code (TOP010) or name (even-etcd-members).
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write to this file instead of standard output (never overwrites).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Where the `# yaml-language-server: $schema=` line points.
+    #[arg(long, default_value = "./topology.schema.json")]
+    pub schema_url: String,
+}
