@@ -21,11 +21,24 @@ fn code_of(path: &Path) -> String {
 fn valid_fixtures_are_clean_and_plan() {
     for path in fixtures("topologies/valid") {
         let (_, checked) = run(&path);
-        assert!(checked.diagnostics.is_empty(), "{}: {:#?}", rel(&path), checked.diagnostics);
-        let plan = checked.plan.unwrap_or_else(|| panic!("{} has no plan", rel(&path)));
+        assert!(
+            checked.diagnostics.is_empty(),
+            "{}: {:#?}",
+            rel(&path),
+            checked.diagnostics
+        );
+        let plan = checked
+            .plan
+            .unwrap_or_else(|| panic!("{} has no plan", rel(&path)));
         assert!(plan.control_planes().count() >= 2, "{}", rel(&path));
         let rows = checked.what_if.expect("what-if table");
-        assert!(rows.iter().filter(|r| r.loss == hagen_core::whatif::Loss::Node).all(|r| r.survives), "{}: a single node loss breaks it", rel(&path));
+        assert!(
+            rows.iter()
+                .filter(|r| r.loss == hagen_core::whatif::Loss::Node)
+                .all(|r| r.survives),
+            "{}: a single node loss breaks it",
+            rel(&path)
+        );
     }
 }
 
@@ -36,21 +49,47 @@ fn check_expected(dir: &str, severity: Severity) {
         let code = code_of(&path);
         let hit = checked.diagnostics.iter().find(|d| d.rule.code == code);
         let Some(hit) = hit else {
-            failures.push(format!("{}: expected {code}, got {:?}", rel(&path), checked.diagnostics.iter().map(|d| d.rule.code).collect::<Vec<_>>()));
+            failures.push(format!(
+                "{}: expected {code}, got {:?}",
+                rel(&path),
+                checked
+                    .diagnostics
+                    .iter()
+                    .map(|d| d.rule.code)
+                    .collect::<Vec<_>>()
+            ));
             continue;
         };
         assert_eq!(hit.severity, severity, "{}", rel(&path));
-        assert_eq!(checked.diagnostics.has_errors(), severity == Severity::Error, "{}", rel(&path));
-        assert_eq!(checked.plan.is_some(), severity != Severity::Error, "{}", rel(&path));
+        assert_eq!(
+            checked.diagnostics.has_errors(),
+            severity == Severity::Error,
+            "{}",
+            rel(&path)
+        );
+        assert_eq!(
+            checked.plan.is_some(),
+            severity != Severity::Error,
+            "{}",
+            rel(&path)
+        );
         // Every finding with a span points inside the file, at a non-blank character.
         for d in &checked.diagnostics {
             if let Some(span) = d.span {
-                assert!(span.end <= source.text.len(), "{}: span past the end", rel(&path));
+                assert!(
+                    span.end <= source.text.len(),
+                    "{}: span past the end",
+                    rel(&path)
+                );
                 let lc = LineIndex::new(&source.text).line_col(span.start);
                 assert!(lc.line >= 1 && lc.column >= 1);
             }
         }
-        let rendered = text::render(std::slice::from_ref(&source), &checked.diagnostics, text::Style { color: false });
+        let rendered = text::render(
+            std::slice::from_ref(&source),
+            &checked.diagnostics,
+            text::Style { color: false },
+        );
         if let Err(e) = golden(&path.with_extension("expected"), &rendered) {
             failures.push(e);
         }
@@ -72,7 +111,10 @@ fn warning_fixtures_report_their_rule_as_warning() {
 #[test]
 fn positions_point_at_the_offending_value() {
     let cases = [
-        ("topologies/invalid/TOP040-vip-five-parts.yaml", "192.168.2.250.250"),
+        (
+            "topologies/invalid/TOP040-vip-five-parts.yaml",
+            "192.168.2.250.250",
+        ),
         ("topologies/invalid/TOP062-vrid-out-of-range.yaml", "300"),
         ("topologies/invalid/TOP001-unknown-key.yaml", "prot"),
         ("topologies/invalid/TOP043-invalid-node-name.yaml", "K8S_M3"),

@@ -8,13 +8,24 @@ fn assert_sane(bytes: &[u8]) {
     let (source, checked) = hagen_core::check_bytes("fuzz.yaml", bytes);
     for d in &checked.diagnostics {
         if let Some(span) = d.span {
-            assert!(span.start <= span.end && span.end <= source.text.len(), "span {span:?} outside {} bytes", source.text.len());
-            assert!(source.text.is_char_boundary(span.start) && source.text.is_char_boundary(span.end));
+            assert!(
+                span.start <= span.end && span.end <= source.text.len(),
+                "span {span:?} outside {} bytes",
+                source.text.len()
+            );
+            assert!(
+                source.text.is_char_boundary(span.start) && source.text.is_char_boundary(span.end)
+            );
         }
     }
     // Rendering never panics either.
-    let _ = hagen_core::diag::text::render(&[source.clone()], &checked.diagnostics, hagen_core::diag::text::Style { color: false });
-    let _ = hagen_core::diag::sarif::report(&[source], &checked.diagnostics, hagen_core::rules::all());
+    let _ = hagen_core::diag::text::render(
+        std::slice::from_ref(&source),
+        &checked.diagnostics,
+        hagen_core::diag::text::Style { color: false },
+    );
+    let _ =
+        hagen_core::diag::sarif::report(&[source], &checked.diagnostics, hagen_core::rules::all());
     if checked.diagnostics.has_errors() {
         assert!(checked.plan.is_none());
     }
@@ -23,34 +34,89 @@ fn assert_sane(bytes: &[u8]) {
 fn seeds() -> &'static [String] {
     static SEEDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     SEEDS.get_or_init(|| {
-        ["topologies/valid", "topologies/invalid", "topologies/warning"]
-            .iter()
-            .flat_map(|d| fixtures(d))
-            .filter_map(|p| std::fs::read_to_string(&p).map_err(|_| rel(&p)).ok())
-            .collect()
+        [
+            "topologies/valid",
+            "topologies/invalid",
+            "topologies/warning",
+        ]
+        .iter()
+        .flat_map(|d| fixtures(d))
+        .filter_map(|p| std::fs::read_to_string(&p).map_err(|_| rel(&p)).ok())
+        .collect()
     })
 }
 
 /// YAML-shaped noise: keys of the real model, odd scalars, nesting and flow syntax.
 fn yamlish() -> impl Strategy<Value = String> {
     let key = prop::sample::select(vec![
-        "apiVersion", "kind", "metadata", "name", "spec", "kubernetesVersion", "controlPlaneEndpoint", "vip", "dns",
-        "port", "loadBalancer", "type", "interface", "virtualRouterId", "etcd", "networking", "podSubnet", "nodes",
-        "address", "zone", "roles", "pki", "certSANs", "apiServer", "bindPort", "x",
+        "apiVersion",
+        "kind",
+        "metadata",
+        "name",
+        "spec",
+        "kubernetesVersion",
+        "controlPlaneEndpoint",
+        "vip",
+        "dns",
+        "port",
+        "loadBalancer",
+        "type",
+        "interface",
+        "virtualRouterId",
+        "etcd",
+        "networking",
+        "podSubnet",
+        "nodes",
+        "address",
+        "zone",
+        "roles",
+        "pki",
+        "certSANs",
+        "apiServer",
+        "bindPort",
+        "x",
     ]);
     let scalar = prop::sample::select(vec![
-        "hagen/v1alpha1", "Topology", "v1.31.2", "1.31", "192.168.2.250/24", "192.168.2.250.250", "::1", "8443",
-        "-1", "99999999999999999999", "~", "null", "true", "[control-plane]", "[]", "{}", "\"q", "'", "&a x", "*a",
-        "!!str 5", "haproxy-keepalived", "kube-vip", "external", "stacked", "10.244.0.0/16", "é", "\t", "- a",
+        "hagen/v1alpha1",
+        "Topology",
+        "v1.31.2",
+        "1.31",
+        "192.168.2.250/24",
+        "192.168.2.250.250",
+        "::1",
+        "8443",
+        "-1",
+        "99999999999999999999",
+        "~",
+        "null",
+        "true",
+        "[control-plane]",
+        "[]",
+        "{}",
+        "\"q",
+        "'",
+        "&a x",
+        "*a",
+        "!!str 5",
+        "haproxy-keepalived",
+        "kube-vip",
+        "external",
+        "stacked",
+        "10.244.0.0/16",
+        "é",
+        "\t",
+        "- a",
     ]);
-    let line = (0usize..4, key, prop::option::of(scalar), any::<bool>()).prop_map(|(indent, k, v, dash)| {
-        let pad = "  ".repeat(indent);
-        let dash = if dash { "- " } else { "" };
-        match v {
-            Some(v) => format!("{pad}{dash}{k}: {v}"),
-            None => format!("{pad}{dash}{k}:"),
-        }
-    });
+    let line = (0usize..4, key, prop::option::of(scalar), any::<bool>()).prop_map(
+        |(indent, k, v, dash)| {
+            let pad = "  ".repeat(indent);
+            let dash = if dash { "- " } else { "" };
+            match v {
+                Some(v) => format!("{pad}{dash}{k}: {v}"),
+                None => format!("{pad}{dash}{k}:"),
+            }
+        },
+    );
     prop::collection::vec(line, 0..40).prop_map(|lines| lines.join("\n"))
 }
 

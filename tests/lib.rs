@@ -6,7 +6,10 @@ use std::process::Command;
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The `.yaml` files of a fixture folder, sorted.
@@ -24,7 +27,10 @@ pub fn fixtures(dir: &str) -> Vec<PathBuf> {
 
 /// The path relative to the repository root, with forward slashes.
 pub fn rel(path: &Path) -> String {
-    path.strip_prefix(root()).unwrap_or(path).to_string_lossy().replace('\\', "/")
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// Compares `actual` with the golden file; with HAGEN_BLESS=1 rewrites it instead and
@@ -34,8 +40,12 @@ pub fn golden(path: &Path, actual: &str) -> Result<(), String> {
         std::fs::write(path, actual).map_err(|e| e.to_string())?;
         return Err(format!("blessed {}", rel(path)));
     }
-    let expected = std::fs::read_to_string(path)
-        .map_err(|e| format!("missing golden {} ({e}); run with HAGEN_BLESS=1 and review it", rel(path)))?;
+    let expected = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "missing golden {} ({e}); run with HAGEN_BLESS=1 and review it",
+            rel(path)
+        )
+    })?;
     if expected == actual {
         Ok(())
     } else {
@@ -54,7 +64,11 @@ pub fn jsonschema_check(schema: &Path, instances: &[PathBuf]) -> (bool, String) 
         .args(instances)
         .output()
         .expect("python3 runs (the test command installs python3-jsonschema)");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         !text.contains("ModuleNotFoundError"),
         "python3 lacks jsonschema; run the README's test command, which installs it:\n{text}"

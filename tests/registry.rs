@@ -8,17 +8,41 @@ use hagen_tests::{fixtures, golden, root};
 fn codes_are_unique_sorted_and_well_formed() {
     let all: Vec<_> = rules::all().collect();
     for pair in all.windows(2) {
-        assert!(pair[0].code < pair[1].code, "{} is not before {}", pair[0].code, pair[1].code);
+        assert!(
+            pair[0].code < pair[1].code,
+            "{} is not before {}",
+            pair[0].code,
+            pair[1].code
+        );
     }
     let mut names: Vec<_> = all.iter().map(|r| r.name).collect();
     names.sort();
     names.dedup();
     assert_eq!(names.len(), all.len(), "rule names are not unique");
     for r in &all {
-        assert!(r.code.len() == 6 && r.code.starts_with("TOP") && r.code[3..].bytes().all(|b| b.is_ascii_digit()), "{}", r.code);
-        assert!(r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{}", r.name);
-        assert!(!r.summary.is_empty() && !r.summary.ends_with('.'), "{}: summary", r.code);
-        for section in ["## What it checks", "## Why it matters", "## Example", "## Fix"] {
+        assert!(
+            r.code.len() == 6
+                && r.code.starts_with("TOP")
+                && r.code[3..].bytes().all(|b| b.is_ascii_digit()),
+            "{}",
+            r.code
+        );
+        assert!(
+            r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+            "{}",
+            r.name
+        );
+        assert!(
+            !r.summary.is_empty() && !r.summary.ends_with('.'),
+            "{}: summary",
+            r.code
+        );
+        for section in [
+            "## What it checks",
+            "## Why it matters",
+            "## Example",
+            "## Fix",
+        ] {
             assert!(r.explain.contains(section), "{} lacks {section}", r.code);
         }
         assert_eq!(rules::find(r.code).map(|f| f.code), Some(r.code));
@@ -43,7 +67,15 @@ fn every_rule_has_a_fixture() {
 #[test]
 fn rule_list_is_reviewed() {
     let list: String = rules::all()
-        .map(|r| format!("{} {} {} {}\n", r.code, r.severity.as_str(), r.name, r.summary))
+        .map(|r| {
+            format!(
+                "{} {} {} {}\n",
+                r.code,
+                r.severity.as_str(),
+                r.name,
+                r.summary
+            )
+        })
         .collect();
     golden(&root().join("fixtures/rules.txt"), &list).unwrap();
 }

@@ -15,7 +15,11 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn committed_schema_is_current() {
-    golden(&root().join("schema/topology.schema.json"), &hagen_core::schema::json_schema()).unwrap();
+    golden(
+        &root().join("schema/topology.schema.json"),
+        &hagen_core::schema::json_schema(),
+    )
+    .unwrap();
 }
 
 /// YAML → JSON through serde-saphyr (the parser hagen uses), for the validator.
@@ -77,7 +81,11 @@ fn sarif_validates_against_the_sarif_schema() {
     for (i, path) in paths.iter().enumerate() {
         let bytes = std::fs::read(path).unwrap();
         let (source, checked) = hagen_core::check_bytes(&rel(path), &bytes);
-        let log = hagen_core::diag::sarif::report(&[source], &checked.diagnostics, hagen_core::rules::all());
+        let log = hagen_core::diag::sarif::report(
+            &[source],
+            &checked.diagnostics,
+            hagen_core::rules::all(),
+        );
         // Structure GitHub relies on: a result per finding, each with a rule id and a region.
         let results = log["runs"][0]["results"].as_array().unwrap();
         assert_eq!(results.len(), checked.diagnostics.len());

@@ -25,7 +25,9 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O failu
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and check a topology; print findings and the what-if table.
-    #[command(after_help = "Exit codes: 0 no errors (warnings allowed), 1 errors, 2 usage or I/O failure.")]
+    #[command(
+        after_help = "Exit codes: 0 no errors (warnings allowed), 1 errors, 2 usage or I/O failure."
+    )]
     Validate(ValidateArgs),
     /// Print the JSON Schema of topology.yaml.
     Schema,

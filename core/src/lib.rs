@@ -53,12 +53,24 @@ pub fn check(source: &SourceFile) -> Checked {
         Err(d) => {
             let mut diagnostics = Diagnostics::new();
             diagnostics.push(*d);
-            return Checked { diagnostics, plan: None, what_if: None };
+            return Checked {
+                diagnostics,
+                plan: None,
+                what_if: None,
+            };
         }
     };
     let diagnostics = rules::topology::run(&topology);
-    let plan = if diagnostics.has_errors() { None } else { Plan::from_topology(&topology) };
-    Checked { diagnostics, plan, what_if: Some(whatif::what_if(&topology)) }
+    let plan = if diagnostics.has_errors() {
+        None
+    } else {
+        Plan::from_topology(&topology)
+    };
+    Checked {
+        diagnostics,
+        plan,
+        what_if: Some(whatif::what_if(&topology)),
+    }
 }
 
 /// Like [`check`], for bytes that may not be UTF-8 text (a binary file given by
@@ -67,7 +79,14 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> (SourceFile, Checked) {
     let binary = |why: String| {
         let mut diagnostics = Diagnostics::new();
         diagnostics.push(parse::not_text(why));
-        (SourceFile::new(name, ""), Checked { diagnostics, plan: None, what_if: None })
+        (
+            SourceFile::new(name, ""),
+            Checked {
+                diagnostics,
+                plan: None,
+                what_if: None,
+            },
+        )
     };
     match std::str::from_utf8(bytes) {
         Ok(text) if text.contains('\0') => binary("it contains a NUL byte".to_string()),
@@ -76,6 +95,9 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> (SourceFile, Checked) {
             let checked = check(&source);
             (source, checked)
         }
-        Err(e) => binary(format!("it is not UTF-8: invalid byte at offset {}", e.valid_up_to())),
+        Err(e) => binary(format!(
+            "it is not UTF-8: invalid byte at offset {}",
+            e.valid_up_to()
+        )),
     }
 }

@@ -22,9 +22,7 @@ impl IfAddr {
             None => (text, None),
         };
         let addr = parse_ip(addr_text)?;
-        let prefix = prefix_text
-            .map(|p| parse_prefix(p, &addr))
-            .transpose()?;
+        let prefix = prefix_text.map(|p| parse_prefix(p, &addr)).transpose()?;
         Ok(IfAddr { addr, prefix })
     }
 
@@ -120,19 +118,34 @@ impl fmt::Display for Cidr {
 }
 
 fn mask32(prefix: u8) -> u32 {
-    if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) }
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix.min(32)))
+    }
 }
 
 fn mask128(prefix: u8) -> u128 {
-    if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix.min(128))) }
+    if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix.min(128)))
+    }
 }
 
 fn parse_ip(text: &str) -> Result<IpAddr, String> {
     text.parse::<IpAddr>().map_err(|_| {
         let dots = text.matches('.').count();
         if !text.contains(':') && dots > 3 {
-            format!("`{text}` is not an IP address: an IPv4 address has 4 parts, this has {}", dots + 1)
-        } else if !text.contains(':') && text.split('.').any(|p| p.parse::<u32>().is_ok_and(|n| n > 255)) {
+            format!(
+                "`{text}` is not an IP address: an IPv4 address has 4 parts, this has {}",
+                dots + 1
+            )
+        } else if !text.contains(':')
+            && text
+                .split('.')
+                .any(|p| p.parse::<u32>().is_ok_and(|n| n > 255))
+        {
             format!("`{text}` is not an IP address: each IPv4 part must be 0..255")
         } else {
             format!("`{text}` is not an IP address")
@@ -144,7 +157,9 @@ fn parse_prefix(text: &str, addr: &IpAddr) -> Result<u8, String> {
     let max = if addr.is_ipv4() { 32 } else { 128 };
     match text.parse::<u8>() {
         Ok(p) if p <= max => Ok(p),
-        _ => Err(format!("`/{text}` is not a prefix length: it must be 0..{max}")),
+        _ => Err(format!(
+            "`/{text}` is not a prefix length: it must be 0..{max}"
+        )),
     }
 }
 
@@ -156,7 +171,10 @@ pub fn check_dns1123_subdomain(name: &str) -> Result<(), String> {
         return Err("the name is empty".into());
     }
     if name.len() > 253 {
-        return Err(format!("`{name}` is {} characters long; the limit is 253", name.len()));
+        return Err(format!(
+            "`{name}` is {} characters long; the limit is 253",
+            name.len()
+        ));
     }
     for label in name.split('.') {
         check_label(label, name, false)?;
@@ -176,7 +194,10 @@ pub fn check_dns_name(name: &str, wildcard: bool) -> Result<(), String> {
         return Err("the name is empty".into());
     }
     if name.len() > 253 {
-        return Err(format!("`{name}` is {} characters long; the limit is 253", name.len()));
+        return Err(format!(
+            "`{name}` is {} characters long; the limit is 253",
+            name.len()
+        ));
     }
     for label in rest.split('.') {
         check_label(label, name, true)?;
@@ -186,20 +207,39 @@ pub fn check_dns_name(name: &str, wildcard: bool) -> Result<(), String> {
 
 fn check_label(label: &str, name: &str, any_case: bool) -> Result<(), String> {
     if label.is_empty() {
-        return Err(format!("`{name}` has an empty label (two dots in a row, or a dot at an end)"));
+        return Err(format!(
+            "`{name}` has an empty label (two dots in a row, or a dot at an end)"
+        ));
     }
     if label.len() > 63 {
-        return Err(format!("`{name}`: the label `{label}` is {} characters long; the limit is 63", label.len()));
+        return Err(format!(
+            "`{name}`: the label `{label}` is {} characters long; the limit is 63",
+            label.len()
+        ));
     }
     let ok_char = |c: char| {
-        c.is_ascii_digit() || c == '-' || if any_case { c.is_ascii_alphabetic() } else { c.is_ascii_lowercase() }
+        c.is_ascii_digit()
+            || c == '-'
+            || if any_case {
+                c.is_ascii_alphabetic()
+            } else {
+                c.is_ascii_lowercase()
+            }
     };
     if let Some(bad) = label.chars().find(|&c| !ok_char(c)) {
-        let what = if bad.is_ascii_uppercase() { "an uppercase letter".to_string() } else { format!("`{bad}`") };
-        return Err(format!("`{name}` contains {what}; only lowercase letters, digits, '-' and '.' are allowed"));
+        let what = if bad.is_ascii_uppercase() {
+            "an uppercase letter".to_string()
+        } else {
+            format!("`{bad}`")
+        };
+        return Err(format!(
+            "`{name}` contains {what}; only lowercase letters, digits, '-' and '.' are allowed"
+        ));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!("`{name}`: the label `{label}` must start and end with a letter or digit"));
+        return Err(format!(
+            "`{name}`: the label `{label}` must start and end with a letter or digit"
+        ));
     }
     Ok(())
 }
@@ -210,13 +250,21 @@ pub fn check_interface_name(name: &str) -> Result<(), String> {
         return Err("the interface name is empty".into());
     }
     if name.len() > 15 {
-        return Err(format!("`{name}` is {} bytes long; Linux interface names have at most 15", name.len()));
+        return Err(format!(
+            "`{name}` is {} bytes long; Linux interface names have at most 15",
+            name.len()
+        ));
     }
     if name == "." || name == ".." {
         return Err(format!("`{name}` is not a valid interface name"));
     }
-    if let Some(bad) = name.chars().find(|c| c.is_whitespace() || *c == '/' || *c == ':' || c.is_control()) {
-        return Err(format!("`{name}` contains {bad:?}, which Linux does not allow in interface names"));
+    if let Some(bad) = name
+        .chars()
+        .find(|c| c.is_whitespace() || *c == '/' || *c == ':' || c.is_control())
+    {
+        return Err(format!(
+            "`{name}` contains {bad:?}, which Linux does not allow in interface names"
+        ));
     }
     Ok(())
 }
@@ -257,7 +305,11 @@ mod tests {
     #[test]
     fn names() {
         assert!(check_dns1123_subdomain("k8s-m1").is_ok());
-        assert!(check_dns1123_subdomain("K8s-m1").unwrap_err().contains("uppercase"));
+        assert!(
+            check_dns1123_subdomain("K8s-m1")
+                .unwrap_err()
+                .contains("uppercase")
+        );
         assert!(check_dns1123_subdomain("m_1").is_err());
         assert!(check_dns1123_subdomain("-m1").is_err());
         assert!(check_dns_name("*.k8s.example.com", true).is_ok());

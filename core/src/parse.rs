@@ -12,16 +12,22 @@ pub fn parse(text: &str) -> Result<Topology, Box<Diagnostic>> {
     if text.contains('\0') {
         let at = text.find('\0').unwrap_or(0);
         return Err(Box::new(
-            Diagnostic::new(&INVALID_YAML, "this is a binary file, not YAML (it contains a NUL byte)")
-                .at(Span::new(at, at + 1), "")
-                .help("pass the topology.yaml file; `hagen init` writes a starter one"),
+            Diagnostic::new(
+                &INVALID_YAML,
+                "this is a binary file, not YAML (it contains a NUL byte)",
+            )
+            .at(Span::new(at, at + 1), "")
+            .help("pass the topology.yaml file; `hagen init` writes a starter one"),
         ));
     }
     if is_blank(text) {
         return Err(Box::new(
-            Diagnostic::new(&INVALID_YAML, "the file is empty: there is no topology in it")
-                .at(Span::new(0, 0), "")
-                .help("run `hagen init > topology.yaml` for a commented starter topology"),
+            Diagnostic::new(
+                &INVALID_YAML,
+                "the file is empty: there is no topology in it",
+            )
+            .at(Span::new(0, 0), "")
+            .help("run `hagen init > topology.yaml` for a commented starter topology"),
         ));
     }
     serde_saphyr::from_str::<Topology>(text).map_err(|e| Box::new(to_diagnostic(text, &e)))
@@ -35,8 +41,11 @@ pub fn to_json(text: &str) -> Result<serde_json::Value, String> {
 
 /// The diagnostic for bytes that are not a text file; it has no position to show.
 pub fn not_text(why: String) -> Diagnostic {
-    Diagnostic::new(&INVALID_YAML, format!("this is a binary file, not YAML: {why}"))
-        .help("pass the topology.yaml file; `hagen init` writes a starter one")
+    Diagnostic::new(
+        &INVALID_YAML,
+        format!("this is a binary file, not YAML: {why}"),
+    )
+    .help("pass the topology.yaml file; `hagen init` writes a starter one")
 }
 
 fn is_blank(text: &str) -> bool {
@@ -53,28 +62,41 @@ fn to_diagnostic(text: &str, error: &Error) -> Diagnostic {
         .map(|l| location_span(text, &l))
         .unwrap_or(Span::new(0, 0));
     match inner {
-        Error::SerdeUnknownField { field, expected, .. } => {
+        Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
             let mut d = Diagnostic::new(&UNKNOWN_KEY, format!("unknown key `{field}`"))
                 .at(Span::new(span.start, span.start + field.len()), "");
             d = match did_you_mean(field, expected) {
-                Some(near) => d.help(format!("did you mean `{near}`? (keys allowed here: {})", expected.join(", "))),
+                Some(near) => d.help(format!(
+                    "did you mean `{near}`? (keys allowed here: {})",
+                    expected.join(", ")
+                )),
                 None => d.help(format!("keys allowed here: {}", expected.join(", "))),
             };
             d
         }
-        Error::SerdeUnknownVariant { variant, expected, .. } => {
-            let d = Diagnostic::new(&INVALID_YAML, format!("unknown value `{variant}`"))
-                .at(span, "");
+        Error::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
+            let d =
+                Diagnostic::new(&INVALID_YAML, format!("unknown value `{variant}`")).at(span, "");
             match did_you_mean(variant, expected) {
-                Some(near) => d.help(format!("did you mean `{near}`? (one of: {})", expected.join(", "))),
+                Some(near) => d.help(format!(
+                    "did you mean `{near}`? (one of: {})",
+                    expected.join(", ")
+                )),
                 None => d.help(format!("use one of: {}", expected.join(", "))),
             }
         }
-        Error::SerdeMissingField { field, .. } => {
-            Diagnostic::new(&INVALID_YAML, format!("a required key is missing: `{field}`"))
-                .at(span, "")
-                .help(format!("add `{field}:` to this mapping (`hagen schema` lists every key)"))
-        }
+        Error::SerdeMissingField { field, .. } => Diagnostic::new(
+            &INVALID_YAML,
+            format!("a required key is missing: `{field}`"),
+        )
+        .at(span, "")
+        .help(format!(
+            "add `{field}:` to this mapping (`hagen schema` lists every key)"
+        )),
         Error::InvalidScalar { ty, .. } => {
             let found = &text[span.start..span.end];
             let (what, example) = match *ty {
@@ -86,11 +108,12 @@ fn to_diagnostic(text: &str, error: &Error) -> Diagnostic {
                 .at(span, "")
                 .help(format!("write {what} here, such as {example}"))
         }
-        Error::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => {
-            Diagnostic::new(&INVALID_YAML, "expected a single word here (such as `haproxy-keepalived`), not a list")
-                .at(span, "")
-                .help("write one value without brackets; `hagen schema` lists the allowed values")
-        }
+        Error::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => Diagnostic::new(
+            &INVALID_YAML,
+            "expected a single word here (such as `haproxy-keepalived`), not a list",
+        )
+        .at(span, "")
+        .help("write one value without brackets; `hagen schema` lists the allowed values"),
         other => {
             let message = serde_saphyr::DefaultMessageFormatter.format_message(other);
             let help = if message.contains("quoted scalar") {
@@ -102,7 +125,9 @@ fn to_diagnostic(text: &str, error: &Error) -> Diagnostic {
             } else {
                 "fix the YAML at this position; `hagen init` shows a valid topology"
             };
-            Diagnostic::new(&INVALID_YAML, message.into_owned()).at(span, "").help(help)
+            Diagnostic::new(&INVALID_YAML, message.into_owned())
+                .at(span, "")
+                .help(help)
         }
     }
 }
@@ -163,7 +188,13 @@ mod tests {
         assert_eq!(did_you_mean("zzz", &spec), None);
         let ep = ["vip", "dns", "port"];
         assert_eq!(did_you_mean("dsn", &ep), Some("dns"));
-        let lb = ["haproxy-keepalived", "keepalived", "nginx-local", "kube-vip", "external"];
+        let lb = [
+            "haproxy-keepalived",
+            "keepalived",
+            "nginx-local",
+            "kube-vip",
+            "external",
+        ];
         assert_eq!(did_you_mean("haproxy", &lb), Some("haproxy-keepalived"));
         assert_eq!(did_you_mean("kubevip", &lb), Some("kube-vip"));
     }

@@ -125,7 +125,11 @@ impl Plan {
                     prefix: addr.prefix,
                     zone: n.zone.as_ref().map(|z| z.get().clone()),
                     roles,
-                    interface: n.interface.as_ref().map(|i| i.get().clone()).or_else(|| lb_interface.clone()),
+                    interface: n
+                        .interface
+                        .as_ref()
+                        .map(|i| i.get().clone())
+                        .or_else(|| lb_interface.clone()),
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -138,8 +142,15 @@ impl Plan {
                     Some(v) => Some(IfAddr::parse(v.get()).ok()?),
                     None => None,
                 },
-                dns: endpoint.and_then(|e| e.dns.as_ref()).map(|d| d.get().clone()),
-                port: u16::try_from(endpoint.and_then(|e| e.port.as_ref()).map_or(u32::from(defaults::ENDPOINT_PORT), |p| *p.get())).ok()?,
+                dns: endpoint
+                    .and_then(|e| e.dns.as_ref())
+                    .map(|d| d.get().clone()),
+                port: u16::try_from(
+                    endpoint
+                        .and_then(|e| e.port.as_ref())
+                        .map_or(u32::from(defaults::ENDPOINT_PORT), |p| *p.get()),
+                )
+                .ok()?,
             },
             bind_port: u16::try_from(
                 spec.api_server
@@ -158,12 +169,19 @@ impl Plan {
                 kind: *lb.kind.get(),
                 interface: lb_interface,
                 virtual_router_id: u8::try_from(
-                    lb.virtual_router_id.as_ref().map_or(u32::from(defaults::VIRTUAL_ROUTER_ID), |v| *v.get()),
+                    lb.virtual_router_id
+                        .as_ref()
+                        .map_or(u32::from(defaults::VIRTUAL_ROUTER_ID), |v| *v.get()),
                 )
                 .ok()?,
             },
-            etcd: spec.etcd.as_ref().map_or(defaults::ETCD_TYPE, |e| *e.kind.get()),
-            pod_subnet: networking.and_then(|n| n.pod_subnet.as_ref()).map(|p| p.get().clone()),
+            etcd: spec
+                .etcd
+                .as_ref()
+                .map_or(defaults::ETCD_TYPE, |e| *e.kind.get()),
+            pod_subnet: networking
+                .and_then(|n| n.pod_subnet.as_ref())
+                .map(|p| p.get().clone()),
             service_subnet: Cidr::parse(
                 networking
                     .and_then(|n| n.service_subnet.as_ref())
@@ -173,7 +191,9 @@ impl Plan {
             dns_domain: networking
                 .and_then(|n| n.dns_domain.as_ref())
                 .map_or(defaults::DNS_DOMAIN.to_string(), |d| d.get().clone()),
-            key_algorithm: pki.and_then(|p| p.key_algorithm.as_ref()).map_or(defaults::KEY_ALGORITHM, |k| *k.get()),
+            key_algorithm: pki
+                .and_then(|p| p.key_algorithm.as_ref())
+                .map_or(defaults::KEY_ALGORITHM, |k| *k.get()),
             cert_validity_days: pki
                 .and_then(|p| p.cert_validity_days.as_ref())
                 .map_or(defaults::CERT_VALIDITY_DAYS, |v| *v.get()),

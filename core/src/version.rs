@@ -79,7 +79,11 @@ impl KubeVersion {
 
 impl fmt::Display for KubeVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v{}.{}.{}{}", self.major, self.minor, self.patch, self.suffix)
+        write!(
+            f,
+            "v{}.{}.{}{}",
+            self.major, self.minor, self.patch, self.suffix
+        )
     }
 }
 
@@ -102,6 +106,9 @@ mod tests {
         for bad in ["", "v1", "latest", "v1.x.2", "1.31.2.4", "v1.-3"] {
             assert!(KubeVersion::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(KubeVersion::parse("v1.32.0-rc.1").unwrap().to_string(), "v1.32.0-rc.1");
+        assert_eq!(
+            KubeVersion::parse("v1.32.0-rc.1").unwrap().to_string(),
+            "v1.32.0-rc.1"
+        );
     }
 }

@@ -7,13 +7,25 @@ use hagen_core::rules;
 pub fn run(args: &ExplainArgs) -> u8 {
     let Some(query) = &args.rule else {
         for r in rules::all() {
-            println!("{}  {:<8} {:<38} {}", r.code, r.severity.as_str(), r.name, r.summary);
+            println!(
+                "{}  {:<8} {:<38} {}",
+                r.code,
+                r.severity.as_str(),
+                r.name,
+                r.summary
+            );
         }
         return exit::OK;
     };
     match rules::find(query) {
         Some(r) => {
-            println!("# {} {} ({} by default)\n\n{}\n", r.code, r.name, r.severity.as_str(), r.summary);
+            println!(
+                "# {} {} ({} by default)\n\n{}\n",
+                r.code,
+                r.name,
+                r.severity.as_str(),
+                r.summary
+            );
             print!("{}", r.explain);
             exit::OK
         }

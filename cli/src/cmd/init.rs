@@ -11,14 +11,24 @@ pub fn run(args: &InitArgs) -> u8 {
         return exit::OK;
     };
     // create_new: an existing topology is never overwritten.
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(path);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path);
     match file.and_then(|mut f| f.write_all(text.as_bytes())) {
         Ok(()) => {
-            eprintln!("hagen: wrote {}; next: hagen validate {}", path.display(), path.display());
+            eprintln!(
+                "hagen: wrote {}; next: hagen validate {}",
+                path.display(),
+                path.display()
+            );
             exit::OK
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            eprintln!("hagen: {} already exists; not overwriting it", path.display());
+            eprintln!(
+                "hagen: {} already exists; not overwriting it",
+                path.display()
+            );
             exit::FAILURE
         }
         Err(e) => {

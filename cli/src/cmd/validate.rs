@@ -19,7 +19,9 @@ pub fn run(args: &ValidateArgs) -> u8 {
     let files = [source];
     let output = match args.format {
         Format::Human => {
-            let style = text::Style { color: super::use_color(args.color) };
+            let style = text::Style {
+                color: super::use_color(args.color),
+            };
             let mut out = String::new();
             if let Some(plan) = &checked.plan {
                 out.push_str(&format!(
@@ -44,7 +46,9 @@ pub fn run(args: &ValidateArgs) -> u8 {
                 out.push('\n');
             }
             let errors = checked.diagnostics.count(hagen_core::diag::Severity::Error);
-            let warnings = checked.diagnostics.count(hagen_core::diag::Severity::Warning);
+            let warnings = checked
+                .diagnostics
+                .count(hagen_core::diag::Severity::Warning);
             out.push_str(&text::summary(errors, warnings));
             out.push('\n');
             out
@@ -55,7 +59,10 @@ pub fn run(args: &ValidateArgs) -> u8 {
             extra.insert("valid".into(), j!(!checked.diagnostics.has_errors()));
             if let Some(plan) = &checked.plan {
                 extra.insert("kubernetesVersion".into(), j!(plan.version.to_string()));
-                extra.insert("kubeadmApiVersion".into(), j!(plan.kubeadm_api.api_version()));
+                extra.insert(
+                    "kubeadmApiVersion".into(),
+                    j!(plan.kubeadm_api.api_version()),
+                );
             }
             extra.insert("whatIf".into(), j!(checked.what_if));
             pretty(&json::report(&files, &checked.diagnostics, extra))
@@ -63,7 +70,11 @@ pub fn run(args: &ValidateArgs) -> u8 {
         Format::Sarif => pretty(&sarif::report(&files, &checked.diagnostics, rules::all())),
     };
     print!("{output}");
-    if checked.diagnostics.has_errors() { exit::FINDINGS } else { exit::OK }
+    if checked.diagnostics.has_errors() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
 }
 
 fn pretty(v: &serde_json::Value) -> String {

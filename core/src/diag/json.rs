@@ -24,8 +24,13 @@ pub fn diagnostic(files: &[SourceFile], d: &Diagnostic) -> Value {
     v.insert("severity".into(), json!(d.severity));
     v.insert("message".into(), json!(d.message));
     v.insert("file".into(), json!(file.map(|f| f.name.as_str())));
-    v.insert("path".into(), json!(d.path.as_deref().filter(|p| !p.is_empty())));
-    let located = file.zip(d.span).map(|(f, s)| region(&LineIndex::new(&f.text), s));
+    v.insert(
+        "path".into(),
+        json!(d.path.as_deref().filter(|p| !p.is_empty())),
+    );
+    let located = file
+        .zip(d.span)
+        .map(|(f, s)| region(&LineIndex::new(&f.text), s));
     v.insert("location".into(), located.unwrap_or(Value::Null));
     v.insert("help".into(), json!(d.help));
     let labels: Vec<Value> = d
@@ -44,7 +49,10 @@ pub fn diagnostic(files: &[SourceFile], d: &Diagnostic) -> Value {
 pub fn report(files: &[SourceFile], diagnostics: &Diagnostics, extra: Map<String, Value>) -> Value {
     let mut v = Map::new();
     v.insert("version".into(), json!(FORMAT_VERSION));
-    v.insert("tool".into(), json!({"name": "hagen", "version": env!("CARGO_PKG_VERSION")}));
+    v.insert(
+        "tool".into(),
+        json!({"name": "hagen", "version": env!("CARGO_PKG_VERSION")}),
+    );
     v.insert(
         "summary".into(),
         json!({

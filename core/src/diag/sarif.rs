@@ -15,7 +15,11 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// The SARIF log for `diagnostics` over `files`, listing every rule of `rules`.
-pub fn report<'r>(files: &[SourceFile], diagnostics: &Diagnostics, rules: impl Iterator<Item = &'r Rule>) -> Value {
+pub fn report<'r>(
+    files: &[SourceFile],
+    diagnostics: &Diagnostics,
+    rules: impl Iterator<Item = &'r Rule>,
+) -> Value {
     let rules: Vec<&Rule> = rules.collect();
     let descriptors: Vec<Value> = rules
         .iter()

@@ -14,7 +14,11 @@ pub struct Style {
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
     fn severity(&self, s: Severity) -> String {
         let code = match s {
@@ -36,7 +40,10 @@ pub fn render(files: &[SourceFile], diagnostics: &Diagnostics, style: Style) -> 
         out.push_str(&render_diagnostic(files, d, style));
         out.push('\n');
     }
-    let (e, w) = (diagnostics.count(Severity::Error), diagnostics.count(Severity::Warning));
+    let (e, w) = (
+        diagnostics.count(Severity::Error),
+        diagnostics.count(Severity::Warning),
+    );
     let _ = writeln!(out, "{}", summary(e, w));
     out
 }
@@ -46,7 +53,11 @@ pub fn summary(errors: usize, warnings: usize) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     match (errors, warnings) {
         (0, 0) => "no problems found".to_string(),
-        _ => format!("{}, {}", plural(errors, "error"), plural(warnings, "warning")),
+        _ => format!(
+            "{}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        ),
     }
 }
 
@@ -65,7 +76,9 @@ fn render_into(out: &mut String, files: &[SourceFile], d: &Diagnostic, style: St
         style.paint("1", &format!("[{}]", d.rule.code)),
         style.paint("1", &d.message)
     );
-    let Some(file) = files.get(d.file) else { return };
+    let Some(file) = files.get(d.file) else {
+        return;
+    };
     let index = LineIndex::new(&file.text);
     let mut marks: Vec<(Span, char, &str)> = Vec::new();
     if let Some(span) = d.span {
@@ -75,10 +88,22 @@ fn render_into(out: &mut String, files: &[SourceFile], d: &Diagnostic, style: St
         marks.push((label.span, '-', &label.message));
     }
     let at = d.span.map(|s| index.line_col(s.start));
-    let path = d.path.as_deref().filter(|p| !p.is_empty()).map(|p| format!(" ({p})")).unwrap_or_default();
+    let path = d
+        .path
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!(" ({p})"))
+        .unwrap_or_default();
     match at {
         Some(lc) => {
-            let _ = writeln!(out, "  {} {}:{}:{}{path}", style.gutter("-->"), file.name, lc.line, lc.column);
+            let _ = writeln!(
+                out,
+                "  {} {}:{}:{}{path}",
+                style.gutter("-->"),
+                file.name,
+                lc.line,
+                lc.column
+            );
         }
         None => {
             let _ = writeln!(out, "  {} {}{path}", style.gutter("-->"), file.name);
@@ -105,16 +130,42 @@ fn render_into(out: &mut String, files: &[SourceFile], d: &Diagnostic, style: St
             line_text.chars().count() + 1
         };
         let len = end_col.saturating_sub(start.column).max(1);
-        let _ = writeln!(out, "{} {} {}", style.gutter(&format!("{:>width$}", start.line)), style.gutter("|"), line_text);
+        let _ = writeln!(
+            out,
+            "{} {} {}",
+            style.gutter(&format!("{:>width$}", start.line)),
+            style.gutter("|"),
+            line_text
+        );
         let underline = ch.to_string().repeat(len);
-        let colored = if *ch == '^' { style.paint("1;31", &underline) } else { style.gutter(&underline) };
-        let suffix = if message.is_empty() { String::new() } else { format!(" {message}") };
-        let _ = writeln!(out, "{pad} {} {}{colored}{suffix}", style.gutter("|"), " ".repeat(start.column - 1));
+        let colored = if *ch == '^' {
+            style.paint("1;31", &underline)
+        } else {
+            style.gutter(&underline)
+        };
+        let suffix = if message.is_empty() {
+            String::new()
+        } else {
+            format!(" {message}")
+        };
+        let _ = writeln!(
+            out,
+            "{pad} {} {}{colored}{suffix}",
+            style.gutter("|"),
+            " ".repeat(start.column - 1)
+        );
     }
     if let Some(help) = &d.help {
         let _ = writeln!(out, "{pad} {} help: {help}", style.gutter("="));
     }
-    let _ = writeln!(out, "{pad} {} rule: {} ({}); see `hagen explain {}`", style.gutter("="), d.rule.code, d.rule.name, d.rule.code);
+    let _ = writeln!(
+        out,
+        "{pad} {} rule: {} ({}); see `hagen explain {}`",
+        style.gutter("="),
+        d.rule.code,
+        d.rule.name,
+        d.rule.code
+    );
 }
 
 #[cfg(test)]
@@ -147,7 +198,11 @@ error[TOP000]: bad
 ";
         assert_eq!(out, want);
         assert!(!out.contains('\x1b'));
-        let colored = render(&[SourceFile::new("t.yaml", text)], &ds, Style { color: true });
+        let colored = render(
+            &[SourceFile::new("t.yaml", text)],
+            &ds,
+            Style { color: true },
+        );
         assert!(colored.contains("\x1b[1;31m"));
     }
 }

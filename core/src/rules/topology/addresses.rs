@@ -200,14 +200,14 @@ pub fn invalid_ip_address(cx: &Ctx<'_>, out: &mut Diagnostics) {
             );
         }
     }
-    if let Some(vip) = cx.endpoint().and_then(|e| e.vip.as_ref()) {
-        if let Err(why) = IfAddr::parse(vip.get()) {
-            out.push(
-                Diagnostic::new(&INVALID_IP_ADDRESS, format!("VIP: {why}"))
-                    .at(vip.span(), "spec.controlPlaneEndpoint.vip")
-                    .help("write the VIP with its prefix length, such as 192.168.2.250/24"),
-            );
-        }
+    if let Some(vip) = cx.endpoint().and_then(|e| e.vip.as_ref())
+        && let Err(why) = IfAddr::parse(vip.get())
+    {
+        out.push(
+            Diagnostic::new(&INVALID_IP_ADDRESS, format!("VIP: {why}"))
+                .at(vip.span(), "spec.controlPlaneEndpoint.vip")
+                .help("write the VIP with its prefix length, such as 192.168.2.250/24"),
+        );
     }
 }
 
@@ -216,10 +216,13 @@ pub fn duplicate_node_name(cx: &Ctx<'_>, out: &mut Diagnostics) {
     for (i, n) in cx.nodes.iter().enumerate() {
         if let Some(first) = cx.nodes[..i].iter().find(|m| m.name() == n.name()) {
             out.push(
-                Diagnostic::new(&DUPLICATE_NODE_NAME, format!("node name `{}` is used twice", n.name()))
-                    .at(n.node.name.span(), n.path("name"))
-                    .label(first.node.name.span(), "first used here")
-                    .help("give every node its own name"),
+                Diagnostic::new(
+                    &DUPLICATE_NODE_NAME,
+                    format!("node name `{}` is used twice", n.name()),
+                )
+                .at(n.node.name.span(), n.path("name"))
+                .label(first.node.name.span(), "first used here")
+                .help("give every node its own name"),
             );
         }
     }
@@ -229,11 +232,19 @@ pub fn duplicate_node_name(cx: &Ctx<'_>, out: &mut Diagnostics) {
 pub fn duplicate_node_address(cx: &Ctx<'_>, out: &mut Diagnostics) {
     for (i, n) in cx.nodes.iter().enumerate() {
         let Some(addr) = n.addr else { continue };
-        if let Some(first) = cx.nodes[..i].iter().find(|m| m.addr.is_some_and(|a| a.addr == addr.addr)) {
+        if let Some(first) = cx.nodes[..i]
+            .iter()
+            .find(|m| m.addr.is_some_and(|a| a.addr == addr.addr))
+        {
             out.push(
                 Diagnostic::new(
                     &DUPLICATE_NODE_ADDRESS,
-                    format!("node `{}` has address {}, already used by `{}`", n.name(), addr.addr, first.name()),
+                    format!(
+                        "node `{}` has address {}, already used by `{}`",
+                        n.name(),
+                        addr.addr,
+                        first.name()
+                    ),
                 )
                 .at(n.node.address.span(), n.path("address"))
                 .label(first.node.address.span(), "first used here")
@@ -302,13 +313,24 @@ pub fn vip_outside_node_subnet(cx: &Ctx<'_>, out: &mut Diagnostics) {
         .control_planes()
         .filter_map(|cp| {
             let addr = cp.addr?;
-            let nets = [vip.network().map(|net| (net, addr.addr)), addr.network().map(|net| (net, vip.addr))];
-            let (net, _) = nets.into_iter().flatten().find(|(net, ip)| !net.contains(ip))?;
+            let nets = [
+                vip.network().map(|net| (net, addr.addr)),
+                addr.network().map(|net| (net, vip.addr)),
+            ];
+            let (net, _) = nets
+                .into_iter()
+                .flatten()
+                .find(|(net, ip)| !net.contains(ip))?;
             Some((cp, addr, net))
         })
         .collect();
-    let Some((_, _, net)) = outside.first() else { return };
-    let listed: Vec<String> = outside.iter().map(|(cp, addr, _)| format!("{} ({})", cp.name(), addr.addr)).collect();
+    let Some((_, _, net)) = outside.first() else {
+        return;
+    };
+    let listed: Vec<String> = outside
+        .iter()
+        .map(|(cp, addr, _)| format!("{} ({})", cp.name(), addr.addr))
+        .collect();
     let mut d = Diagnostic::new(
         &VIP_OUTSIDE_NODE_SUBNET,
         format!(
@@ -321,7 +343,10 @@ pub fn vip_outside_node_subnet(cx: &Ctx<'_>, out: &mut Diagnostics) {
     .at(vip_value.span(), "spec.controlPlaneEndpoint.vip")
     .help("choose a VIP in the control planes' subnet, or fix its prefix length");
     for (cp, _, _) in &outside {
-        d = d.label(cp.node.address.span(), "would hold the VIP, outside its subnet");
+        d = d.label(
+            cp.node.address.span(),
+            "would hold the VIP, outside its subnet",
+        );
     }
     out.push(d);
 }
@@ -335,16 +360,43 @@ mod tests {
         let t = topology("", &THREE_CP).replace("10.0.0.100/24", "192.168.2.250.250");
         let m = messages(&t, "TOP040");
         assert_eq!(m.len(), 1);
-        assert!(m[0].contains("`192.168.2.250.250` is not an IP address: an IPv4 address has 4 parts, this has 5"), "{}", m[0]);
-        let t = topology("", &["cp1 10.0.0.311 control-plane", "cp2 10.0.0.12 control-plane", "cp3 10.0.0.13 control-plane"]);
+        assert!(
+            m[0].contains(
+                "`192.168.2.250.250` is not an IP address: an IPv4 address has 4 parts, this has 5"
+            ),
+            "{}",
+            m[0]
+        );
+        let t = topology(
+            "",
+            &[
+                "cp1 10.0.0.311 control-plane",
+                "cp2 10.0.0.12 control-plane",
+                "cp3 10.0.0.13 control-plane",
+            ],
+        );
         assert_eq!(codes(&t), vec!["TOP040"]);
     }
 
     #[test]
     fn duplicates_and_names() {
-        let t = topology("", &["cp1 10.0.0.11 control-plane", "cp1 10.0.0.12 control-plane", "cp3 10.0.0.12 control-plane"]);
+        let t = topology(
+            "",
+            &[
+                "cp1 10.0.0.11 control-plane",
+                "cp1 10.0.0.12 control-plane",
+                "cp3 10.0.0.12 control-plane",
+            ],
+        );
         assert_eq!(codes(&t), vec!["TOP041", "TOP042"]);
-        let t = topology("", &["CP_1 10.0.0.11 control-plane", "cp2 10.0.0.12 control-plane", "cp3 10.0.0.13 control-plane"]);
+        let t = topology(
+            "",
+            &[
+                "CP_1 10.0.0.11 control-plane",
+                "cp2 10.0.0.12 control-plane",
+                "cp3 10.0.0.13 control-plane",
+            ],
+        );
         assert_eq!(codes(&t), vec!["TOP043"]);
         let t = topology("", &THREE_CP).replace("name: test", "name: Prod East");
         assert_eq!(codes(&t), vec!["TOP044"]);
@@ -354,14 +406,35 @@ mod tests {
     fn vip_placement() {
         let t = topology("", &THREE_CP).replace("10.0.0.100/24", "10.0.0.11/24");
         assert_eq!(codes(&t), vec!["TOP045"]);
-        let t = topology("", &["cp1 10.0.0.11 control-plane", "cp2 10.0.0.12 control-plane", "cp3 10.0.1.13 control-plane"]);
+        let t = topology(
+            "",
+            &[
+                "cp1 10.0.0.11 control-plane",
+                "cp2 10.0.0.12 control-plane",
+                "cp3 10.0.1.13 control-plane",
+            ],
+        );
         assert_eq!(codes(&t), vec!["TOP046"]);
         // A node's own prefix is honoured when the VIP has none.
-        let t = topology("", &["cp1 10.0.0.11/24 control-plane", "cp2 10.0.0.12 control-plane", "cp3 10.0.0.13 control-plane"])
-            .replace("10.0.0.100/24", "10.0.5.100");
+        let t = topology(
+            "",
+            &[
+                "cp1 10.0.0.11/24 control-plane",
+                "cp2 10.0.0.12 control-plane",
+                "cp3 10.0.0.13 control-plane",
+            ],
+        )
+        .replace("10.0.0.100/24", "10.0.5.100");
         assert_eq!(codes(&t), vec!["TOP046"]);
         // An external LB's VIP lives on the LB, not on the nodes.
-        let ext = topology("loadBalancer:\n  type: external", &["cp1 10.0.0.11 control-plane", "cp2 10.0.0.12 control-plane", "cp3 10.0.1.13 control-plane"]);
+        let ext = topology(
+            "loadBalancer:\n  type: external",
+            &[
+                "cp1 10.0.0.11 control-plane",
+                "cp2 10.0.0.12 control-plane",
+                "cp3 10.0.1.13 control-plane",
+            ],
+        );
         assert!(codes(&ext).is_empty(), "{:?}", codes(&ext));
     }
 }

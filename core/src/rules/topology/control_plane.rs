@@ -175,7 +175,10 @@ pub fn single_control_plane(cx: &Ctx<'_>, out: &mut Diagnostics) {
         out.push(
             Diagnostic::new(
                 &SINGLE_CONTROL_PLANE,
-                format!("one control plane ({}): the API goes down with that machine", only.name()),
+                format!(
+                    "one control plane ({}): the API goes down with that machine",
+                    only.name()
+                ),
             )
             .at(only.node.name.span(), only.path("name"))
             .help("add two more control-plane nodes"),
@@ -188,9 +191,12 @@ pub fn node_without_roles(cx: &Ctx<'_>, out: &mut Diagnostics) {
     for n in &cx.nodes {
         if n.node.roles.is_empty() {
             out.push(
-                Diagnostic::new(&NODE_WITHOUT_ROLES, format!("node `{}` has no roles", n.name()))
-                    .at(n.node.roles.span(), n.path("roles"))
-                    .help("add `control-plane`, `worker` or `etcd`"),
+                Diagnostic::new(
+                    &NODE_WITHOUT_ROLES,
+                    format!("node `{}` has no roles", n.name()),
+                )
+                .at(n.node.roles.span(), n.path("roles"))
+                .help("add `control-plane`, `worker` or `etcd`"),
             );
         }
     }
@@ -202,10 +208,13 @@ pub fn duplicate_role(cx: &Ctx<'_>, out: &mut Diagnostics) {
         for (i, role) in n.node.roles.iter().enumerate() {
             if let Some(first) = n.node.roles[..i].iter().find(|r| ***r == **role) {
                 out.push(
-                    Diagnostic::new(&DUPLICATE_ROLE, format!("node `{}` lists a role twice", n.name()))
-                        .at(role.span(), n.path(&format!("roles[{i}]")))
-                        .label(first.span(), "first listed here")
-                        .help("remove the repeated role"),
+                    Diagnostic::new(
+                        &DUPLICATE_ROLE,
+                        format!("node `{}` lists a role twice", n.name()),
+                    )
+                    .at(role.span(), n.path(&format!("roles[{i}]")))
+                    .label(first.span(), "first listed here")
+                    .help("remove the repeated role"),
                 );
             }
         }
@@ -222,16 +231,31 @@ mod tests {
         let two = &THREE_CP[..2];
         assert_eq!(codes(&topology("", two)), vec!["TOP021"]);
         // Two control planes are fine when etcd lives elsewhere.
-        let ext = [two, &["e1 10.0.0.21 etcd", "e2 10.0.0.22 etcd", "e3 10.0.0.23 etcd"]].concat();
+        let ext = [
+            two,
+            &[
+                "e1 10.0.0.21 etcd",
+                "e2 10.0.0.22 etcd",
+                "e3 10.0.0.23 etcd",
+            ],
+        ]
+        .concat();
         assert!(codes(&topology("etcd:\n  type: external", &ext)).is_empty());
         assert!(codes(&topology("", &THREE_CP[..1])).contains(&"TOP022"));
     }
 
     #[test]
     fn roles() {
-        let t = topology("", &THREE_CP).replace("roles: [control-plane]\n    - name: cp3", "roles: [control-plane, control-plane]\n    - name: cp3");
+        let t = topology("", &THREE_CP).replace(
+            "roles: [control-plane]\n    - name: cp3",
+            "roles: [control-plane, control-plane]\n    - name: cp3",
+        );
         assert_eq!(codes(&t), vec!["TOP024"]);
-        let t = topology("", &[THREE_CP.as_slice(), &["w1 10.0.0.31 worker"]].concat()).replace("[worker]", "[]");
+        let t = topology(
+            "",
+            &[THREE_CP.as_slice(), &["w1 10.0.0.31 worker"]].concat(),
+        )
+        .replace("[worker]", "[]");
         assert_eq!(codes(&t), vec!["TOP023"]);
     }
 }

@@ -153,7 +153,9 @@ pub fn even_etcd_members(cx: &Ctx<'_>, out: &mut Diagnostics) {
         return;
     }
     // Point at the member that makes the count even: removing it is one of the fixes.
-    let Some(last) = cx.etcd_members().last() else { return };
+    let Some(last) = cx.etcd_members().last() else {
+        return;
+    };
     let (span, path) = (last.node.name.span(), last.path("name"));
     out.push(
         Diagnostic::new(
@@ -185,7 +187,10 @@ pub fn single_etcd_member(cx: &Ctx<'_>, out: &mut Diagnostics) {
         out.push(
             Diagnostic::new(
                 &SINGLE_ETCD_MEMBER,
-                format!("one etcd member ({}): losing it stops the whole cluster", only.name()),
+                format!(
+                    "one etcd member ({}): losing it stops the whole cluster",
+                    only.name()
+                ),
             )
             .at(only.node.name.span(), only.path("name"))
             .help("use 3 etcd members to survive the loss of one"),
@@ -201,7 +206,11 @@ pub fn too_many_etcd_members(cx: &Ctx<'_>, out: &mut Diagnostics) {
         out.push(
             Diagnostic::new(
                 &TOO_MANY_ETCD_MEMBERS,
-                format!("{n} etcd members ({}): every write waits for {} of them", members_label(cx), quorum(n)),
+                format!(
+                    "{n} etcd members ({}): every write waits for {} of them",
+                    members_label(cx),
+                    quorum(n)
+                ),
             )
             .at(span, path)
             .help("keep 5 or 7 etcd members"),
@@ -214,9 +223,12 @@ pub fn external_etcd_without_members(cx: &Ctx<'_>, out: &mut Diagnostics) {
     if cx.etcd == EtcdType::External && cx.etcd_members().count() == 0 {
         let (span, path) = cx.etcd_span();
         out.push(
-            Diagnostic::new(&EXTERNAL_ETCD_WITHOUT_MEMBERS, "etcd is external but no node has the `etcd` role")
-                .at(span, path)
-                .help("add nodes with `roles: [etcd]` (3 of them), or use `etcd.type: stacked`"),
+            Diagnostic::new(
+                &EXTERNAL_ETCD_WITHOUT_MEMBERS,
+                "etcd is external but no node has the `etcd` role",
+            )
+            .at(span, path)
+            .help("add nodes with `roles: [etcd]` (3 of them), or use `etcd.type: stacked`"),
         );
     }
 }
@@ -251,7 +263,13 @@ mod tests {
         let four = [THREE_CP.as_slice(), &["cp4 10.0.0.14 control-plane"]].concat();
         let m = messages(&topology("", &four), "TOP010");
         assert_eq!(m.len(), 1);
-        assert!(m[0].contains("4 etcd members") && m[0].contains("quorum is 3") && m[0].contains("tolerate 1 failure, the same as 3"), "{}", m[0]);
+        assert!(
+            m[0].contains("4 etcd members")
+                && m[0].contains("quorum is 3")
+                && m[0].contains("tolerate 1 failure, the same as 3"),
+            "{}",
+            m[0]
+        );
         assert!(codes(&topology("", &THREE_CP)).is_empty());
     }
 
@@ -272,7 +290,9 @@ mod tests {
     #[test]
     fn single_many_none_and_misplaced() {
         assert!(codes(&topology("", &["cp1 10.0.0.11 control-plane"])).contains(&"TOP011"));
-        let nine: Vec<String> = (1..=9).map(|i| format!("cp{i} 10.0.0.{} control-plane", 10 + i)).collect();
+        let nine: Vec<String> = (1..=9)
+            .map(|i| format!("cp{i} 10.0.0.{} control-plane", 10 + i))
+            .collect();
         let nine: Vec<&str> = nine.iter().map(String::as_str).collect();
         assert!(codes(&topology("", &nine)).contains(&"TOP012"));
         assert!(codes(&topology("etcd:\n  type: external", &THREE_CP)).contains(&"TOP013"));

@@ -267,36 +267,51 @@ pub fn load_balancer_needs_vip(cx: &Ctx<'_>, out: &mut Diagnostics) {
 
 /// TOP061.
 pub fn external_lb_needs_endpoint(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    let has = cx.endpoint().is_some_and(|e| e.vip.is_some() || e.dns.is_some());
+    let has = cx
+        .endpoint()
+        .is_some_and(|e| e.vip.is_some() || e.dns.is_some());
     if cx.lb == LbType::External && !has {
         out.push(
-            Diagnostic::new(&EXTERNAL_LB_NEEDS_ENDPOINT, "an external load balancer needs controlPlaneEndpoint.dns or .vip")
-                .at(cx.spec.load_balancer.kind.span(), "spec.loadBalancer.type")
-                .help("add the load balancer's DNS name (`controlPlaneEndpoint.dns`) or address (`.vip`)"),
+            Diagnostic::new(
+                &EXTERNAL_LB_NEEDS_ENDPOINT,
+                "an external load balancer needs controlPlaneEndpoint.dns or .vip",
+            )
+            .at(cx.spec.load_balancer.kind.span(), "spec.loadBalancer.type")
+            .help(
+                "add the load balancer's DNS name (`controlPlaneEndpoint.dns`) or address (`.vip`)",
+            ),
         );
     }
 }
 
 /// TOP062.
 pub fn virtual_router_id_out_of_range(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    if let Some(vrid) = &cx.spec.load_balancer.virtual_router_id {
-        if !(1..=255).contains(vrid.get()) {
-            out.push(
-                Diagnostic::new(
-                    &VIRTUAL_ROUTER_ID_OUT_OF_RANGE,
-                    format!("virtualRouterId {} is outside 1..255", vrid.get()),
-                )
-                .at(vrid.span(), "spec.loadBalancer.virtualRouterId")
-                .help("choose an id in 1..255 that no other VRRP group on the subnet uses"),
-            );
-        }
+    if let Some(vrid) = &cx.spec.load_balancer.virtual_router_id
+        && !(1..=255).contains(vrid.get())
+    {
+        out.push(
+            Diagnostic::new(
+                &VIRTUAL_ROUTER_ID_OUT_OF_RANGE,
+                format!("virtualRouterId {} is outside 1..255", vrid.get()),
+            )
+            .at(vrid.span(), "spec.loadBalancer.virtualRouterId")
+            .help("choose an id in 1..255 that no other VRRP group on the subnet uses"),
+        );
     }
 }
 
-fn port_spans<'a>(cx: &'a Ctx<'_>) -> (Option<&'a crate::topology::S<u32>>, Option<&'a crate::topology::S<u32>>) {
+fn port_spans<'a>(
+    cx: &'a Ctx<'_>,
+) -> (
+    Option<&'a crate::topology::S<u32>>,
+    Option<&'a crate::topology::S<u32>>,
+) {
     (
         cx.endpoint().and_then(|e| e.port.as_ref()),
-        cx.spec.api_server.as_ref().and_then(|a| a.bind_port.as_ref()),
+        cx.spec
+            .api_server
+            .as_ref()
+            .and_then(|a| a.bind_port.as_ref()),
     )
 }
 
@@ -311,7 +326,11 @@ pub fn endpoint_port_collides_with_bind_port(cx: &Ctx<'_>, out: &mut Diagnostics
         &ENDPOINT_PORT_COLLIDES_WITH_BIND_PORT,
         format!(
             "{} on the control planes would listen on port {}, which kube-apiserver already binds",
-            if cx.lb == LbType::NginxLocal { "nginx" } else { "haproxy" },
+            if cx.lb == LbType::NginxLocal {
+                "nginx"
+            } else {
+                "haproxy"
+            },
             cx.port
         ),
     )
@@ -357,8 +376,16 @@ pub fn endpoint_port_not_bind_port(cx: &Ctx<'_>, out: &mut Diagnostics) {
 
 /// TOP065.
 pub fn invalid_interface_name(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    let global = cx.spec.load_balancer.interface.as_ref().map(|i| (i, "spec.loadBalancer.interface".to_string()));
-    let per_node = cx.nodes.iter().filter_map(|n| n.node.interface.as_ref().map(|i| (i, n.path("interface"))));
+    let global = cx
+        .spec
+        .load_balancer
+        .interface
+        .as_ref()
+        .map(|i| (i, "spec.loadBalancer.interface".to_string()));
+    let per_node = cx
+        .nodes
+        .iter()
+        .filter_map(|n| n.node.interface.as_ref().map(|i| (i, n.path("interface"))));
     for (value, path) in global.into_iter().chain(per_node) {
         if let Err(why) = check_interface_name(value.get()) {
             out.push(
@@ -380,7 +407,11 @@ pub fn missing_interface(cx: &Ctx<'_>, out: &mut Diagnostics) {
             out.push(
                 Diagnostic::new(
                     &MISSING_INTERFACE,
-                    format!("control plane `{}` has no interface for the VIP (`{}` needs one)", cp.name(), cx.lb.as_str()),
+                    format!(
+                        "control plane `{}` has no interface for the VIP (`{}` needs one)",
+                        cp.name(),
+                        cx.lb.as_str()
+                    ),
                 )
                 .at(cp.node.name.span(), cp.path("name"))
                 .help("add `interface: eth0` under spec.loadBalancer, or to this node"),
@@ -395,14 +426,23 @@ pub fn unused_load_balancer_setting(cx: &Ctx<'_>, out: &mut Diagnostics) {
     let kind = cx.lb.as_str();
     if let Some(v) = lb.virtual_router_id.as_ref().filter(|_| !cx.lb.uses_vrrp()) {
         out.push(
-            Diagnostic::new(&UNUSED_LOAD_BALANCER_SETTING, format!("`{kind}` does not use VRRP; virtualRouterId is ignored"))
-                .at(v.span(), "spec.loadBalancer.virtualRouterId")
-                .help("remove virtualRouterId, or use haproxy-keepalived or keepalived"),
+            Diagnostic::new(
+                &UNUSED_LOAD_BALANCER_SETTING,
+                format!("`{kind}` does not use VRRP; virtualRouterId is ignored"),
+            )
+            .at(v.span(), "spec.loadBalancer.virtualRouterId")
+            .help("remove virtualRouterId, or use haproxy-keepalived or keepalived"),
         );
     }
     if !cx.lb.holds_vip() {
-        let global = lb.interface.as_ref().map(|i| (i, "spec.loadBalancer.interface".to_string()));
-        let per_node = cx.nodes.iter().filter_map(|n| n.node.interface.as_ref().map(|i| (i, n.path("interface"))));
+        let global = lb
+            .interface
+            .as_ref()
+            .map(|i| (i, "spec.loadBalancer.interface".to_string()));
+        let per_node = cx
+            .nodes
+            .iter()
+            .filter_map(|n| n.node.interface.as_ref().map(|i| (i, n.path("interface"))));
         for (value, path) in global.into_iter().chain(per_node) {
             out.push(
                 Diagnostic::new(&UNUSED_LOAD_BALANCER_SETTING, format!("`{kind}` holds no VIP; the interface is ignored"))
@@ -411,26 +451,35 @@ pub fn unused_load_balancer_setting(cx: &Ctx<'_>, out: &mut Diagnostics) {
             );
         }
     }
-    if cx.lb == LbType::NginxLocal {
-        if let Some(vip) = cx.endpoint().and_then(|e| e.vip.as_ref()) {
-            out.push(
-                Diagnostic::new(&UNUSED_LOAD_BALANCER_SETTING, "`nginx-local` proxies on 127.0.0.1 of every node; the VIP is not held by anything")
-                    .at(vip.span(), "spec.controlPlaneEndpoint.vip")
-                    .help("remove the VIP, or use haproxy-keepalived / keepalived / kube-vip to hold it"),
-            );
-        }
+    if cx.lb == LbType::NginxLocal
+        && let Some(vip) = cx.endpoint().and_then(|e| e.vip.as_ref())
+    {
+        out.push(
+            Diagnostic::new(
+                &UNUSED_LOAD_BALANCER_SETTING,
+                "`nginx-local` proxies on 127.0.0.1 of every node; the VIP is not held by anything",
+            )
+            .at(vip.span(), "spec.controlPlaneEndpoint.vip")
+            .help("remove the VIP, or use haproxy-keepalived / keepalived / kube-vip to hold it"),
+        );
     }
 }
 
 /// TOP068.
 pub fn invalid_port(cx: &Ctx<'_>, out: &mut Diagnostics) {
     let (port, bind) = port_spans(cx);
-    for (value, path) in [(port, "spec.controlPlaneEndpoint.port"), (bind, "spec.apiServer.bindPort")] {
+    for (value, path) in [
+        (port, "spec.controlPlaneEndpoint.port"),
+        (bind, "spec.apiServer.bindPort"),
+    ] {
         if let Some(v) = value.filter(|v| !(1..=65535).contains(v.get())) {
             out.push(
-                Diagnostic::new(&INVALID_PORT, format!("port {} is outside 1..65535", v.get()))
-                    .at(v.span(), path)
-                    .help("use a port in 1..65535, such as 6443 or 8443"),
+                Diagnostic::new(
+                    &INVALID_PORT,
+                    format!("port {} is outside 1..65535", v.get()),
+                )
+                .at(v.span(), path)
+                .help("use a port in 1..65535, such as 6443 or 8443"),
             );
         }
     }
@@ -445,13 +494,34 @@ mod tests {
     #[test]
     fn each_type_and_its_needs() {
         let cases: &[(&str, &[&str])] = &[
-            ("controlPlaneEndpoint:\n  dns: api.k8s.local\n  port: 8443", &["TOP060"]),
-            ("controlPlaneEndpoint:\n  dns: api.k8s.local\nloadBalancer:\n  type: keepalived\n  interface: eth0", &["TOP060"]),
-            ("controlPlaneEndpoint:\n  port: 6443\nloadBalancer:\n  type: external", &["TOP061"]),
-            ("controlPlaneEndpoint:\n  dns: api.k8s.local\nloadBalancer:\n  type: external", &[]),
-            ("controlPlaneEndpoint:\n  port: 8443\nloadBalancer:\n  type: nginx-local", &[]),
-            ("controlPlaneEndpoint:\n  dns: api.k8s.local\n  port: 8443\nloadBalancer:\n  type: nginx-local", &[]),
-            ("controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 8443\nloadBalancer:\n  type: nginx-local", &["TOP067"]),
+            (
+                "controlPlaneEndpoint:\n  dns: api.k8s.local\n  port: 8443",
+                &["TOP060"],
+            ),
+            (
+                "controlPlaneEndpoint:\n  dns: api.k8s.local\nloadBalancer:\n  type: keepalived\n  interface: eth0",
+                &["TOP060"],
+            ),
+            (
+                "controlPlaneEndpoint:\n  port: 6443\nloadBalancer:\n  type: external",
+                &["TOP061"],
+            ),
+            (
+                "controlPlaneEndpoint:\n  dns: api.k8s.local\nloadBalancer:\n  type: external",
+                &[],
+            ),
+            (
+                "controlPlaneEndpoint:\n  port: 8443\nloadBalancer:\n  type: nginx-local",
+                &[],
+            ),
+            (
+                "controlPlaneEndpoint:\n  dns: api.k8s.local\n  port: 8443\nloadBalancer:\n  type: nginx-local",
+                &[],
+            ),
+            (
+                "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 8443\nloadBalancer:\n  type: nginx-local",
+                &["TOP067"],
+            ),
         ];
         for (spec, want) in cases {
             assert_eq!(codes(&topology(spec, &THREE_CP)), *want, "{spec}");
@@ -461,12 +531,27 @@ mod tests {
     #[test]
     fn ports() {
         let cases: &[(&str, &[&str])] = &[
-            ("controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 6443", &["TOP063"]),
+            (
+                "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 6443",
+                &["TOP063"],
+            ),
             ("controlPlaneEndpoint:\n  vip: 10.0.0.100/24", &["TOP063"]),
-            ("controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 8443\napiServer:\n  bindPort: 8443", &["TOP063"]),
-            ("controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 8443\nloadBalancer:\n  type: keepalived\n  interface: eth0", &["TOP064"]),
-            ("controlPlaneEndpoint:\n  vip: 10.0.0.100/24\nloadBalancer:\n  type: kube-vip\n  interface: eth0", &[]),
-            ("controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 84430", &["TOP068"]),
+            (
+                "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 8443\napiServer:\n  bindPort: 8443",
+                &["TOP063"],
+            ),
+            (
+                "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 8443\nloadBalancer:\n  type: keepalived\n  interface: eth0",
+                &["TOP064"],
+            ),
+            (
+                "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\nloadBalancer:\n  type: kube-vip\n  interface: eth0",
+                &[],
+            ),
+            (
+                "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  port: 84430",
+                &["TOP068"],
+            ),
         ];
         for (spec, want) in cases {
             assert_eq!(codes(&topology(spec, &THREE_CP)), *want, "{spec}");
@@ -476,12 +561,27 @@ mod tests {
     #[test]
     fn vrid_and_interfaces() {
         let cases: &[(&str, &[&str])] = &[
-            ("loadBalancer:\n  type: haproxy-keepalived\n  interface: eth0\n  virtualRouterId: 300", &["TOP062"]),
-            ("loadBalancer:\n  type: haproxy-keepalived\n  interface: eth0\n  virtualRouterId: 0", &["TOP062"]),
-            ("loadBalancer:\n  type: haproxy-keepalived\n  interface: eth0\n  virtualRouterId: 255", &[]),
-            ("loadBalancer:\n  type: haproxy-keepalived\n  interface: \"eth 0\"", &["TOP065"]),
+            (
+                "loadBalancer:\n  type: haproxy-keepalived\n  interface: eth0\n  virtualRouterId: 300",
+                &["TOP062"],
+            ),
+            (
+                "loadBalancer:\n  type: haproxy-keepalived\n  interface: eth0\n  virtualRouterId: 0",
+                &["TOP062"],
+            ),
+            (
+                "loadBalancer:\n  type: haproxy-keepalived\n  interface: eth0\n  virtualRouterId: 255",
+                &[],
+            ),
+            (
+                "loadBalancer:\n  type: haproxy-keepalived\n  interface: \"eth 0\"",
+                &["TOP065"],
+            ),
             ("loadBalancer:\n  type: haproxy-keepalived", &["TOP066"]),
-            ("loadBalancer:\n  type: kube-vip\n  interface: eth0\n  virtualRouterId: 48", &["TOP067"]),
+            (
+                "loadBalancer:\n  type: kube-vip\n  interface: eth0\n  virtualRouterId: 48",
+                &["TOP067"],
+            ),
         ];
         for (spec, want) in cases {
             let spec = format!("{EP_VIP}  port: 8443\n{spec}");

@@ -37,42 +37,129 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&etcd::EVEN_ETCD_MEMBERS, etcd::even_etcd_members),
     (&etcd::SINGLE_ETCD_MEMBER, etcd::single_etcd_member),
     (&etcd::TOO_MANY_ETCD_MEMBERS, etcd::too_many_etcd_members),
-    (&etcd::EXTERNAL_ETCD_WITHOUT_MEMBERS, etcd::external_etcd_without_members),
-    (&etcd::ETCD_ROLE_WITH_STACKED_ETCD, etcd::etcd_role_with_stacked_etcd),
-    (&control_plane::NO_CONTROL_PLANE, control_plane::no_control_plane),
-    (&control_plane::TWO_STACKED_CONTROL_PLANES, control_plane::two_stacked_control_planes),
-    (&control_plane::SINGLE_CONTROL_PLANE, control_plane::single_control_plane),
-    (&control_plane::NODE_WITHOUT_ROLES, control_plane::node_without_roles),
-    (&control_plane::DUPLICATE_ROLE, control_plane::duplicate_role),
-    (&zones::ZONE_LOSS_BREAKS_ETCD_QUORUM, zones::zone_loss_breaks_etcd_quorum),
-    (&zones::ZONE_LOSS_REMOVES_ALL_API_SERVERS, zones::zone_loss_removes_all_api_servers),
+    (
+        &etcd::EXTERNAL_ETCD_WITHOUT_MEMBERS,
+        etcd::external_etcd_without_members,
+    ),
+    (
+        &etcd::ETCD_ROLE_WITH_STACKED_ETCD,
+        etcd::etcd_role_with_stacked_etcd,
+    ),
+    (
+        &control_plane::NO_CONTROL_PLANE,
+        control_plane::no_control_plane,
+    ),
+    (
+        &control_plane::TWO_STACKED_CONTROL_PLANES,
+        control_plane::two_stacked_control_planes,
+    ),
+    (
+        &control_plane::SINGLE_CONTROL_PLANE,
+        control_plane::single_control_plane,
+    ),
+    (
+        &control_plane::NODE_WITHOUT_ROLES,
+        control_plane::node_without_roles,
+    ),
+    (
+        &control_plane::DUPLICATE_ROLE,
+        control_plane::duplicate_role,
+    ),
+    (
+        &zones::ZONE_LOSS_BREAKS_ETCD_QUORUM,
+        zones::zone_loss_breaks_etcd_quorum,
+    ),
+    (
+        &zones::ZONE_LOSS_REMOVES_ALL_API_SERVERS,
+        zones::zone_loss_removes_all_api_servers,
+    ),
     (&zones::SINGLE_ZONE, zones::single_zone),
     (&zones::NODE_MISSING_ZONE, zones::node_missing_zone),
-    (&addresses::INVALID_IP_ADDRESS, addresses::invalid_ip_address),
-    (&addresses::DUPLICATE_NODE_NAME, addresses::duplicate_node_name),
-    (&addresses::DUPLICATE_NODE_ADDRESS, addresses::duplicate_node_address),
+    (
+        &addresses::INVALID_IP_ADDRESS,
+        addresses::invalid_ip_address,
+    ),
+    (
+        &addresses::DUPLICATE_NODE_NAME,
+        addresses::duplicate_node_name,
+    ),
+    (
+        &addresses::DUPLICATE_NODE_ADDRESS,
+        addresses::duplicate_node_address,
+    ),
     (&addresses::INVALID_NODE_NAME, addresses::invalid_node_name),
-    (&addresses::INVALID_CLUSTER_NAME, addresses::invalid_cluster_name),
-    (&addresses::VIP_IS_NODE_ADDRESS, addresses::vip_is_node_address),
-    (&addresses::VIP_OUTSIDE_NODE_SUBNET, addresses::vip_outside_node_subnet),
+    (
+        &addresses::INVALID_CLUSTER_NAME,
+        addresses::invalid_cluster_name,
+    ),
+    (
+        &addresses::VIP_IS_NODE_ADDRESS,
+        addresses::vip_is_node_address,
+    ),
+    (
+        &addresses::VIP_OUTSIDE_NODE_SUBNET,
+        addresses::vip_outside_node_subnet,
+    ),
     (&networks::INVALID_CIDR, networks::invalid_cidr),
-    (&networks::OVERLAPPING_NETWORKS, networks::overlapping_networks),
-    (&networks::SERVICE_SUBNET_SIZE, networks::service_subnet_size),
-    (&networks::POD_SUBNET_TOO_SMALL, networks::pod_subnet_too_small),
-    (&load_balancer::LOAD_BALANCER_NEEDS_VIP, load_balancer::load_balancer_needs_vip),
-    (&load_balancer::EXTERNAL_LB_NEEDS_ENDPOINT, load_balancer::external_lb_needs_endpoint),
-    (&load_balancer::VIRTUAL_ROUTER_ID_OUT_OF_RANGE, load_balancer::virtual_router_id_out_of_range),
-    (&load_balancer::ENDPOINT_PORT_COLLIDES_WITH_BIND_PORT, load_balancer::endpoint_port_collides_with_bind_port),
-    (&load_balancer::ENDPOINT_PORT_NOT_BIND_PORT, load_balancer::endpoint_port_not_bind_port),
-    (&load_balancer::INVALID_INTERFACE_NAME, load_balancer::invalid_interface_name),
-    (&load_balancer::MISSING_INTERFACE, load_balancer::missing_interface),
-    (&load_balancer::UNUSED_LOAD_BALANCER_SETTING, load_balancer::unused_load_balancer_setting),
+    (
+        &networks::OVERLAPPING_NETWORKS,
+        networks::overlapping_networks,
+    ),
+    (
+        &networks::SERVICE_SUBNET_SIZE,
+        networks::service_subnet_size,
+    ),
+    (
+        &networks::POD_SUBNET_TOO_SMALL,
+        networks::pod_subnet_too_small,
+    ),
+    (
+        &load_balancer::LOAD_BALANCER_NEEDS_VIP,
+        load_balancer::load_balancer_needs_vip,
+    ),
+    (
+        &load_balancer::EXTERNAL_LB_NEEDS_ENDPOINT,
+        load_balancer::external_lb_needs_endpoint,
+    ),
+    (
+        &load_balancer::VIRTUAL_ROUTER_ID_OUT_OF_RANGE,
+        load_balancer::virtual_router_id_out_of_range,
+    ),
+    (
+        &load_balancer::ENDPOINT_PORT_COLLIDES_WITH_BIND_PORT,
+        load_balancer::endpoint_port_collides_with_bind_port,
+    ),
+    (
+        &load_balancer::ENDPOINT_PORT_NOT_BIND_PORT,
+        load_balancer::endpoint_port_not_bind_port,
+    ),
+    (
+        &load_balancer::INVALID_INTERFACE_NAME,
+        load_balancer::invalid_interface_name,
+    ),
+    (
+        &load_balancer::MISSING_INTERFACE,
+        load_balancer::missing_interface,
+    ),
+    (
+        &load_balancer::UNUSED_LOAD_BALANCER_SETTING,
+        load_balancer::unused_load_balancer_setting,
+    ),
     (&load_balancer::INVALID_PORT, load_balancer::invalid_port),
-    (&version::INVALID_KUBERNETES_VERSION, version::invalid_kubernetes_version),
-    (&version::UNSUPPORTED_KUBERNETES_VERSION, version::unsupported_kubernetes_version),
+    (
+        &version::INVALID_KUBERNETES_VERSION,
+        version::invalid_kubernetes_version,
+    ),
+    (
+        &version::UNSUPPORTED_KUBERNETES_VERSION,
+        version::unsupported_kubernetes_version,
+    ),
     (&names::INVALID_CERT_SAN, names::invalid_cert_san),
     (&names::INVALID_DNS_NAME, names::invalid_dns_name),
-    (&pki::INVALID_CERTIFICATE_VALIDITY, pki::invalid_certificate_validity),
+    (
+        &pki::INVALID_CERTIFICATE_VALIDITY,
+        pki::invalid_certificate_validity,
+    ),
 ];
 
 /// Runs every topology rule.
@@ -227,7 +314,6 @@ pub fn tolerated_failures(n: usize) -> usize {
 #[cfg(test)]
 pub(crate) mod test_support {
     //! Builds topologies for rule tests from a small node table.
-    use super::*;
 
     /// A valid haproxy-keepalived topology over `nodes` (`name address roles [zone]`),
     /// with `spec_extra` spliced into `spec:`.
@@ -249,7 +335,10 @@ pub(crate) mod test_support {
         s.push_str("  nodes:\n");
         for n in nodes {
             let f: Vec<&str> = n.split_whitespace().collect();
-            s.push_str(&format!("    - name: {}\n      address: {}\n      roles: [{}]\n", f[0], f[1], f[2]));
+            s.push_str(&format!(
+                "    - name: {}\n      address: {}\n      roles: [{}]\n",
+                f[0], f[1], f[2]
+            ));
             if let Some(zone) = f.get(3) {
                 s.push_str(&format!("      zone: {zone}\n"));
             }

@@ -60,7 +60,14 @@ Write the bare name (`api.k8s.local`) and put the port in `controlPlaneEndpoint.
 
 /// TOP080.
 pub fn invalid_cert_san(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    let Some(sans) = cx.spec.api_server.as_ref().and_then(|a| a.cert_sans.as_ref()) else { return };
+    let Some(sans) = cx
+        .spec
+        .api_server
+        .as_ref()
+        .and_then(|a| a.cert_sans.as_ref())
+    else {
+        return;
+    };
     for (i, san) in sans.iter().enumerate() {
         let text = san.get().as_str();
         if IfAddr::parse(text).is_ok_and(|a| a.prefix.is_none()) {
@@ -68,9 +75,12 @@ pub fn invalid_cert_san(cx: &Ctx<'_>, out: &mut Diagnostics) {
         }
         if let Err(why) = check_dns_name(text, true) {
             out.push(
-                Diagnostic::new(&INVALID_CERT_SAN, format!("certSANs entry is neither an IP address nor a DNS name: {why}"))
-                    .at(san.span(), format!("spec.apiServer.certSANs[{i}]"))
-                    .help("write a bare DNS name or IP address, without scheme, port or prefix"),
+                Diagnostic::new(
+                    &INVALID_CERT_SAN,
+                    format!("certSANs entry is neither an IP address nor a DNS name: {why}"),
+                )
+                .at(san.span(), format!("spec.apiServer.certSANs[{i}]"))
+                .help("write a bare DNS name or IP address, without scheme, port or prefix"),
             );
         }
     }
@@ -78,7 +88,10 @@ pub fn invalid_cert_san(cx: &Ctx<'_>, out: &mut Diagnostics) {
 
 /// TOP081.
 pub fn invalid_dns_name(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    let dns = cx.endpoint().and_then(|e| e.dns.as_ref()).map(|d| (d, "spec.controlPlaneEndpoint.dns"));
+    let dns = cx
+        .endpoint()
+        .and_then(|e| e.dns.as_ref())
+        .map(|d| (d, "spec.controlPlaneEndpoint.dns"));
     let domain = cx
         .spec
         .networking
@@ -103,10 +116,21 @@ mod tests {
     #[test]
     fn sans_and_names() {
         let with_sans = |s: &str| topology(&format!("apiServer:\n  certSANs: {s}"), &THREE_CP);
-        assert!(codes(&with_sans("[k8s.example.com, \"*.k8s.example.com\", 192.168.2.250, \"fd00::1\"]")).is_empty());
-        assert_eq!(codes(&with_sans("[\"https://k8s.example.com:6443\"]")), vec!["TOP080"]);
+        assert!(
+            codes(&with_sans(
+                "[k8s.example.com, \"*.k8s.example.com\", 192.168.2.250, \"fd00::1\"]"
+            ))
+            .is_empty()
+        );
+        assert_eq!(
+            codes(&with_sans("[\"https://k8s.example.com:6443\"]")),
+            vec!["TOP080"]
+        );
         assert_eq!(codes(&with_sans("[10.0.0.0/24]")), vec!["TOP080"]);
-        let dns = topology("controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  dns: api.k8s.local:8443\n  port: 8443", &THREE_CP);
+        let dns = topology(
+            "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  dns: api.k8s.local:8443\n  port: 8443",
+            &THREE_CP,
+        );
         assert_eq!(codes(&dns), vec!["TOP081"]);
         let domain = topology("networking:\n  dnsDomain: cluster_local", &THREE_CP);
         assert_eq!(codes(&domain), vec!["TOP081"]);

@@ -117,7 +117,9 @@ Widen the pod subnet: a /16 holds 256 nodes.
 };
 
 fn subnets<'a>(cx: &'a Ctx<'_>) -> Vec<(&'static str, &'a S<String>)> {
-    let Some(net) = cx.spec.networking.as_ref() else { return Vec::new() };
+    let Some(net) = cx.spec.networking.as_ref() else {
+        return Vec::new();
+    };
     let mut v = Vec::new();
     if let Some(p) = &net.pod_subnet {
         v.push(("podSubnet", p));
@@ -142,10 +144,8 @@ fn networks(cx: &Ctx<'_>) -> Vec<(&'static str, Cidr, Option<Span>)> {
             v.extend(list.into_iter().map(|c| (key, c, Some(value.span()))));
         }
     }
-    if !service_given {
-        if let Ok(c) = Cidr::parse(defaults::SERVICE_SUBNET) {
-            v.push(("serviceSubnet", c, None));
-        }
+    if !service_given && let Ok(c) = Cidr::parse(defaults::SERVICE_SUBNET) {
+        v.push(("serviceSubnet", c, None));
     }
     v
 }
@@ -187,14 +187,23 @@ pub fn overlapping_networks(cx: &Ctx<'_>, out: &mut Diagnostics) {
         let inside: Vec<_> = cx
             .nodes
             .iter()
-            .filter(|n| n.addr.is_some_and(|a| net.contains(&a.addr) || a.network().is_some_and(|own| own.overlaps(net))))
+            .filter(|n| {
+                n.addr.is_some_and(|a| {
+                    net.contains(&a.addr) || a.network().is_some_and(|own| own.overlaps(net))
+                })
+            })
             .collect();
         if !inside.is_empty() {
             let written = if span.is_some() { "" } else { " (the default)" };
             let names: Vec<&str> = inside.iter().map(|n| n.name()).collect();
             let mut d = Diagnostic::new(
                 &OVERLAPPING_NETWORKS,
-                format!("{key} {net}{written} contains the address of {} node{}: {}", inside.len(), if inside.len() == 1 { "" } else { "s" }, names.join(", ")),
+                format!(
+                    "{key} {net}{written} contains the address of {} node{}: {}",
+                    inside.len(),
+                    if inside.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                ),
             )
             .at(here, path.clone())
             .help(format!("choose a {key} that no machine uses"));
@@ -203,15 +212,18 @@ pub fn overlapping_networks(cx: &Ctx<'_>, out: &mut Diagnostics) {
             }
             out.push(d);
         }
-        if let (Some(vip), Some(vip_value)) = (cx.vip, cx.endpoint().and_then(|e| e.vip.as_ref())) {
-            if net.contains(&vip.addr) {
-                out.push(
-                    Diagnostic::new(&OVERLAPPING_NETWORKS, format!("the VIP {} is inside {key} {net}", vip.addr))
-                        .at(here, path.clone())
-                        .label(vip_value.span(), "VIP")
-                        .help(format!("choose a {key} that does not contain the VIP")),
-                );
-            }
+        if let (Some(vip), Some(vip_value)) = (cx.vip, cx.endpoint().and_then(|e| e.vip.as_ref()))
+            && net.contains(&vip.addr)
+        {
+            out.push(
+                Diagnostic::new(
+                    &OVERLAPPING_NETWORKS,
+                    format!("the VIP {} is inside {key} {net}", vip.addr),
+                )
+                .at(here, path.clone())
+                .label(vip_value.span(), "VIP")
+                .help(format!("choose a {key} that does not contain the VIP")),
+            );
         }
     }
 }
@@ -222,15 +234,35 @@ pub fn service_subnet_size(cx: &Ctx<'_>, out: &mut Diagnostics) {
         if key != "serviceSubnet" {
             continue;
         }
-        let Ok(list) = parse_list(value.get()) else { continue };
+        let Ok(list) = parse_list(value.get()) else {
+            continue;
+        };
         for net in list {
             let bits = net.host_bits();
             let (message, severity) = if bits > 20 {
-                (format!("serviceSubnet {net} has {bits} host bits; kubeadm accepts at most 20 (a /{} here)", net.family_bits() - 20), Severity::Error)
+                (
+                    format!(
+                        "serviceSubnet {net} has {bits} host bits; kubeadm accepts at most 20 (a /{} here)",
+                        net.family_bits() - 20
+                    ),
+                    Severity::Error,
+                )
             } else if bits < 4 {
-                (format!("serviceSubnet {net} has {} addresses; the cluster DNS Service needs the 10th", 1u32 << bits), Severity::Error)
+                (
+                    format!(
+                        "serviceSubnet {net} has {} addresses; the cluster DNS Service needs the 10th",
+                        1u32 << bits
+                    ),
+                    Severity::Error,
+                )
             } else if bits < 8 {
-                (format!("serviceSubnet {net} has room for only {} Services", (1u32 << bits) - 2), Severity::Warning)
+                (
+                    format!(
+                        "serviceSubnet {net} has room for only {} Services",
+                        (1u32 << bits) - 2
+                    ),
+                    Severity::Warning,
+                )
             } else {
                 continue;
             };
@@ -246,19 +278,36 @@ pub fn service_subnet_size(cx: &Ctx<'_>, out: &mut Diagnostics) {
 
 /// TOP053.
 pub fn pod_subnet_too_small(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    let Some(value) = cx.spec.networking.as_ref().and_then(|n| n.pod_subnet.as_ref()) else { return };
-    let Ok(list) = parse_list(value.get()) else { return };
+    let Some(value) = cx
+        .spec
+        .networking
+        .as_ref()
+        .and_then(|n| n.pod_subnet.as_ref())
+    else {
+        return;
+    };
+    let Ok(list) = parse_list(value.get()) else {
+        return;
+    };
     let nodes = cx.nodes.len() as u128;
     for net in list {
-        let mask = if net.addr.is_ipv4() { defaults::NODE_CIDR_MASK_V4 } else { defaults::NODE_CIDR_MASK_V6 };
+        let mask = if net.addr.is_ipv4() {
+            defaults::NODE_CIDR_MASK_V4
+        } else {
+            defaults::NODE_CIDR_MASK_V6
+        };
         let message = if net.prefix > mask {
-            format!("podSubnet {net} is smaller than one node's /{mask}; the controller manager will not start")
+            format!(
+                "podSubnet {net} is smaller than one node's /{mask}; the controller manager will not start"
+            )
         } else {
             let ranges = 1u128 << (mask - net.prefix).min(64);
             if ranges >= nodes {
                 continue;
             }
-            format!("podSubnet {net} holds {ranges} node ranges of /{mask}, but there are {nodes} nodes")
+            format!(
+                "podSubnet {net} holds {ranges} node ranges of /{mask}, but there are {nodes} nodes"
+            )
         };
         out.push(
             Diagnostic::new(&POD_SUBNET_TOO_SMALL, message)
@@ -279,7 +328,10 @@ mod tests {
     #[test]
     fn table() {
         let cases: &[(&str, &[&str])] = &[
-            ("  podSubnet: 10.244.0.0/16\n  serviceSubnet: 10.96.0.0/12", &[]),
+            (
+                "  podSubnet: 10.244.0.0/16\n  serviceSubnet: 10.96.0.0/12",
+                &[],
+            ),
             ("  podSubnet: 10.244.0.0", &["TOP050"]),
             ("  podSubnet: 10.244.0.0/16,fd00:10:244::/56", &[]),
             ("  podSubnet: 10.96.0.0/16", &["TOP051"]),
@@ -298,9 +350,13 @@ mod tests {
 
     #[test]
     fn pod_ranges_are_counted() {
-        let nodes: Vec<String> = (0..5).map(|i| format!("n{i} 10.0.0.{} control-plane", 11 + i)).collect();
+        let nodes: Vec<String> = (0..5)
+            .map(|i| format!("n{i} 10.0.0.{} control-plane", 11 + i))
+            .collect();
         let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
         let t = topology("networking:\n  podSubnet: 10.244.0.0/22", &nodes);
-        assert!(messages(&t, "TOP053")[0].contains("holds 4 node ranges of /24, but there are 5 nodes"));
+        assert!(
+            messages(&t, "TOP053")[0].contains("holds 4 node ranges of /24, but there are 5 nodes")
+        );
     }
 }

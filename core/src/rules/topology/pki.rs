@@ -35,17 +35,29 @@ Keep leaves shorter than the CA: 365 days for leaves, 3650 for CAs (kubeadm's de
 /// TOP090.
 pub fn invalid_certificate_validity(cx: &Ctx<'_>, out: &mut Diagnostics) {
     let Some(pki) = &cx.spec.pki else { return };
-    for (value, path) in [(&pki.cert_validity_days, "spec.pki.certValidityDays"), (&pki.ca_validity_days, "spec.pki.caValidityDays")] {
+    for (value, path) in [
+        (&pki.cert_validity_days, "spec.pki.certValidityDays"),
+        (&pki.ca_validity_days, "spec.pki.caValidityDays"),
+    ] {
         if let Some(v) = value.as_ref().filter(|v| *v.get() == 0) {
             out.push(
-                Diagnostic::new(&INVALID_CERTIFICATE_VALIDITY, "a certificate lifetime of 0 days")
-                    .at(v.span(), path)
-                    .help("use at least 1 day (defaults: 365 for leaves, 3650 for CAs)"),
+                Diagnostic::new(
+                    &INVALID_CERTIFICATE_VALIDITY,
+                    "a certificate lifetime of 0 days",
+                )
+                .at(v.span(), path)
+                .help("use at least 1 day (defaults: 365 for leaves, 3650 for CAs)"),
             );
         }
     }
-    let leaf = pki.cert_validity_days.as_ref().map_or(defaults::CERT_VALIDITY_DAYS, |v| *v.get());
-    let ca = pki.ca_validity_days.as_ref().map_or(defaults::CA_VALIDITY_DAYS, |v| *v.get());
+    let leaf = pki
+        .cert_validity_days
+        .as_ref()
+        .map_or(defaults::CERT_VALIDITY_DAYS, |v| *v.get());
+    let ca = pki
+        .ca_validity_days
+        .as_ref()
+        .map_or(defaults::CA_VALIDITY_DAYS, |v| *v.get());
     if ca > 0 && leaf > ca {
         let (span, path) = match (&pki.cert_validity_days, &pki.ca_validity_days) {
             (Some(l), _) => (l.span(), "spec.pki.certValidityDays"),
@@ -72,7 +84,10 @@ mod tests {
         let pki = |s: &str| topology(&format!("pki:\n{s}"), &THREE_CP);
         assert!(codes(&pki("  certValidityDays: 365\n  caValidityDays: 3650")).is_empty());
         assert_eq!(codes(&pki("  certValidityDays: 0")), vec!["TOP090"]);
-        assert_eq!(codes(&pki("  certValidityDays: 3650\n  caValidityDays: 365")), vec!["TOP090"]);
+        assert_eq!(
+            codes(&pki("  certValidityDays: 3650\n  caValidityDays: 365")),
+            vec!["TOP090"]
+        );
         assert_eq!(codes(&pki("  caValidityDays: 100")), vec!["TOP090"]);
     }
 }

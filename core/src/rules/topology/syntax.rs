@@ -97,7 +97,10 @@ pub fn wrong_api_version(cx: &Ctx<'_>, out: &mut Diagnostics) {
         out.push(
             Diagnostic::new(
                 &WRONG_API_VERSION,
-                format!("apiVersion is `{}`; hagen reads `hagen/v1alpha1`", t.api_version.get()),
+                format!(
+                    "apiVersion is `{}`; hagen reads `hagen/v1alpha1`",
+                    t.api_version.get()
+                ),
             )
             .at(t.api_version.span(), "apiVersion")
             .help("write `apiVersion: hagen/v1alpha1` (to check a kubeadm file, use `hagen lint`)"),
@@ -105,9 +108,12 @@ pub fn wrong_api_version(cx: &Ctx<'_>, out: &mut Diagnostics) {
     }
     if t.kind.get() != "Topology" {
         out.push(
-            Diagnostic::new(&WRONG_API_VERSION, format!("kind is `{}`; hagen reads `Topology`", t.kind.get()))
-                .at(t.kind.span(), "kind")
-                .help("write `kind: Topology`"),
+            Diagnostic::new(
+                &WRONG_API_VERSION,
+                format!("kind is `{}`; hagen reads `Topology`", t.kind.get()),
+            )
+            .at(t.kind.span(), "kind")
+            .help("write `kind: Topology`"),
         );
     }
 }
@@ -120,7 +126,9 @@ mod tests {
     fn wrong_api_version_and_kind() {
         let good = topology("", &THREE_CP);
         assert!(codes(&good).is_empty(), "{:?}", codes(&good));
-        let bad = good.replace("hagen/v1alpha1", "hagen/v1").replace("kind: Topology", "kind: Cluster");
+        let bad = good
+            .replace("hagen/v1alpha1", "hagen/v1")
+            .replace("kind: Topology", "kind: Cluster");
         assert_eq!(messages(&bad, "TOP002").len(), 2);
     }
 
@@ -130,7 +138,11 @@ mod tests {
         let checked = crate::check(&crate::source::SourceFile::new("t", bad.as_str()));
         let d = checked.diagnostics.iter().next().unwrap();
         assert_eq!(d.rule.code, "TOP001");
-        assert!(d.help.as_deref().unwrap().contains("did you mean `port`"), "{:?}", d.help);
+        assert!(
+            d.help.as_deref().unwrap().contains("did you mean `port`"),
+            "{:?}",
+            d.help
+        );
         assert_eq!(&bad[d.span.unwrap().start..d.span.unwrap().end], "prot");
     }
 }

@@ -76,7 +76,9 @@ pub fn unsupported_kubernetes_version(cx: &Ctx<'_>, out: &mut Diagnostics) {
     let diag = if version.major != 1 || version.minor < MIN_MINOR {
         Diagnostic::new(
             &UNSUPPORTED_KUBERNETES_VERSION,
-            format!("Kubernetes {version} is older than 1.{MIN_MINOR}, the oldest version hagen generates for"),
+            format!(
+                "Kubernetes {version} is older than 1.{MIN_MINOR}, the oldest version hagen generates for"
+            ),
         )
     } else if version.minor > MAX_MINOR {
         Diagnostic::new(

@@ -136,7 +136,9 @@ pub fn zone_loss_breaks_etcd_quorum(cx: &Ctx<'_>, out: &mut Diagnostics) {
             continue;
         }
         let first = lost[0];
-        let Some(zone_value) = &first.node.zone else { continue };
+        let Some(zone_value) = &first.node.zone else {
+            continue;
+        };
         let help = if zones.len() == 2 {
             format!(
                 "with two zones one always holds at least half of the {n} members, so no placement survives losing the larger one: add a third zone (one etcd member there is enough)"
@@ -172,7 +174,9 @@ pub fn zone_loss_removes_all_api_servers(cx: &Ctx<'_>, out: &mut Diagnostics) {
     }
     for zone in zones {
         if cps.iter().all(|c| c.zone() == Some(zone)) {
-            let Some(zone_value) = &cps[0].node.zone else { continue };
+            let Some(zone_value) = &cps[0].node.zone else {
+                continue;
+            };
             out.push(
                 Diagnostic::new(
                     &ZONE_LOSS_REMOVES_ALL_API_SERVERS,
@@ -192,8 +196,12 @@ pub fn single_zone(cx: &Ctx<'_>, out: &mut Diagnostics) {
     if zones.len() != 1 || cps.len() < 2 {
         return;
     }
-    let Some(first) = cx.nodes.iter().find(|n| n.zone().is_some()) else { return };
-    let Some(zone_value) = &first.node.zone else { return };
+    let Some(first) = cx.nodes.iter().find(|n| n.zone().is_some()) else {
+        return;
+    };
+    let Some(zone_value) = &first.node.zone else {
+        return;
+    };
     out.push(
         Diagnostic::new(
             &SINGLE_ZONE,
@@ -220,7 +228,10 @@ pub fn node_missing_zone(cx: &Ctx<'_>, out: &mut Diagnostics) {
             out.push(
                 Diagnostic::new(
                     &NODE_MISSING_ZONE,
-                    format!("node `{}` has no zone, while other nodes name theirs", n.name()),
+                    format!(
+                        "node `{}` has no zone, while other nodes name theirs",
+                        n.name()
+                    ),
                 )
                 .at(n.node.name.span(), n.path("name"))
                 .help("add `zone:` to this node so the zone checks can count it"),
@@ -235,37 +246,81 @@ mod tests {
 
     #[test]
     fn three_zones_one_each_is_fine() {
-        let nodes = ["cp1 10.0.0.11 control-plane a", "cp2 10.0.0.12 control-plane b", "cp3 10.0.0.13 control-plane c"];
+        let nodes = [
+            "cp1 10.0.0.11 control-plane a",
+            "cp2 10.0.0.12 control-plane b",
+            "cp3 10.0.0.13 control-plane c",
+        ];
         assert!(codes(&topology("", &nodes)).is_empty());
     }
 
     #[test]
     fn two_zones_always_break_quorum() {
-        let nodes = ["cp1 10.0.0.11 control-plane a", "cp2 10.0.0.12 control-plane a", "cp3 10.0.0.13 control-plane b"];
+        let nodes = [
+            "cp1 10.0.0.11 control-plane a",
+            "cp2 10.0.0.12 control-plane a",
+            "cp3 10.0.0.13 control-plane b",
+        ];
         let t = topology("", &nodes);
         assert_eq!(codes(&t), vec!["TOP030"]);
         let m = messages(&t, "TOP030");
         assert!(m[0].contains("losing zone `a` takes 2 of 3 etcd members (cp1, cp2), leaving 1: short of the quorum of 2"), "{}", m[0]);
         let checked = crate::check(&crate::source::SourceFile::new("t", t.as_str()));
-        let help = checked.diagnostics.iter().next().unwrap().help.clone().unwrap();
+        let help = checked
+            .diagnostics
+            .iter()
+            .next()
+            .unwrap()
+            .help
+            .clone()
+            .unwrap();
         assert!(help.contains("no placement survives"), "{help}");
     }
 
     #[test]
     fn five_over_three_zones() {
-        let ok = ["m1 10.0.0.11 control-plane a", "m2 10.0.0.12 control-plane a", "m3 10.0.0.13 control-plane b", "m4 10.0.0.14 control-plane b", "m5 10.0.0.15 control-plane c"];
+        let ok = [
+            "m1 10.0.0.11 control-plane a",
+            "m2 10.0.0.12 control-plane a",
+            "m3 10.0.0.13 control-plane b",
+            "m4 10.0.0.14 control-plane b",
+            "m5 10.0.0.15 control-plane c",
+        ];
         assert!(codes(&topology("", &ok)).is_empty());
-        let bad = ["m1 10.0.0.11 control-plane a", "m2 10.0.0.12 control-plane a", "m3 10.0.0.13 control-plane a", "m4 10.0.0.14 control-plane b", "m5 10.0.0.15 control-plane c"];
+        let bad = [
+            "m1 10.0.0.11 control-plane a",
+            "m2 10.0.0.12 control-plane a",
+            "m3 10.0.0.13 control-plane a",
+            "m4 10.0.0.14 control-plane b",
+            "m5 10.0.0.15 control-plane c",
+        ];
         assert_eq!(codes(&topology("", &bad)), vec!["TOP030"]);
     }
 
     #[test]
     fn api_servers_single_zone_and_missing_zone() {
-        let ext = ["cp1 10.0.0.11 control-plane a", "cp2 10.0.0.12 control-plane a", "e1 10.0.0.21 etcd a", "e2 10.0.0.22 etcd b", "e3 10.0.0.23 etcd c"];
-        assert_eq!(codes(&topology("etcd:\n  type: external", &ext)), vec!["TOP031"]);
-        let one = ["cp1 10.0.0.11 control-plane a", "cp2 10.0.0.12 control-plane a", "cp3 10.0.0.13 control-plane a"];
+        let ext = [
+            "cp1 10.0.0.11 control-plane a",
+            "cp2 10.0.0.12 control-plane a",
+            "e1 10.0.0.21 etcd a",
+            "e2 10.0.0.22 etcd b",
+            "e3 10.0.0.23 etcd c",
+        ];
+        assert_eq!(
+            codes(&topology("etcd:\n  type: external", &ext)),
+            vec!["TOP031"]
+        );
+        let one = [
+            "cp1 10.0.0.11 control-plane a",
+            "cp2 10.0.0.12 control-plane a",
+            "cp3 10.0.0.13 control-plane a",
+        ];
         assert_eq!(codes(&topology("", &one)), vec!["TOP032"]);
-        let some = ["cp1 10.0.0.11 control-plane a", "cp2 10.0.0.12 control-plane b", "cp3 10.0.0.13 control-plane"];
+        let some = [
+            "cp1 10.0.0.11 control-plane a",
+            "cp2 10.0.0.12 control-plane b",
+            "cp3 10.0.0.13 control-plane",
+        ];
         assert_eq!(codes(&topology("", &some)), vec!["TOP033"]);
     }
 }

@@ -1,0 +1,243 @@
+//! The `hagen` binary end to end: exit codes of the contract, formats, and files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn hagen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hagen"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("hagen runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited normally")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn list(dir: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| {
+            p.strip_prefix(root())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn validate_exit_codes_follow_the_contract() {
+    for f in list("fixtures/topologies/valid") {
+        let out = hagen(&["validate", &f]);
+        assert_eq!(code(&out), 0, "{f}: {}", stdout(&out));
+        assert!(stdout(&out).contains("no problems found"), "{f}");
+    }
+    for f in list("fixtures/topologies/warning") {
+        assert_eq!(code(&hagen(&["validate", &f])), 0, "{f}");
+    }
+    for f in list("fixtures/topologies/invalid") {
+        let out = hagen(&["validate", &f]);
+        assert_eq!(code(&out), 1, "{f}");
+        let rule = Path::new(&f).file_name().unwrap().to_string_lossy()[..6].to_string();
+        assert!(
+            stdout(&out).contains(&format!("error[{rule}]")),
+            "{f}: {}",
+            stdout(&out)
+        );
+        assert!(out.stderr.is_empty(), "{f}: findings go to stdout");
+    }
+}
+
+#[test]
+fn io_and_usage_failures_exit_2() {
+    for args in [
+        &["validate", "does/not/exist.yaml"][..],
+        &["validate", "fixtures"],
+        &["validate"],
+        &["frobnicate"],
+        &[
+            "validate",
+            "--format",
+            "xml",
+            "fixtures/topologies/valid/kube-vip.yaml",
+        ],
+        &["explain", "TOP999"],
+    ] {
+        let out = hagen(args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?} says why on stderr");
+    }
+}
+
+#[test]
+fn json_output_is_versioned_and_carries_positions_and_what_if() {
+    let out = hagen(&[
+        "validate",
+        "--format",
+        "json",
+        "fixtures/topologies/invalid/TOP040-vip-five-parts.yaml",
+    ]);
+    assert_eq!(code(&out), 1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["valid"], false);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "TOP040");
+    assert_eq!(d["path"], "spec.controlPlaneEndpoint.vip");
+    assert_eq!(
+        (
+            d["location"]["line"].as_u64(),
+            d["location"]["column"].as_u64()
+        ),
+        (Some(8), Some(10))
+    );
+    let ok = hagen(&[
+        "validate",
+        "--format",
+        "json",
+        "fixtures/topologies/valid/external-lb-three-zones.yaml",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(v["kubeadmApiVersion"], "kubeadm.k8s.io/v1beta4");
+    let zones: Vec<_> = v["whatIf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["loss"] == "zone")
+        .collect();
+    assert_eq!(zones.len(), 3);
+    assert!(
+        zones
+            .iter()
+            .all(|z| z["survives"] == true && z["etcdLeft"] == 2)
+    );
+}
+
+#[test]
+fn human_output_has_the_what_if_table_and_no_color_off_a_tty() {
+    let out = hagen(&[
+        "validate",
+        "fixtures/topologies/valid/haproxy-keepalived-stacked.yaml",
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("kubeadm.k8s.io/v1beta4"));
+    assert!(
+        text.contains("VIP holder k8s-m1") && text.contains("VIP moves to k8s-m2"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "no color when stdout is not a terminal"
+    );
+    let forced = hagen(&[
+        "validate",
+        "--color",
+        "always",
+        "fixtures/topologies/invalid/TOP021-two-stacked.yaml",
+    ]);
+    assert!(stdout(&forced).contains("\x1b[1;31m"));
+}
+
+#[test]
+fn sarif_output_names_rules_and_regions() {
+    let out = hagen(&[
+        "validate",
+        "--format",
+        "sarif",
+        "fixtures/topologies/invalid/TOP062-vrid-out-of-range.yaml",
+    ]);
+    assert_eq!(code(&out), 1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = &v["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "TOP062");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        13
+    );
+    let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(
+        rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "TOP062"
+    );
+}
+
+#[test]
+fn schema_matches_the_committed_file() {
+    let out = hagen(&["schema"]);
+    assert_eq!(code(&out), 0);
+    let committed = std::fs::read_to_string(root().join("schema/topology.schema.json")).unwrap();
+    assert_eq!(stdout(&out), committed);
+}
+
+#[test]
+fn explain_lists_and_explains() {
+    let list = stdout(&hagen(&["explain"]));
+    assert!(list.lines().count() >= 40, "{list}");
+    for (query, code) in [
+        ("TOP010", "TOP010"),
+        ("top021", "TOP021"),
+        ("vip-outside-node-subnet", "TOP046"),
+    ] {
+        let out = hagen(&["explain", query]);
+        assert_eq!(self::code(&out), 0);
+        let text = stdout(&out);
+        assert!(
+            text.starts_with(&format!("# {code} ")) && text.contains("## Fix"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn init_writes_a_valid_starter_and_never_overwrites() {
+    let dir = std::env::temp_dir().join(format!("hagen-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("topology.yaml");
+    let f = file.to_string_lossy().into_owned();
+    assert_eq!(code(&hagen(&["init", "-o", &f])), 0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("# yaml-language-server: $schema="));
+    assert_eq!(code(&hagen(&["validate", &f])), 0);
+    std::fs::write(&file, "mine").unwrap();
+    let again = hagen(&["init", "-o", &f]);
+    assert_eq!(code(&again), 2);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "mine",
+        "an existing file is never overwritten"
+    );
+    assert_eq!(
+        stdout(&hagen(&["init"])),
+        text,
+        "stdout and file get the same starter"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn completions_and_help() {
+    let out = hagen(&["completions", "bash"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("validate"));
+    let help = stdout(&hagen(&["--help"]));
+    assert!(help.contains("Examples:") && help.contains("Exit codes"));
+}
