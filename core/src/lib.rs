@@ -17,10 +17,12 @@
 
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod defaults;
 pub mod diag;
 pub mod net;
 pub mod parse;
+pub mod pki;
 pub mod plan;
 pub mod rules;
 pub mod schema;
