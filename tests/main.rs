@@ -3,4 +3,5 @@
 mod check;
 mod fuzz;
 mod registry;
+mod render;
 mod schema;

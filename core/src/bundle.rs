@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+/// The name of the manifest file at the top of a bundle.
+pub const MANIFEST: &str = "MANIFEST";
+
 /// Mode of a private key: owner read/write only.
 pub const MODE_SECRET: u32 = 0o600;
 /// Mode of an ordinary file.
@@ -41,7 +44,14 @@ impl Bundle {
 
     /// Adds (or replaces) a rendered file.
     pub fn add(&mut self, path: impl Into<String>, bytes: impl Into<Vec<u8>>, mode: u32) {
-        self.insert(path.into(), File { bytes: bytes.into(), mode, pki: false });
+        self.insert(
+            path.into(),
+            File {
+                bytes: bytes.into(),
+                mode,
+                pki: false,
+            },
+        );
     }
 
     /// Adds (or replaces) a file.
@@ -69,15 +79,41 @@ impl Bundle {
         self.files.is_empty()
     }
 
+    /// The `MANIFEST` text: one line per file, `MODE PATH`, sorted by path. It lets a
+    /// reader (or `hagen render` itself, on the next run) recognise a hagen bundle and
+    /// check modes without a filesystem that keeps them (a zip, a git checkout).
+    pub fn manifest(&self) -> String {
+        let mut out = String::from("# hagen bundle manifest: mode path\n");
+        for (path, file) in &self.files {
+            if path != MANIFEST {
+                out.push_str(&format!("{:04o} {path}\n", file.mode));
+            }
+        }
+        out
+    }
+
+    /// Adds (or refreshes) the `MANIFEST` file.
+    pub fn seal(&mut self) {
+        let manifest = self.manifest();
+        self.add(MANIFEST, manifest, MODE_FILE);
+    }
+
     /// The mode a directory of the bundle should have: 0700 when it directly holds a
     /// private key file (`*.key`), else 0755. Every other directory stays 0755 because
     /// `rsync -a nodes/NAME/ /` applies these modes to the node's own `/` and `/etc`.
     pub fn dir_mode(&self, dir: &str) -> u32 {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
         let holds_secret = self.files.iter().any(|(p, f)| {
-            p.ends_with(".key") && f.mode == MODE_SECRET && p.strip_prefix(&prefix).is_some_and(|rest| !rest.contains('/'))
+            p.ends_with(".key")
+                && f.mode == MODE_SECRET
+                && p.strip_prefix(&prefix)
+                    .is_some_and(|rest| !rest.contains('/'))
         });
-        if holds_secret { MODE_SECRET_DIR } else { MODE_DIR }
+        if holds_secret {
+            MODE_SECRET_DIR
+        } else {
+            MODE_DIR
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod net;
 pub mod parse;
 pub mod pki;
 pub mod plan;
+pub mod render;
 pub mod rules;
 pub mod schema;
 pub mod source;

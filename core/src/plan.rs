@@ -74,6 +74,10 @@ pub struct LoadBalancer {
     pub interface: Option<String>,
     /// The VRRP virtual router id.
     pub virtual_router_id: u8,
+    /// The VRRP password, if asked for.
+    pub auth_pass: Option<String>,
+    /// The kube-vip image.
+    pub kube_vip_image: String,
 }
 
 /// One machine.
@@ -174,6 +178,11 @@ impl Plan {
                         .map_or(u32::from(defaults::VIRTUAL_ROUTER_ID), |v| *v.get()),
                 )
                 .ok()?,
+                auth_pass: lb.auth_pass.as_ref().map(|a| a.get().clone()),
+                kube_vip_image: lb
+                    .kube_vip_image
+                    .as_ref()
+                    .map_or(defaults::KUBE_VIP_IMAGE.to_string(), |i| i.get().clone()),
             },
             etcd: spec
                 .etcd

@@ -184,6 +184,12 @@ pub struct LoadBalancer {
     /// VRRP virtual router id, 1..255, unique on the subnet. Default 51.
     #[schemars(range(min = 1, max = 255))]
     pub virtual_router_id: Option<S<u32>>,
+    /// VRRP password (keepalived `auth_pass`), 1..8 characters. Off by default: VRRP
+    /// sends it in clear text, so it only guards against accidents, not attackers.
+    #[schemars(length(min = 1, max = 8))]
+    pub auth_pass: Option<S<String>>,
+    /// kube-vip image, pinned by default; override for a mirror or another release.
+    pub kube_vip_image: Option<S<String>>,
 }
 
 /// Where etcd runs.

@@ -82,11 +82,20 @@ mod tests {
         assert_eq!(t.len(), 23);
         let (id, secret) = t.split_once('.').unwrap();
         assert_eq!((id.len(), secret.len()), (6, 16));
-        assert!(t.bytes().all(|b| b == b'.' || b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert!(
+            t.bytes()
+                .all(|b| b == b'.' || b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
         let k = certificate_key(&mut e);
         assert_eq!(k.len(), 64);
         assert!(k.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(bootstrap_token(&mut SeededEntropy::new(1)), bootstrap_token(&mut SeededEntropy::new(2)));
-        assert_eq!(bootstrap_token(&mut SeededEntropy::new(3)), bootstrap_token(&mut SeededEntropy::new(3)));
+        assert_ne!(
+            bootstrap_token(&mut SeededEntropy::new(1)),
+            bootstrap_token(&mut SeededEntropy::new(2))
+        );
+        assert_eq!(
+            bootstrap_token(&mut SeededEntropy::new(3)),
+            bootstrap_token(&mut SeededEntropy::new(3))
+        );
     }
 }

@@ -206,8 +206,9 @@ pub const UNUSED_LOAD_BALANCER_SETTING: Rule = Rule {
     summary: "A setting that the chosen load-balancer type does not use",
     explain: "\
 ## What it checks
-That `virtualRouterId` is only set for the VRRP types (`haproxy-keepalived`,
-`keepalived`), an `interface` only for the VIP types, and a `vip` not for `nginx-local`.
+That `virtualRouterId` and `authPass` are only set for the VRRP types
+(`haproxy-keepalived`, `keepalived`), `kubeVipImage` only for `kube-vip`, an `interface`
+only for the VIP types, and a `vip` not for `nginx-local`.
 
 ## Why it matters
 A setting that is ignored usually means the type is not the one intended: a
@@ -248,6 +249,65 @@ controlPlaneEndpoint:
 Use a port in 1..65535: 6443 for the API servers, 8443 for a proxy in front of them.
 ",
 };
+
+/// TOP069.
+pub const INVALID_AUTH_PASS: Rule = Rule {
+    code: "TOP069",
+    name: "invalid-auth-pass",
+    severity: Severity::Error,
+    summary: "authPass is longer than 8 characters or contains what keepalived cuts",
+    explain: "\
+## What it checks
+That `loadBalancer.authPass` has 1 to 8 characters, without spaces, quotes, `#` or `!`.
+
+## Why it matters
+VRRP carries at most 8 characters of password and keepalived silently cuts the rest;
+`#` and `!` start a comment even inside a value. Nodes written with different versions of
+the file then disagree on the password, reject each other's adverts, and each takes the
+VIP: two holders at once.
+
+## Example
+```yaml
+loadBalancer:
+  authPass: k8s-cluster-2024
+```
+
+## Fix
+Use at most 8 plain characters, or drop `authPass`: it is sent in clear text and adds no
+security; hagen's unicast peers already limit who speaks VRRP.
+",
+};
+
+/// TOP069.
+pub fn invalid_auth_pass(cx: &Ctx<'_>, out: &mut Diagnostics) {
+    let Some(pass) = &cx.spec.load_balancer.auth_pass else {
+        return;
+    };
+    let text = pass.get();
+    let why = if text.is_empty() {
+        Some("authPass is empty".to_string())
+    } else if text.chars().count() > 8 {
+        Some(format!(
+            "authPass has {} characters; VRRP keeps only the first 8",
+            text.chars().count()
+        ))
+    } else {
+        text.chars()
+            .find(|c| matches!(c, '#' | '!' | '"' | '\'') || c.is_whitespace() || c.is_control())
+            .map(|c| {
+                format!(
+                    "authPass contains {c:?}, which keepalived treats as a comment or separator"
+                )
+            })
+    };
+    if let Some(why) = why {
+        out.push(
+            Diagnostic::new(&INVALID_AUTH_PASS, why)
+                .at(pass.span(), "spec.loadBalancer.authPass")
+                .help("use 1 to 8 letters and digits, or remove authPass"),
+        );
+    }
+}
 
 /// TOP060.
 pub fn load_balancer_needs_vip(cx: &Ctx<'_>, out: &mut Diagnostics) {
@@ -424,6 +484,30 @@ pub fn missing_interface(cx: &Ctx<'_>, out: &mut Diagnostics) {
 pub fn unused_load_balancer_setting(cx: &Ctx<'_>, out: &mut Diagnostics) {
     let lb = &cx.spec.load_balancer;
     let kind = cx.lb.as_str();
+    if let Some(v) = lb.auth_pass.as_ref().filter(|_| !cx.lb.uses_vrrp()) {
+        out.push(
+            Diagnostic::new(
+                &UNUSED_LOAD_BALANCER_SETTING,
+                format!("`{kind}` does not use VRRP; authPass is ignored"),
+            )
+            .at(v.span(), "spec.loadBalancer.authPass")
+            .help("remove authPass, or use haproxy-keepalived or keepalived"),
+        );
+    }
+    if let Some(v) = lb
+        .kube_vip_image
+        .as_ref()
+        .filter(|_| cx.lb != LbType::KubeVip)
+    {
+        out.push(
+            Diagnostic::new(
+                &UNUSED_LOAD_BALANCER_SETTING,
+                format!("`{kind}` runs no kube-vip; kubeVipImage is ignored"),
+            )
+            .at(v.span(), "spec.loadBalancer.kubeVipImage")
+            .help("remove kubeVipImage, or use type kube-vip"),
+        );
+    }
     if let Some(v) = lb.virtual_router_id.as_ref().filter(|_| !cx.lb.uses_vrrp()) {
         out.push(
             Diagnostic::new(

@@ -147,6 +147,10 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     ),
     (&load_balancer::INVALID_PORT, load_balancer::invalid_port),
     (
+        &load_balancer::INVALID_AUTH_PASS,
+        load_balancer::invalid_auth_pass,
+    ),
+    (
         &version::INVALID_KUBERNETES_VERSION,
         version::invalid_kubernetes_version,
     ),

@@ -1,0 +1,83 @@
+//! kube-vip static pods on every control plane: ARP mode with leader election. On 1.29+
+//! the first control plane mounts super-admin.conf during `kubeadm init`, because
+//! admin.conf has no rights until init has created its RBAC binding.
+
+use super::{Input, RenderError, banner, node_path, render_template};
+use crate::bundle::{Bundle, MODE_FILE};
+use crate::topology::LbType;
+use minijinja::Environment;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Ctx {
+    banner: String,
+    image: String,
+    interface: String,
+    address: String,
+    port: u16,
+    kubeconfig: &'static str,
+}
+
+pub(super) fn render(
+    input: &Input<'_>,
+    env: &Environment<'static>,
+    out: &mut Bundle,
+) -> Result<(), RenderError> {
+    let plan = input.plan;
+    if plan.load_balancer.kind != LbType::KubeVip {
+        return Ok(());
+    }
+    let Some(vip) = plan.endpoint.vip else {
+        return Ok(());
+    };
+    for (i, node) in plan.control_planes().enumerate() {
+        let kubeconfig = if i == 0 && plan.version.has_super_admin_conf() {
+            "/etc/kubernetes/super-admin.conf"
+        } else {
+            "/etc/kubernetes/admin.conf"
+        };
+        let ctx = Ctx {
+            banner: banner(plan, &format!("kube-vip static pod, on {}", node.name)),
+            image: plan.load_balancer.kube_vip_image.clone(),
+            interface: node.interface.clone().unwrap_or_default(),
+            address: vip.addr.to_string(),
+            port: plan.bind_port,
+            kubeconfig,
+        };
+        out.add(
+            node_path(node, "etc/kubernetes/manifests/kube-vip.yaml"),
+            render_template(env, "kube-vip.yaml", &ctx)?,
+            MODE_FILE,
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{render_text, text};
+    use crate::rules::topology::test_support::{THREE_CP, topology};
+
+    const SPEC: &str = "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\nloadBalancer:\n  type: kube-vip\n  interface: eth0";
+
+    #[test]
+    fn super_admin_on_the_first_node_from_129() {
+        let b = render_text(&topology(SPEC, &THREE_CP));
+        let first = text(&b, "nodes/cp1/etc/kubernetes/manifests/kube-vip.yaml");
+        assert!(
+            first.contains("path: /etc/kubernetes/super-admin.conf"),
+            "{first}"
+        );
+        let second = text(&b, "nodes/cp2/etc/kubernetes/manifests/kube-vip.yaml");
+        assert!(second.contains("path: /etc/kubernetes/admin.conf"));
+        assert!(
+            second.contains("- name: address\n          value: \"10.0.0.100\""),
+            "{second}"
+        );
+        let old = render_text(&topology(SPEC, &THREE_CP).replace("v1.31.2", "v1.28.3"));
+        assert!(
+            text(&old, "nodes/cp1/etc/kubernetes/manifests/kube-vip.yaml")
+                .contains("path: /etc/kubernetes/admin.conf")
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! `README.md` at the top of the bundle: the runbook for this topology. What goes where,
+//! the exact command per node in order, how to verify, the failover drill, and the
+//! what-if table from validate.
+
+use super::{Input, RenderError, host_port, render_template};
+use crate::bundle::{Bundle, MODE_FILE};
+use crate::topology::{EtcdType, LbType, Role};
+use crate::whatif;
+use minijinja::Environment;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct NodeRow {
+    name: String,
+    address: String,
+    roles: String,
+    zone: String,
+}
+
+#[derive(Serialize)]
+struct Ctx {
+    cluster: String,
+    version: String,
+    kubeadm_api: &'static str,
+    lb: &'static str,
+    endpoint: String,
+    endpoint_host: String,
+    port: u16,
+    bind_port: u16,
+    vip: Option<String>,
+    dns: Option<String>,
+    external_etcd: bool,
+    super_admin: bool,
+    nodes: Vec<NodeRow>,
+    first: String,
+    first_address: String,
+    joining_control_planes: Vec<String>,
+    workers: Vec<String>,
+    etcd_hosts: Vec<String>,
+    second: Option<String>,
+    what_if: String,
+}
+
+pub(super) fn render(
+    input: &Input<'_>,
+    env: &Environment<'static>,
+    out: &mut Bundle,
+) -> Result<(), RenderError> {
+    let plan = input.plan;
+    let cps: Vec<_> = plan.control_planes().collect();
+    let Some(first) = cps.first() else {
+        return Ok(());
+    };
+    let ctx = Ctx {
+        cluster: plan.cluster_name.clone(),
+        version: plan.version.to_string(),
+        kubeadm_api: plan.kubeadm_api.api_version(),
+        lb: plan.load_balancer.kind.as_str(),
+        endpoint: host_port(&plan.endpoint.host(), plan.endpoint.port),
+        endpoint_host: plan.endpoint.host(),
+        port: plan.endpoint.port,
+        bind_port: plan.bind_port,
+        vip: plan.endpoint.vip.map(|v| v.addr.to_string()),
+        dns: plan.endpoint.dns.clone(),
+        external_etcd: plan.etcd == EtcdType::External,
+        super_admin: plan.load_balancer.kind == LbType::KubeVip
+            && plan.version.has_super_admin_conf(),
+        nodes: plan
+            .nodes
+            .iter()
+            .map(|n| NodeRow {
+                name: n.name.clone(),
+                address: n.address.to_string(),
+                roles: n
+                    .roles
+                    .iter()
+                    .map(|r| match r {
+                        Role::ControlPlane => "control-plane",
+                        Role::Worker => "worker",
+                        Role::Etcd => "etcd",
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                zone: n.zone.clone().unwrap_or_else(|| "-".into()),
+            })
+            .collect(),
+        first: first.name.clone(),
+        first_address: first.address.to_string(),
+        joining_control_planes: cps.iter().skip(1).map(|n| n.name.clone()).collect(),
+        workers: plan
+            .nodes
+            .iter()
+            .filter(|n| n.has(Role::Worker) && !n.has(Role::ControlPlane))
+            .map(|n| n.name.clone())
+            .collect(),
+        etcd_hosts: if plan.etcd == EtcdType::External {
+            plan.etcd_members().map(|n| n.name.clone()).collect()
+        } else {
+            Vec::new()
+        },
+        second: cps.get(1).map(|n| n.name.clone()),
+        what_if: whatif::table(input.what_if),
+    };
+    out.add(
+        "README.md",
+        render_template(env, "README.md", &ctx)?,
+        MODE_FILE,
+    );
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Golden bundles: every valid topology renders to exactly the committed files under
+//! `fixtures/expected/<name>/` (MANIFEST included, so a new, lost or re-moded file
+//! fails too). Join material is fixed (seeded token and certificate key, a constant CA
+//! hash), so the files are byte-stable; the PKI is tested in `pki.rs`.
+
+use hagen_core::pki::{JoinMaterial, SeededEntropy, bootstrap_token, certificate_key};
+use hagen_core::render::{Input, render};
+use hagen_tests::{fixtures, golden, rel, root};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The join material of every golden bundle.
+pub fn test_join() -> JoinMaterial {
+    let mut entropy = SeededEntropy::new(2026);
+    JoinMaterial {
+        token: bootstrap_token(&mut entropy),
+        certificate_key: certificate_key(&mut entropy),
+        ca_cert_hash: format!("sha256:{}", "0123456789abcdef".repeat(4)),
+    }
+}
+
+/// Renders a topology file the way the golden bundles are made.
+pub fn render_fixture(path: &Path) -> hagen_core::bundle::Bundle {
+    let text = std::fs::read_to_string(path).unwrap();
+    let checked = hagen_core::check(&hagen_core::source::SourceFile::new(rel(path), text));
+    let plan = checked
+        .plan
+        .unwrap_or_else(|| panic!("{} is invalid", rel(path)));
+    let what_if = checked.what_if.unwrap_or_default();
+    let mut bundle = render(&Input {
+        plan: &plan,
+        join: &test_join(),
+        what_if: &what_if,
+    })
+    .expect("renders");
+    bundle.seal();
+    bundle
+}
+
+/// Every golden bundle directory, with the topology it comes from.
+pub fn golden_bundles() -> Vec<(PathBuf, PathBuf)> {
+    fixtures("topologies/valid")
+        .into_iter()
+        .map(|t| {
+            let name = t.file_stem().unwrap().to_string_lossy().into_owned();
+            (t, root().join("fixtures/expected").join(name))
+        })
+        .collect()
+}
+
+fn files_under(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_valid_topology_matches_its_golden_bundle() {
+    let bless = std::env::var_os("HAGEN_BLESS").is_some();
+    let mut failures = Vec::new();
+    for (topology, dir) in golden_bundles() {
+        let bundle = render_fixture(&topology);
+        let rendered: BTreeSet<String> = bundle.iter().map(|(p, _)| p.clone()).collect();
+        if bless {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        let on_disk = files_under(&dir);
+        if !bless && on_disk != rendered {
+            failures.push(format!(
+                "{}: file list differs\n  only rendered: {:?}\n  only golden: {:?}",
+                rel(&dir),
+                rendered.difference(&on_disk).collect::<Vec<_>>(),
+                on_disk.difference(&rendered).collect::<Vec<_>>()
+            ));
+            continue;
+        }
+        for (path, file) in bundle.iter() {
+            let target = dir.join(path);
+            if bless {
+                std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            }
+            let text = String::from_utf8(file.bytes.clone()).expect("rendered files are text");
+            if let Err(e) = golden(&target, &text) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for (topology, _) in golden_bundles() {
+        assert_eq!(
+            render_fixture(&topology),
+            render_fixture(&topology),
+            "{}",
+            rel(&topology)
+        );
+    }
+}
