@@ -117,3 +117,28 @@ fn rendering_is_deterministic() {
         );
     }
 }
+
+/// The bundle zip opens with Python's zipfile (an independent reader) with every path,
+/// content and unix mode intact.
+#[test]
+fn bundle_zip_round_trips_through_an_independent_reader() {
+    let (topology, _) = golden_bundles().into_iter().next().unwrap();
+    let bundle = render_fixture(&topology);
+    let zip = hagen_core::zip::bundle_zip(&bundle, "bundle", &[]);
+    let path = std::env::temp_dir().join(format!("hagen-zip-{}.zip", std::process::id()));
+    std::fs::write(&path, &zip).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys, zipfile, json\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({i.filename: [oct(i.external_attr >> 16 & 0o777), z.read(i).decode()] for i in z.infolist()}))"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_object().unwrap().len(), bundle.len());
+    for (p, f) in bundle.iter() {
+        let entry = &listed[format!("bundle/{p}")];
+        assert_eq!(entry[0], format!("0o{:o}", f.mode), "{p}");
+        assert_eq!(entry[1].as_str().unwrap().as_bytes(), f.bytes.as_slice(), "{p}");
+    }
+}

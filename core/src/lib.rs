@@ -32,6 +32,7 @@ pub mod starter;
 pub mod topology;
 pub mod version;
 pub mod whatif;
+pub mod zip;
 
 use diag::Diagnostics;
 use plan::Plan;
