@@ -1,0 +1,161 @@
+// The wizard in a real browser (headless Chromium driven by playwright-core): build a
+// 3-control-plane haproxy-keepalived topology through the form, watch an error appear
+// and go, generate the bundle, and compare the zip with what the CLI makes. Also
+// measures the page's gzip size and the edit latency of a 7-control-plane topology,
+// and counts network requests made after load (must be 0).
+//
+// usage: node web/tests/e2e.mjs   (after web/build.sh; scripts/test.sh runs both)
+import { createRequire } from 'node:module';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import net from 'node:net';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const tools = process.env.HAGEN_TOOLS || path.join(root, '.tools');
+const require = createRequire(path.join(tools, 'package.json'));
+const { chromium } = require('playwright-core');
+const dist = path.join(root, 'web/dist');
+const hagen = path.join(root, 'target/debug/hagen');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hagen-e2e-'));
+let passed = 0, failed = 0;
+const results = [];
+
+function check(name, ok, detail = '') {
+  if (ok) passed++; else failed++;
+  results.push(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ': ' + detail : ''}`);
+  console.log(results[results.length - 1]);
+}
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+function walk(dir, base = dir, out = {}) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walk(p, base, out);
+    else out[path.relative(base, p)] = { mode: fs.statSync(p).mode & 0o777, bytes: fs.readFileSync(p) };
+  }
+  return out;
+}
+
+const port = await freePort();
+const server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '-d', dist], { stdio: 'ignore' });
+let browser;
+try {
+  // Page weight: everything the page loads, gzip -9.
+  let gz = 0;
+  const sizes = {};
+  for (const f of fs.readdirSync(dist)) {
+    const n = zlib.gzipSync(fs.readFileSync(path.join(dist, f)), { level: 9 }).length;
+    sizes[f] = n; gz += n;
+  }
+  check('page weight gzip <= 600 KB', gz <= 600 * 1024, `${(gz / 1024).toFixed(1)} KB ${JSON.stringify(sizes)}`);
+
+  for (let i = 0; i < 50; i++) { try { await fetch(`http://127.0.0.1:${port}/`); break; } catch { await new Promise(r => setTimeout(r, 100)); } }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(String(e)));
+  page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+  let loaded = false;
+  const afterLoad = [];
+  page.on('request', r => { if (loaded && /^(https?|wss?):/.test(r.url())) afterLoad.push(r.url()); });
+  await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'networkidle' });
+  await page.waitForSelector('#generate', { timeout: 20000 });
+  loaded = true;
+
+  // Build the topology through the form.
+  const fill = async (label, value) => { await page.getByLabel(label, { exact: true }).fill(value); };
+  await fill('Cluster name', 'e2e-ha');
+  await fill('Kubernetes version', 'v1.31.2');
+  await fill('Virtual IP (with prefix)', '10.10.0.100/24');
+  await fill('DNS name', 'api.e2e.local');
+  await fill('Port clients dial', '8443');
+  await page.getByLabel('Type', { exact: true }).selectOption('haproxy-keepalived');
+  await fill('Interface', 'eth0');
+  await fill('VRRP router id (1-255)', '42');
+  for (let i = 1; i <= 3; i++) {
+    await fill(`Name of node ${i}`, `cp-${i}`);
+    await fill(`Address of node ${i}`, `10.10.0.${10 + i}`);
+  }
+  const status = page.locator('#status');
+  check('topology built through the form is valid', /Valid/.test(await status.textContent()), await status.textContent());
+
+  // An invalid VIP shows an error on its field, announced to screen readers, and goes away.
+  await fill('Virtual IP (with prefix)', '10.10.0.100.100');
+  const vipMsg = page.locator('[id="spec.controlPlaneEndpoint.vip-msg"]');
+  await vipMsg.filter({ hasText: 'TOP040' }).waitFor({ timeout: 5000 });
+  check('invalid VIP error appears on its field', (await vipMsg.getAttribute('role')) === 'alert' && (await page.getByLabel('Virtual IP (with prefix)', { exact: true }).getAttribute('aria-invalid')) === 'true');
+  check('generate is disabled while invalid', await page.locator('#generate').isDisabled());
+  await fill('Virtual IP (with prefix)', '10.10.0.100/24');
+  await page.waitForFunction(() => !document.getElementById('spec.controlPlaneEndpoint.vip-msg').textContent.includes('TOP040'), null, { timeout: 5000 });
+  check('error goes away when fixed', !(await vipMsg.textContent()).includes('TOP040'));
+
+  // Generate and download.
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click('#generate')]);
+  const zipPath = path.join(work, 'bundle.zip');
+  await download.saveAs(zipPath);
+  await page.screenshot({ path: path.join(root, 'web/screenshot.png'), fullPage: false });
+  const unz = path.join(work, 'unzipped');
+  execFileSync('python3', ['-c', 'import sys, zipfile, os\nz = zipfile.ZipFile(sys.argv[1])\nfor i in z.infolist():\n    p = os.path.join(sys.argv[2], i.filename)\n    os.makedirs(os.path.dirname(p), exist_ok=True)\n    open(p, "wb").write(z.read(i))\n    os.chmod(p, i.external_attr >> 16 & 0o777)', zipPath, unz]);
+  const bundleDir = path.join(unz, 'hagen-bundle');
+  const fromZip = walk(bundleDir);
+  check('zip holds the bundle and its topology.yaml', fs.existsSync(path.join(bundleDir, 'topology.yaml')) && Object.keys(fromZip).length > 20, `${Object.keys(fromZip).length} files`);
+
+  // The CLI re-rendering the same topology into the unzipped bundle keeps its keys and
+  // join secrets, so every file must come out identical: same list, modes and bytes.
+  const cliDir = path.join(work, 'cli');
+  fs.cpSync(bundleDir, cliDir, { recursive: true });
+  execFileSync(hagen, ['render', path.join(cliDir, 'topology.yaml'), '-o', cliDir], { stdio: 'pipe' });
+  const fromCli = walk(cliDir);
+  const names = (o) => Object.keys(o).sort().join('\n');
+  check('same file list as the CLI', names(fromZip) === names(fromCli));
+  const modeDiff = Object.keys(fromZip).filter(p => fromCli[p] && fromCli[p].mode !== fromZip[p].mode);
+  check('same modes as the CLI', modeDiff.length === 0, modeDiff.join(', '));
+  const byteDiff = Object.keys(fromZip).filter(p => fromCli[p] && !fromCli[p].bytes.equals(fromZip[p].bytes));
+  check('same bytes as the CLI', byteDiff.length === 0, byteDiff.join(', '));
+
+  // The certificates verify against the zip's CA.
+  const pki = path.join(bundleDir, 'nodes/cp-2/etc/kubernetes/pki');
+  const verify = execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', path.join(pki, 'ca.crt'), path.join(pki, 'apiserver.crt'), path.join(pki, 'apiserver-kubelet-client.crt')]).toString();
+  check('certificates verify against the zip CA', (verify.match(/: OK/g) || []).length === 2, verify.trim());
+
+  // Latency of an edit on a 7-control-plane topology, measured by the page itself.
+  const seven = fs.readFileSync(path.join(root, 'fixtures/topologies/valid/haproxy-keepalived-stacked.yaml'), 'utf8')
+    .replace(/  nodes:[\s\S]*$/, '  nodes:\n' + Array.from({ length: 7 }, (_, i) => `    - {name: k8s-m${i + 1}, address: 192.168.2.${140 + i}, roles: [control-plane], zone: z${i % 3}}\n`).join('') + Array.from({ length: 10 }, (_, i) => `    - {name: k8s-w${i + 1}, address: 192.168.2.${160 + i}, roles: [worker], zone: z${i % 3}}\n`).join(''));
+  await page.locator('#import-text').fill(seven);
+  await page.click('#import-button');
+  await page.waitForFunction(() => document.getElementById('status').textContent.includes('imported'));
+  const samples = [];
+  for (let i = 0; i < 40; i++) {
+    await fill('Cluster name', `seven-${i}`);
+    samples.push(parseFloat(await page.locator('#update-ms').getAttribute('data-ms')));
+  }
+  samples.sort((a, b) => a - b);
+  const p95 = samples[Math.floor(samples.length * 0.95) - 1];
+  check('7-CP edit latency measured', samples.length === 40, `median ${samples[20].toFixed(2)} ms, p95 ${p95.toFixed(2)} ms (goal 16 ms)`);
+
+  await page.setViewportSize({ width: 420, height: 900 });
+  await page.screenshot({ path: path.join(root, 'web/screenshot-narrow.png') });
+  check('no network request after load', afterLoad.length === 0, afterLoad.join(', '));
+  check('no page errors', errors.length === 0, errors.join(' | '));
+} catch (e) {
+  check('e2e run', false, String(e && e.stack || e));
+} finally {
+  if (browser) await browser.close();
+  server.kill();
+  fs.rmSync(work, { recursive: true, force: true });
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
