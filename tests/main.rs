@@ -2,6 +2,7 @@
 
 mod check;
 mod fuzz;
+mod real;
 mod registry;
 mod render;
 mod schema;
