@@ -3,6 +3,7 @@
 mod check;
 mod fuzz;
 mod real;
+mod real_failover;
 mod registry;
 mod render;
 mod schema;

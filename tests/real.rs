@@ -19,6 +19,27 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+/// Renders a topology given as text (a variant made by a test), the way the goldens are.
+pub fn render_text(name: &str, yaml: &str) -> hagen_core::bundle::Bundle {
+    let checked = hagen_core::check(&hagen_core::source::SourceFile::new(
+        format!("{name}.yaml"),
+        yaml.to_string(),
+    ));
+    let plan = checked.plan.unwrap_or_else(|| {
+        panic!(
+            "{name}: the test topology is invalid:\n{:#?}\n{yaml}",
+            checked.diagnostics
+        )
+    });
+    let what_if = checked.what_if.unwrap_or_default();
+    hagen_core::render::render(&hagen_core::render::Input {
+        plan: &plan,
+        join: &crate::render::test_join(),
+        what_if: &what_if,
+    })
+    .expect("renders")
+}
+
 /// The files of an in-memory bundle (a variant rendered by a test), MANIFEST aside.
 pub fn bundle_files(bundle: &hagen_core::bundle::Bundle) -> Vec<BundleFile> {
     bundle
