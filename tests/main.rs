@@ -4,6 +4,7 @@ mod check;
 mod fuzz;
 mod real;
 mod real_failover;
+mod real_vrrp;
 mod registry;
 mod render;
 mod schema;

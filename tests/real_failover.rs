@@ -282,6 +282,11 @@ fn haproxy_marks_a_dead_api_server_down_and_keeps_serving() {
     let front = "loop-1";
     let cfg = std::fs::read_to_string(lab.node_etc(front).join("haproxy/haproxy.cfg")).unwrap();
     let (inter, fall, rise) = check_timing(&cfg);
+    assert!(
+        inter * fall <= 10_000,
+        "a dead API server would stay in rotation for {} ms (inter {inter} ms × fall {fall})",
+        inter * fall
+    );
 
     // The generated haproxy.cfg, unchanged, plus a second file with only an admin socket
     // we can reach from outside the namespace.
