@@ -320,6 +320,7 @@ fn haproxy_marks_a_dead_api_server_down_and_keeps_serving() {
         haproxy.assert_running();
         show_stat(&socket)
     };
+    let started = Instant::now();
     let all_ok = wait_for(Duration::from_secs(15), Duration::from_millis(100), || {
         let s = stat(&mut haproxy)?;
         (s.len() == HAPROXY_CPS.len() && s.values().all(|(st, ck)| st == "UP" && ck == "L7OK"))
@@ -332,6 +333,10 @@ fn haproxy_marks_a_dead_api_server_down_and_keeps_serving() {
         haproxy.log()
     );
 
+    eprintln!(
+        "haproxy: every API server UP/L7OK {:?} after start",
+        started.elapsed()
+    );
     let served = lab.requests(VIP, 6);
     let everyone: BTreeSet<String> = HAPROXY_CPS.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(served, everyone, "round robin reaches every API server");
