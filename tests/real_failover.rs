@@ -281,6 +281,17 @@ fn haproxy_marks_a_dead_api_server_down_and_keeps_serving() {
     let mut lab = Lab::new("hap", &topology, HAPROXY_CPS, &[DNS, VIP]);
     let front = "loop-1";
     let cfg = std::fs::read_to_string(lab.node_etc(front).join("haproxy/haproxy.cfg")).unwrap();
+    // Every control plane runs the same haproxy (only the banner differs), so one stands
+    // for all.
+    for (node, _) in HAPROXY_CPS {
+        let other =
+            std::fs::read_to_string(lab.node_etc(node).join("haproxy/haproxy.cfg")).unwrap();
+        assert_eq!(
+            other.split_once('\n').unwrap().1,
+            cfg.split_once('\n').unwrap().1,
+            "{node}'s haproxy.cfg differs from {front}'s"
+        );
+    }
     let (inter, fall, rise) = check_timing(&cfg);
     assert!(
         inter * fall <= 10_000,
