@@ -10,11 +10,29 @@ step() { printf '\n== %s\n' "$*"; }
 need_apt=()
 python3 -c 'import jsonschema' 2>/dev/null || need_apt+=(python3-jsonschema)
 command -v clang >/dev/null || need_apt+=(clang)
+# The real programs the bundle tests run (tests/real*.rs): only what is not installed yet.
+real_tools=(haproxy keepalived nginx libnginx-mod-stream etcd-server etcd-client openssl
+  iproute2 curl systemd python3-yaml util-linux)
+for pkg in "${real_tools[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+    need_apt+=("$pkg")
+done
 if ((${#need_apt[@]})); then
   step "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # Installing haproxy, keepalived, nginx and etcd must not start them: a policy-rc.d
+  # that denies every start, only for this install (unless one is there already).
+  added_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    added_policy=1
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${need_apt[@]}" >/dev/null
+  if [ -n "$added_policy" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 fi
 
 step "rust toolchain: wasm32 target, rustfmt, clippy"

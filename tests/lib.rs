@@ -1,6 +1,8 @@
 //! Helpers shared by hagen's integration tests: fixture discovery, golden files and the
 //! external JSON-Schema validator.
 
+pub mod sandbox;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

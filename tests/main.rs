@@ -2,6 +2,9 @@
 
 mod check;
 mod fuzz;
+mod real;
+mod real_failover;
+mod real_vrrp;
 mod registry;
 mod render;
 mod schema;
