@@ -133,12 +133,20 @@ fn bundle_zip_round_trips_through_an_independent_reader() {
         .output()
         .unwrap();
     let _ = std::fs::remove_file(&path);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed.as_object().unwrap().len(), bundle.len());
     for (p, f) in bundle.iter() {
         let entry = &listed[format!("bundle/{p}")];
         assert_eq!(entry[0], format!("0o{:o}", f.mode), "{p}");
-        assert_eq!(entry[1].as_str().unwrap().as_bytes(), f.bytes.as_slice(), "{p}");
+        assert_eq!(
+            entry[1].as_str().unwrap().as_bytes(),
+            f.bytes.as_slice(),
+            "{p}"
+        );
     }
 }

@@ -12,7 +12,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ CRC_POLY } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ CRC_POLY
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -88,13 +92,24 @@ pub fn write(entries: &[Entry<'_>]) -> Vec<u8> {
 
 /// A bundle as a zip, every path under `prefix/`, plus extra top-level entries.
 pub fn bundle_zip(bundle: &Bundle, prefix: &str, extra: &[Entry<'_>]) -> Vec<u8> {
-    let paths: Vec<String> = bundle.iter().map(|(p, _)| format!("{prefix}/{p}")).collect();
+    let paths: Vec<String> = bundle
+        .iter()
+        .map(|(p, _)| format!("{prefix}/{p}"))
+        .collect();
     let mut entries: Vec<Entry<'_>> = bundle
         .iter()
         .zip(&paths)
-        .map(|((_, f), path)| Entry { path, bytes: &f.bytes, mode: f.mode })
+        .map(|((_, f), path)| Entry {
+            path,
+            bytes: &f.bytes,
+            mode: f.mode,
+        })
         .collect();
-    entries.extend(extra.iter().map(|e| Entry { path: e.path, bytes: e.bytes, mode: e.mode }));
+    entries.extend(extra.iter().map(|e| Entry {
+        path: e.path,
+        bytes: e.bytes,
+        mode: e.mode,
+    }));
     write(&entries)
 }
 
@@ -109,8 +124,19 @@ mod tests {
 
     #[test]
     fn layout_is_deterministic_and_ends_with_the_directory() {
-        let a = write(&[Entry { path: "a/b.txt", bytes: b"hi", mode: 0o600 }]);
-        assert_eq!(a, write(&[Entry { path: "a/b.txt", bytes: b"hi", mode: 0o600 }]));
+        let a = write(&[Entry {
+            path: "a/b.txt",
+            bytes: b"hi",
+            mode: 0o600,
+        }]);
+        assert_eq!(
+            a,
+            write(&[Entry {
+                path: "a/b.txt",
+                bytes: b"hi",
+                mode: 0o600
+            }])
+        );
         assert_eq!(&a[..4], &[0x50, 0x4b, 0x03, 0x04]);
         let end = a.len() - 22;
         assert_eq!(&a[end..end + 4], &[0x50, 0x4b, 0x05, 0x06]);

@@ -133,7 +133,8 @@ static TEMPLATES: &[(&str, &str)] = &[
 /// A value as JSON, which YAML reads as the same scalar: strings come out quoted and
 /// escaped, so a value can never be taken for a number, a boolean or YAML syntax.
 fn tojson(value: minijinja::Value) -> Result<String, minijinja::Error> {
-    serde_json::to_string(&value).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
+    serde_json::to_string(&value)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
 }
 
 /// The items of a sequence joined by `sep`.

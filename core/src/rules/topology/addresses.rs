@@ -189,6 +189,77 @@ control plane on one L2 segment.
 ",
 };
 
+/// TOP047.
+pub const LOOPBACK_ADDRESS: Rule = Rule {
+    code: "TOP047",
+    name: "loopback-address",
+    severity: Severity::Warning,
+    summary: "A node address or the VIP is a loopback, link-local or unspecified address",
+    explain: "\
+## What it checks
+That node addresses and the VIP are not loopback (`127.0.0.0/8`, `::1`), link-local
+(`169.254.0.0/16`, `fe80::/10`) or unspecified (`0.0.0.0`, `::`).
+
+## Why it matters
+Other machines cannot reach these addresses: etcd peers, haproxy backends and kubelets
+would all dial themselves. Such a topology only works inside one machine (a test rig).
+
+## Example
+```yaml
+nodes:
+  - {name: k8s-m1, address: 127.0.0.1, roles: [control-plane]}
+```
+
+## Fix
+Use each machine's address on the network the nodes share.
+",
+};
+
+fn unroutable(ip: &std::net::IpAddr) -> Option<&'static str> {
+    match ip {
+        std::net::IpAddr::V4(a) if a.is_loopback() => Some("a loopback address"),
+        std::net::IpAddr::V4(a) if a.is_link_local() => Some("a link-local address"),
+        std::net::IpAddr::V4(a) if a.is_unspecified() => Some("the unspecified address"),
+        std::net::IpAddr::V6(a) if a.is_loopback() => Some("a loopback address"),
+        std::net::IpAddr::V6(a) if a.is_unspecified() => Some("the unspecified address"),
+        std::net::IpAddr::V6(a) if (a.segments()[0] & 0xffc0) == 0xfe80 => {
+            Some("a link-local address")
+        }
+        _ => None,
+    }
+}
+
+/// TOP047.
+pub fn loopback_address(cx: &Ctx<'_>, out: &mut Diagnostics) {
+    for n in &cx.nodes {
+        if let Some(what) = n.addr.and_then(|a| unroutable(&a.addr)) {
+            out.push(
+                Diagnostic::new(
+                    &LOOPBACK_ADDRESS,
+                    format!(
+                        "node `{}` has {what}; other nodes cannot reach it",
+                        n.name()
+                    ),
+                )
+                .at(n.node.address.span(), n.path("address"))
+                .help("use the machine's address on the network the nodes share"),
+            );
+        }
+    }
+    if let (Some(vip), Some(value)) = (cx.vip, cx.endpoint().and_then(|e| e.vip.as_ref()))
+        && let Some(what) = unroutable(&vip.addr)
+    {
+        out.push(
+            Diagnostic::new(
+                &LOOPBACK_ADDRESS,
+                format!("the VIP is {what}; clients on other machines cannot reach it"),
+            )
+            .at(value.span(), "spec.controlPlaneEndpoint.vip")
+            .help("pick a free address in the control planes' subnet"),
+        );
+    }
+}
+
 /// TOP040.
 pub fn invalid_ip_address(cx: &Ctx<'_>, out: &mut Diagnostics) {
     for n in &cx.nodes {
@@ -400,6 +471,20 @@ mod tests {
         assert_eq!(codes(&t), vec!["TOP043"]);
         let t = topology("", &THREE_CP).replace("name: test", "name: Prod East");
         assert_eq!(codes(&t), vec!["TOP044"]);
+    }
+
+    #[test]
+    fn loopback_is_a_warning() {
+        let t = topology(
+            "",
+            &[
+                "cp1 127.0.0.11 control-plane",
+                "cp2 10.0.0.12 control-plane",
+                "cp3 10.0.0.13 control-plane",
+            ],
+        )
+        .replace("10.0.0.100/24", "10.0.0.100");
+        assert_eq!(codes(&t), vec!["TOP047"]);
     }
 
     #[test]

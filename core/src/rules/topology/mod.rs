@@ -100,6 +100,7 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
         &addresses::VIP_OUTSIDE_NODE_SUBNET,
         addresses::vip_outside_node_subnet,
     ),
+    (&addresses::LOOPBACK_ADDRESS, addresses::loopback_address),
     (&networks::INVALID_CIDR, networks::invalid_cidr),
     (
         &networks::OVERLAPPING_NETWORKS,
