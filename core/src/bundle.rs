@@ -41,7 +41,14 @@ impl Bundle {
 
     /// Adds (or replaces) a rendered file.
     pub fn add(&mut self, path: impl Into<String>, bytes: impl Into<Vec<u8>>, mode: u32) {
-        self.insert(path.into(), File { bytes: bytes.into(), mode, pki: false });
+        self.insert(
+            path.into(),
+            File {
+                bytes: bytes.into(),
+                mode,
+                pki: false,
+            },
+        );
     }
 
     /// Adds (or replaces) a file.
@@ -75,9 +82,16 @@ impl Bundle {
     pub fn dir_mode(&self, dir: &str) -> u32 {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
         let holds_secret = self.files.iter().any(|(p, f)| {
-            p.ends_with(".key") && f.mode == MODE_SECRET && p.strip_prefix(&prefix).is_some_and(|rest| !rest.contains('/'))
+            p.ends_with(".key")
+                && f.mode == MODE_SECRET
+                && p.strip_prefix(&prefix)
+                    .is_some_and(|rest| !rest.contains('/'))
         });
-        if holds_secret { MODE_SECRET_DIR } else { MODE_DIR }
+        if holds_secret {
+            MODE_SECRET_DIR
+        } else {
+            MODE_DIR
+        }
     }
 }
 
