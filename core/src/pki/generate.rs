@@ -958,3 +958,326 @@ fn kubeconfig_file(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::SeededEntropy;
+    use crate::source::SourceFile;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn plan(extra_san: &str, minor: u32) -> Plan {
+        let yaml = format!(
+            "apiVersion: hagen/v1alpha1\nkind: Topology\nmetadata:\n  name: t\nspec:\n  kubernetesVersion: v1.{minor}.1\n  controlPlaneEndpoint:\n    vip: 10.0.0.100/24\n    dns: api.t.local\n    port: 8443\n  apiServer:\n    certSANs: [api-extra{extra_san}]\n  loadBalancer:\n    type: haproxy-keepalived\n    interface: eth0\n  nodes:\n    - {{name: m1, address: 10.0.0.11, roles: [control-plane]}}\n    - {{name: m2, address: 10.0.0.12, roles: [control-plane]}}\n    - {{name: m3, address: 10.0.0.13, roles: [control-plane]}}\n    - {{name: w1, address: 10.0.0.21, roles: [worker]}}\n"
+        );
+        let checked = crate::check(&SourceFile::new("t.yaml", yaml));
+        checked
+            .plan
+            .unwrap_or_else(|| panic!("{:?}", checked.diagnostics))
+    }
+
+    fn fresh(p: &Plan) -> Pki {
+        generate(p, &Existing::none(), &mut SeededEntropy::new(1), NOW).unwrap()
+    }
+
+    fn as_existing(pki: &Pki) -> Existing {
+        Existing::from_bundle(
+            pki.files
+                .iter()
+                .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn placement_modes_and_join_material() {
+        let pki = fresh(&plan("", 31));
+        let paths: Vec<&str> = pki.files.iter().map(|(p, _)| p.as_str()).collect();
+        let unique: BTreeSet<&str> = paths.iter().copied().collect();
+        assert_eq!(unique.len(), paths.len(), "a path is written twice");
+        assert_eq!(pki.report.len(), pki.files.len());
+        assert!(
+            !paths.iter().any(|p| p.starts_with("nodes/w1/")),
+            "worker got PKI files"
+        );
+        for (path, file) in &pki.files {
+            assert!(file.pki, "{path}");
+            let secret = path.ends_with(".key") || path.ends_with(".conf");
+            assert_eq!(
+                file.mode,
+                if secret { MODE_SECRET } else { MODE_FILE },
+                "{path}"
+            );
+        }
+        for m in ["m1", "m2", "m3"] {
+            for f in [
+                "ca.key",
+                "front-proxy-ca.key",
+                "etcd/ca.key",
+                "sa.key",
+                "sa.pub",
+                "apiserver.crt",
+                "etcd/peer.key",
+                "apiserver-etcd-client.crt",
+            ] {
+                assert!(
+                    unique.contains(format!("nodes/{m}/etc/kubernetes/pki/{f}").as_str()),
+                    "{m} lacks {f}"
+                );
+            }
+            assert!(!unique.contains(format!("nodes/{m}/etc/kubernetes/kubelet.conf").as_str()));
+        }
+        assert!(unique.contains("nodes/m1/etc/kubernetes/super-admin.conf"));
+        assert!(!unique.contains("nodes/m2/etc/kubernetes/super-admin.conf"));
+        let same = |a: &str, b: &str| {
+            let get = |p: &str| {
+                pki.files
+                    .iter()
+                    .find(|(q, _)| q == p)
+                    .map(|(_, f)| f.bytes.clone())
+            };
+            get(a) == get(b)
+        };
+        assert!(same(
+            "nodes/m1/etc/kubernetes/pki/ca.key",
+            "nodes/m3/etc/kubernetes/pki/ca.key"
+        ));
+        assert!(!same(
+            "nodes/m1/etc/kubernetes/pki/apiserver.key",
+            "nodes/m2/etc/kubernetes/pki/apiserver.key"
+        ));
+        let hash = &pki.join.ca_cert_hash;
+        assert!(hash.starts_with("sha256:") && hash.len() == 71, "{hash}");
+        assert!(
+            hash[7..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_eq!(pki.join.token.len(), 23);
+        assert!(pki.report.iter().all(|e| e.action == PkiAction::Generated));
+        // Before 1.29 there is no super-admin.conf.
+        let old = fresh(&plan("", 28));
+        assert!(
+            !old.files
+                .iter()
+                .any(|(p, _)| p.ends_with("super-admin.conf"))
+        );
+    }
+
+    #[test]
+    fn rerender_keeps_everything_and_a_new_san_reissues_only_apiserver() {
+        let p = plan("", 31);
+        let first = fresh(&p);
+        let existing = as_existing(&first);
+        let again = generate(&p, &existing, &mut SeededEntropy::new(2), NOW + 3600).unwrap();
+        assert_eq!(again.files, first.files);
+        assert!(
+            again.report.iter().all(|e| e.action == PkiAction::Kept),
+            "{:?}",
+            again.report
+        );
+        assert_eq!(again.join.ca_cert_hash, first.join.ca_cert_hash);
+
+        let wider = plan(", 10.0.0.200", 31);
+        let third = generate(&wider, &existing, &mut SeededEntropy::new(3), NOW + 3600).unwrap();
+        let reissued: Vec<&PkiEvent> = third
+            .report
+            .iter()
+            .filter(|e| e.action != PkiAction::Kept)
+            .collect();
+        let paths: Vec<&str> = reissued.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "nodes/m1/etc/kubernetes/pki/apiserver.crt",
+                "nodes/m2/etc/kubernetes/pki/apiserver.crt",
+                "nodes/m3/etc/kubernetes/pki/apiserver.crt"
+            ]
+        );
+        assert!(
+            reissued
+                .iter()
+                .all(|e| e.action == PkiAction::Reissued && e.reason == "SANs lack IP:10.0.0.200"),
+            "{reissued:?}"
+        );
+        // The re-issued certificate carries the new SAN and still uses the old key.
+        let (_, f) = third
+            .files
+            .iter()
+            .find(|(p, _)| p == "nodes/m2/etc/kubernetes/pki/apiserver.crt")
+            .unwrap();
+        let der = first_cert("x", &f.bytes).unwrap();
+        let cert = parse_cert("x", &der).unwrap();
+        assert!(sans_of(&cert).contains(&San::Ip("10.0.0.200".parse().unwrap())));
+        let key = existing
+            .node_file("m2", "etc/kubernetes/pki/apiserver.key")
+            .unwrap();
+        assert!(key_matches(&cert, &keys::load(key).unwrap().pair));
+    }
+
+    #[test]
+    fn version_change_reissues_the_changed_subjects() {
+        let first = fresh(&plan("", 28));
+        let later = generate(
+            &plan("", 29),
+            &as_existing(&first),
+            &mut SeededEntropy::new(2),
+            NOW,
+        )
+        .unwrap();
+        let mut changed: Vec<String> = later
+            .report
+            .iter()
+            .filter(|e| e.action == PkiAction::Reissued && e.path.starts_with("nodes/m1/"))
+            .map(|e| e.path.trim_start_matches("nodes/m1/").to_string())
+            .collect();
+        changed.sort();
+        assert_eq!(
+            changed,
+            [
+                "etc/kubernetes/admin.conf",
+                "etc/kubernetes/pki/apiserver-etcd-client.crt",
+                "etc/kubernetes/pki/apiserver-kubelet-client.crt",
+                "etc/kubernetes/pki/etcd/healthcheck-client.crt",
+            ]
+        );
+        // super-admin.conf appears with 1.29 on the first control plane only.
+        assert!(
+            later
+                .report
+                .iter()
+                .any(|e| e.path == "nodes/m1/etc/kubernetes/super-admin.conf"
+                    && e.action == PkiAction::Generated)
+        );
+    }
+
+    #[test]
+    fn bad_existing_material_names_the_file() {
+        let p = plan("", 31);
+        let first = fresh(&p);
+        let good = as_existing(&first);
+        let run = |e: &Existing| generate(&p, e, &mut SeededEntropy::new(5), NOW).unwrap_err();
+
+        let mut e = good.clone();
+        e.shared.remove("ca.key");
+        assert_eq!(
+            run(&e),
+            PkiError::MissingKey {
+                path: "ca.crt".into(),
+                key: "ca.key".into()
+            }
+        );
+
+        let mut e = good.clone();
+        let other = e.shared["front-proxy-ca.key"].clone();
+        e.shared.insert("ca.key".into(), other);
+        assert_eq!(
+            run(&e),
+            PkiError::KeyMismatch {
+                cert: "ca.crt".into(),
+                key: "ca.key".into()
+            }
+        );
+
+        // A leaf in the CA's place is not a CA.
+        let mut e = good.clone();
+        let leaf = |f: &str| e.per_node["m1"][&format!("etc/kubernetes/pki/{f}")].clone();
+        let (crt, key) = (leaf("apiserver.crt"), leaf("apiserver.key"));
+        e.shared.insert("ca.crt".into(), crt);
+        e.shared.insert("ca.key".into(), key);
+        assert_eq!(
+            run(&e),
+            PkiError::NotCa {
+                path: "ca.crt".into()
+            }
+        );
+
+        let expired =
+            generate(&p, &good, &mut SeededEntropy::new(5), NOW + 3651 * DAY_SECS).unwrap_err();
+        assert!(
+            matches!(&expired, PkiError::ExpiredCa { path, .. } if path == "ca.crt"),
+            "{expired}"
+        );
+
+        let mut e = good.clone();
+        e.per_node
+            .get_mut("m2")
+            .unwrap()
+            .remove("etc/kubernetes/pki/etcd/peer.key");
+        let err = run(&e);
+        assert_eq!(
+            err.to_string().split(':').next(),
+            Some("nodes/m2/etc/kubernetes/pki/etcd/peer.crt")
+        );
+
+        let mut e = good.clone();
+        let m2 = e.per_node.get_mut("m2").unwrap();
+        let k = m2["etc/kubernetes/pki/apiserver.key"].clone();
+        m2.insert("etc/kubernetes/pki/front-proxy-client.key".into(), k);
+        assert!(
+            matches!(run(&e), PkiError::KeyMismatch { cert, .. } if cert == "nodes/m2/etc/kubernetes/pki/front-proxy-client.crt")
+        );
+
+        let mut e = good.clone();
+        e.per_node
+            .get_mut("m3")
+            .unwrap()
+            .insert("etc/kubernetes/admin.conf".into(), b"nope: [".to_vec());
+        assert!(
+            matches!(run(&e), PkiError::Unreadable { path, .. } if path == "nodes/m3/etc/kubernetes/admin.conf")
+        );
+
+        let mut files: Vec<(String, Vec<u8>)> = first
+            .files
+            .iter()
+            .map(|(p, f)| (p.clone(), f.bytes.clone()))
+            .collect();
+        for (path, bytes) in &mut files {
+            if path == "nodes/m3/etc/kubernetes/pki/sa.pub" {
+                bytes.push(b'\n');
+            }
+        }
+        let conflict = Existing::from_bundle(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
+            .unwrap_err();
+        assert!(matches!(conflict, PkiError::Conflict { .. }), "{conflict}");
+    }
+
+    #[test]
+    fn a_lone_key_gets_a_certificate_and_is_never_replaced() {
+        let p = plan("", 31);
+        let first = fresh(&p);
+        let mut e = as_existing(&first);
+        e.per_node
+            .get_mut("m1")
+            .unwrap()
+            .remove("etc/kubernetes/pki/apiserver.crt");
+        let out = generate(&p, &e, &mut SeededEntropy::new(5), NOW).unwrap();
+        let ev = |path: &str| out.report.iter().find(|x| x.path == path).unwrap().action;
+        assert_eq!(
+            ev("nodes/m1/etc/kubernetes/pki/apiserver.crt"),
+            PkiAction::Generated
+        );
+        assert_eq!(
+            ev("nodes/m1/etc/kubernetes/pki/apiserver.key"),
+            PkiAction::Kept
+        );
+    }
+
+    #[test]
+    fn pki_dir_splits_shared_and_own_files() {
+        let mut files = BTreeMap::new();
+        files.insert("ca.crt".to_string(), b"a".to_vec());
+        files.insert("etcd/ca.key".to_string(), b"b".to_vec());
+        files.insert("apiserver.crt".to_string(), b"c".to_vec());
+        let e = Existing::from_pki_dir(files, "m1");
+        assert_eq!(
+            e.shared.keys().collect::<Vec<_>>(),
+            ["ca.crt", "etcd/ca.key"]
+        );
+        assert_eq!(
+            e.node_file("m1", "etc/kubernetes/pki/apiserver.crt"),
+            Some(&b"c"[..])
+        );
+    }
+}
