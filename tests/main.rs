@@ -2,5 +2,6 @@
 
 mod check;
 mod fuzz;
+mod pki;
 mod registry;
 mod schema;
