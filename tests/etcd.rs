@@ -142,10 +142,8 @@ fn leader(members: &Members, alive: &[usize], client: &Client) -> Result<usize, 
 
 /// Moves the plan's etcd members (and control planes) onto loopback addresses.
 fn on_loopback(mut plan: Plan, first: u8) -> Plan {
-    let mut next = first;
-    for node in &mut plan.nodes {
-        node.address = IpAddr::from([127, 0, 0, next]);
-        next += 1;
+    for (last, node) in (first..).zip(plan.nodes.iter_mut()) {
+        node.address = IpAddr::from([127, 0, 0, last]);
     }
     plan
 }

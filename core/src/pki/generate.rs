@@ -540,12 +540,15 @@ fn load_or_make_ca(
     }
 }
 
+/// What happened to a file, and why.
+type Outcome = (PkiAction, &'static str);
+
 /// The service-account key pair: (sa.key bytes, sa.pub bytes, what happened).
 fn service_account(
     plan: &Plan,
     existing: &Existing,
     entropy: &mut dyn Entropy,
-) -> Result<(Vec<u8>, Vec<u8>, (PkiAction, &'static str)), PkiError> {
+) -> Result<(Vec<u8>, Vec<u8>, Outcome), PkiError> {
     let (key_path, pub_path) = (spec::SA_KEY, spec::SA_PUB);
     match (existing.shared.get(key_path), existing.shared.get(pub_path)) {
         (Some(key_file), public) => {
