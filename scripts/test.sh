@@ -10,6 +10,10 @@ step() { printf '\n== %s\n' "$*"; }
 need_apt=()
 python3 -c 'import jsonschema' 2>/dev/null || need_apt+=(python3-jsonschema)
 command -v clang >/dev/null || need_apt+=(clang)
+# The PKI tests check certificates with openssl and run a real TLS etcd cluster.
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v etcd >/dev/null || need_apt+=(etcd-server)
+command -v etcdctl >/dev/null || need_apt+=(etcd-client)
 if ((${#need_apt[@]})); then
   step "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
