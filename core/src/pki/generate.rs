@@ -8,7 +8,7 @@
 //! right (a certificate without its key, a key that is not the certificate's, a CA that
 //! is not a CA or has expired) is an error naming the file.
 
-use super::keys::{self, Key};
+use super::keys::{self, Key, Signer};
 use super::kubeconfig::{self, Parts};
 use super::spec::{self, CERTS, CertSpec, Eku, KUBECONFIGS, San, Usage};
 use super::{Entropy, JoinMaterial, bootstrap_token, certificate_key};
@@ -17,7 +17,7 @@ use crate::plan::{Node, Plan};
 use crate::topology::Role;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
+    Issuer, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -266,7 +266,7 @@ struct Ca {
     cert_file: Vec<u8>,
     /// The key file as written.
     key_file: Vec<u8>,
-    issuer: Issuer<'static, KeyPair>,
+    issuer: Issuer<'static, Signer>,
 }
 
 /// What a certificate must look like.
@@ -456,7 +456,7 @@ fn date(unix: i64) -> String {
         .unwrap_or_else(|_| unix.to_string())
 }
 
-fn key_matches(cert: &X509Certificate<'_>, key: &KeyPair) -> bool {
+fn key_matches(cert: &X509Certificate<'_>, key: &Signer) -> bool {
     cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw()
 }
 
@@ -766,7 +766,7 @@ fn sans_of(cert: &X509Certificate<'_>) -> BTreeSet<San> {
 /// A certificate issued for `key` by `ca`, as PEM.
 fn issue(
     want: &Want<'_>,
-    key: &KeyPair,
+    key: &Signer,
     ca: &Ca,
     now: i64,
     days: u32,
@@ -978,6 +978,10 @@ mod tests {
         checked
             .plan
             .unwrap_or_else(|| panic!("{:?}", checked.diagnostics))
+    }
+
+    pub(super) fn plan31() -> Plan {
+        plan("", 31)
     }
 
     fn fresh(p: &Plan) -> Pki {
@@ -1282,5 +1286,42 @@ mod tests {
             e.node_file("m1", "etc/kubernetes/pki/apiserver.crt"),
             Some(&b"c"[..])
         );
+    }
+}
+
+#[cfg(test)]
+mod determinism {
+    use super::tests::plan31;
+    use super::*;
+    use crate::pki::SeededEntropy;
+
+    /// The same seed and time give the same bytes: golden bundles can hold a PKI.
+    #[test]
+    fn a_seed_gives_byte_identical_files() {
+        let p = plan31();
+        let a = generate(
+            &p,
+            &Existing::none(),
+            &mut SeededEntropy::new(8),
+            1_800_000_000,
+        )
+        .unwrap();
+        let b = generate(
+            &p,
+            &Existing::none(),
+            &mut SeededEntropy::new(8),
+            1_800_000_000,
+        )
+        .unwrap();
+        let c = generate(
+            &p,
+            &Existing::none(),
+            &mut SeededEntropy::new(9),
+            1_800_000_000,
+        )
+        .unwrap();
+        assert_eq!(a.files, b.files);
+        assert_eq!(a.join, b.join);
+        assert_ne!(a.files, c.files);
     }
 }

@@ -19,15 +19,17 @@
 //!   signature is made by ring, whose RSA is constant-time. `cargo audit` will still list
 //!   the advisory; ignore it with this reason.
 //!
-//! ECDSA signatures still use ring's own random nonce, so certificate *bytes* differ
-//! between two seeded runs even when every key is the same.
+//! ECDSA P-256 signatures are made by `p256` with RFC 6979 deterministic nonces, so a
+//! seeded generator gives byte-identical certificates too (golden bundles stay stable);
+//! RSA PKCS#1 v1.5 signatures are deterministic by construction and stay with ring. Only a
+//! loaded P-384 key signs through ring with ring's own random nonce.
 //!
 //! ring imports PKCS#8 only; kubeadm writes PKCS#1 `RSA PRIVATE KEY` and SEC1 `EC PRIVATE
 //! KEY` files. [`pkcs1_to_pkcs8`] and [`sec1_to_pkcs8`] wrap those (a few DER bytes each).
 
 use super::Entropy;
 use crate::topology::KeyAlgorithm;
-use rcgen::KeyPair;
+use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PublicKeyData, SignatureAlgorithm, SigningKey};
 
 /// Adapts [`Entropy`] to the `rand_core` 0.6 traits the RustCrypto crates take.
 pub(crate) struct EntropyRng<'a>(pub &'a mut dyn Entropy);
@@ -62,9 +64,58 @@ impl rand_core::CryptoRng for EntropyRng<'_> {}
 /// A key hagen made or loaded: the signer and the exact bytes of its file.
 pub struct Key {
     /// The key, ready to sign.
-    pub pair: KeyPair,
+    pub pair: Signer,
     /// The PEM file as written (or as found, for a loaded key).
     pub pem: Vec<u8>,
+}
+
+/// A private key that rcgen can sign with: P-256 through `p256` (deterministic
+/// signatures), everything else through ring.
+pub struct Signer {
+    ring: KeyPair,
+    p256: Option<p256::ecdsa::SigningKey>,
+}
+
+impl Signer {
+    /// From PKCS#8 DER.
+    fn from_pkcs8(der: &[u8]) -> Result<Signer, String> {
+        let ring = KeyPair::try_from(der).map_err(|e| e.to_string())?;
+        let p256 = if ring.algorithm() == &PKCS_ECDSA_P256_SHA256 {
+            use p256::pkcs8::DecodePrivateKey;
+            Some(p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        Ok(Signer { ring, p256 })
+    }
+
+    /// The raw public key (the BIT STRING of its SubjectPublicKeyInfo).
+    pub fn public_key_raw(&self) -> &[u8] {
+        self.ring.public_key_raw()
+    }
+}
+
+impl PublicKeyData for Signer {
+    fn der_bytes(&self) -> &[u8] {
+        self.ring.der_bytes()
+    }
+
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        self.ring.algorithm()
+    }
+}
+
+impl SigningKey for Signer {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        match &self.p256 {
+            Some(key) => {
+                use p256::ecdsa::signature::Signer as _;
+                let sig: p256::ecdsa::Signature = key.sign(msg);
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            None => self.ring.sign(msg),
+        }
+    }
 }
 
 /// Makes a new private key of `alg` from `entropy`; written as PKCS#8 `PRIVATE KEY`,
@@ -96,8 +147,7 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
                 .to_vec()
         }
     };
-    let pair =
-        KeyPair::try_from(der.as_slice()).map_err(|e| format!("ring rejects the key: {e}"))?;
+    let pair = Signer::from_pkcs8(&der).map_err(|e| format!("the new key does not load: {e}"))?;
     Ok(Key {
         pair,
         pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
@@ -122,7 +172,7 @@ pub fn load(bytes: &[u8]) -> Result<Key, String> {
         }
         other => return Err(format!("`{other}` keys are not supported")),
     };
-    let pair = KeyPair::try_from(der.as_slice()).map_err(|e| {
+    let pair = Signer::from_pkcs8(&der).map_err(|e| {
         format!("the key does not load ({e}); hagen reads RSA and ECDSA P-256/P-384 keys")
     })?;
     Ok(Key {
