@@ -77,3 +77,75 @@ pub fn jsonschema_check(schema: &Path, instances: &[PathBuf]) -> (bool, String) 
     );
     (out.status.success(), text)
 }
+
+/// A directory under the system temp dir, removed (with everything in it) on drop, so
+/// a failing test leaves nothing behind.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new empty directory whose name starts with `prefix`.
+    pub fn new(prefix: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("hagen-{prefix}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        TempDir(dir)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The plan of a topology fixture (relative to `fixtures/topologies/`), or of inline YAML.
+pub fn plan_of(name: &str, yaml: Option<&str>) -> hagen_core::plan::Plan {
+    let text = match yaml {
+        Some(y) => y.to_string(),
+        None => std::fs::read_to_string(root().join("fixtures/topologies").join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}")),
+    };
+    let checked = hagen_core::check(&hagen_core::source::SourceFile::new(name, text));
+    checked
+        .plan
+        .unwrap_or_else(|| panic!("{name} does not plan: {:#?}", checked.diagnostics))
+}
+
+/// Writes bundle files under `dir` with their modes.
+pub fn write_files<'a>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'a String, &'a hagen_core::bundle::File)>,
+) {
+    use std::os::unix::fs::PermissionsExt;
+    for (path, file) in files {
+        let full = dir.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&full, &file.bytes).expect("write");
+        std::fs::set_permissions(&full, std::fs::Permissions::from_mode(file.mode)).expect("chmod");
+    }
+}
+
+/// Runs a command, returns (success, stdout + stderr).
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}

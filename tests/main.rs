@@ -1,7 +1,9 @@
 //! hagen's library-level integration tests, in one binary.
 
 mod check;
+mod etcd;
 mod fuzz;
+mod pki;
 mod real;
 mod real_failover;
 mod real_vrrp;

@@ -13,6 +13,11 @@
 //! 4. **Report**: [`diag`] renders the findings as text, JSON or SARIF; [`whatif`]
 //!    says what survives the loss of each node, zone and VIP holder.
 //!
+//! 5. **PKI** ([`pki::generate()`]): plan + existing material ([`pki::Existing`]) +
+//!    entropy + the time → every key, certificate and kubeconfig per node, the join
+//!    material (bootstrap token, CA hash, certificate key) and a report of what was
+//!    generated, kept or re-issued. Randomness only comes in through [`pki::Entropy`].
+//!
 //! [`check`] runs steps 1–3 in one call.
 
 #![deny(missing_docs)]

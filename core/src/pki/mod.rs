@@ -1,6 +1,21 @@
 //! The cluster PKI, made offline: kubeadm's certificates, keys and kubeconfigs for every
 //! node, and the join material (bootstrap token, CA hash, certificate key) the kubeadm
 //! configurations carry. Randomness comes in through [`Entropy`], the one seam.
+//!
+//! * [`spec`]: the table: every certificate's CN, O, usages, SANs and holders, and the
+//!   kubeconfigs.
+//! * [`generate()`]: plan + [`Existing`] material + entropy + the time → [`Pki`]: every
+//!   file for the bundle, the [`JoinMaterial`] and a report of what was made, kept or
+//!   re-issued.
+//! * [`keys`]: key generation and loading (PKCS#8, PKCS#1, SEC1), and why RSA is made
+//!   the way it is.
+
+mod generate;
+pub mod keys;
+pub mod kubeconfig;
+pub mod spec;
+
+pub use generate::{Existing, Pki, PkiAction, PkiError, PkiEvent, ca_cert_hash, generate};
 
 /// The source of randomness for everything hagen makes itself. The CLI passes the OS
 /// generator, the browser its own, tests a seeded one (so goldens stay byte-stable).

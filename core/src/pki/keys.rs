@@ -1,0 +1,418 @@
+//! Private keys: made from [`Entropy`], loaded from whatever kubeadm or openssl wrote.
+//!
+//! # Why these backends
+//!
+//! Signing goes through rcgen with *ring*, the one backend that builds both natively and
+//! for `wasm32-unknown-unknown` (aws-lc-rs does not compile for wasm32). ring cannot make
+//! keys from a caller's randomness (it always uses the OS generator) and cannot make RSA
+//! keys at all, so keys are made by RustCrypto and handed to ring as PKCS#8:
+//!
+//! * **ECDSA P-256** (the default) with `p256`: a scalar drawn from [`Entropy`], so a
+//!   seeded generator gives the same keys every time. Fast everywhere.
+//! * **RSA 2048/3072/4096** with the `rsa` crate, also from [`Entropy`], in the CLI *and*
+//!   in the browser (slow there, about a second per 2048-bit key; usable for one cluster).
+//!   The alternative, aws-lc-rs, is faster natively but cannot reach wasm32 and cannot be
+//!   fed our entropy, so the CLI and the browser would disagree and tests could not be
+//!   seeded. RUSTSEC-2023-0071 (Marvin) is a timing side channel in the `rsa` crate's
+//!   *private-key operations* (decryption, signing) observed by an attacker who can time
+//!   many of them. hagen uses the crate only to *generate* keys, once, offline; every
+//!   signature is made by ring, whose RSA is constant-time. `cargo audit` will still list
+//!   the advisory; ignore it with this reason.
+//!
+//! ECDSA P-256 signatures are made by `p256` with RFC 6979 deterministic nonces, so a
+//! seeded generator gives byte-identical certificates too (golden bundles stay stable);
+//! RSA PKCS#1 v1.5 signatures are deterministic by construction and stay with ring. Only a
+//! loaded P-384 key signs through ring with ring's own random nonce.
+//!
+//! ring imports PKCS#8 only; kubeadm writes PKCS#1 `RSA PRIVATE KEY` and SEC1 `EC PRIVATE
+//! KEY` files. [`pkcs1_to_pkcs8`] and [`sec1_to_pkcs8`] wrap those (a few DER bytes each).
+
+use super::Entropy;
+use crate::topology::KeyAlgorithm;
+use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PublicKeyData, SignatureAlgorithm, SigningKey};
+
+/// Adapts [`Entropy`] to the `rand_core` 0.6 traits the RustCrypto crates take.
+pub(crate) struct EntropyRng<'a>(pub &'a mut dyn Entropy);
+
+impl rand_core::RngCore for EntropyRng<'_> {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.0.fill(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.0.fill(dest);
+        Ok(())
+    }
+}
+
+/// Every [`Entropy`] is meant to be a cryptographic generator (the seeded one is for
+/// tests only and says so).
+impl rand_core::CryptoRng for EntropyRng<'_> {}
+
+/// A key hagen made or loaded: the signer and the exact bytes of its file.
+pub struct Key {
+    /// The key, ready to sign.
+    pub pair: Signer,
+    /// The PEM file as written (or as found, for a loaded key).
+    pub pem: Vec<u8>,
+}
+
+/// A private key that rcgen can sign with: P-256 through `p256` (deterministic
+/// signatures), everything else through ring.
+pub struct Signer {
+    ring: KeyPair,
+    p256: Option<p256::ecdsa::SigningKey>,
+}
+
+impl Signer {
+    /// From PKCS#8 DER.
+    fn from_pkcs8(der: &[u8]) -> Result<Signer, String> {
+        let ring = KeyPair::try_from(der).map_err(|e| e.to_string())?;
+        let p256 = if ring.algorithm() == &PKCS_ECDSA_P256_SHA256 {
+            use p256::pkcs8::DecodePrivateKey;
+            Some(p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        Ok(Signer { ring, p256 })
+    }
+
+    /// The raw public key (the BIT STRING of its SubjectPublicKeyInfo).
+    pub fn public_key_raw(&self) -> &[u8] {
+        self.ring.public_key_raw()
+    }
+}
+
+impl PublicKeyData for Signer {
+    fn der_bytes(&self) -> &[u8] {
+        self.ring.der_bytes()
+    }
+
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        self.ring.algorithm()
+    }
+}
+
+impl SigningKey for Signer {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        match &self.p256 {
+            Some(key) => {
+                use p256::ecdsa::signature::Signer as _;
+                let sig: p256::ecdsa::Signature = key.sign(msg);
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            None => self.ring.sign(msg),
+        }
+    }
+}
+
+/// Makes a new private key of `alg` from `entropy`; written as PKCS#8 `PRIVATE KEY`,
+/// which every Kubernetes component and etcd reads.
+pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, String> {
+    let mut rng = EntropyRng(entropy);
+    let der: Vec<u8> = match alg {
+        KeyAlgorithm::EcdsaP256 => {
+            use p256::pkcs8::EncodePrivateKey;
+            let secret = p256::SecretKey::random(&mut rng);
+            secret
+                .to_pkcs8_der()
+                .map_err(|e| format!("cannot encode an ECDSA key: {e}"))?
+                .as_bytes()
+                .to_vec()
+        }
+        KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+            use rsa::pkcs8::EncodePrivateKey;
+            let bits = match alg {
+                KeyAlgorithm::Rsa2048 => 2048,
+                KeyAlgorithm::Rsa3072 => 3072,
+                _ => 4096,
+            };
+            let key = rsa::RsaPrivateKey::new(&mut rng, bits)
+                .map_err(|e| format!("cannot make an RSA-{bits} key: {e}"))?;
+            key.to_pkcs8_der()
+                .map_err(|e| format!("cannot encode an RSA key: {e}"))?
+                .as_bytes()
+                .to_vec()
+        }
+    };
+    let pair = Signer::from_pkcs8(&der).map_err(|e| format!("the new key does not load: {e}"))?;
+    Ok(Key {
+        pair,
+        pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
+    })
+}
+
+/// Loads a PEM private key in PKCS#8, PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE
+/// KEY`) form. Other blocks before it (`EC PARAMETERS`, as `openssl ecparam -genkey`
+/// writes) are skipped.
+pub fn load(bytes: &[u8]) -> Result<Key, String> {
+    let blocks = pem::parse_many(bytes).map_err(|e| format!("not a PEM file: {e}"))?;
+    let block = blocks
+        .iter()
+        .find(|b| b.tag().ends_with("PRIVATE KEY"))
+        .ok_or("no PRIVATE KEY block in it")?;
+    let der = match block.tag() {
+        "PRIVATE KEY" => block.contents().to_vec(),
+        "RSA PRIVATE KEY" => pkcs1_to_pkcs8(block.contents()),
+        "EC PRIVATE KEY" => sec1_to_pkcs8(block.contents())?,
+        "ENCRYPTED PRIVATE KEY" => {
+            return Err("it is encrypted; decrypt it first (openssl pkey -in KEY -out KEY)".into());
+        }
+        other => return Err(format!("`{other}` keys are not supported")),
+    };
+    let pair = Signer::from_pkcs8(&der).map_err(|e| {
+        format!("the key does not load ({e}); hagen reads RSA and ECDSA P-256/P-384 keys")
+    })?;
+    Ok(Key {
+        pair,
+        pem: bytes.to_vec(),
+    })
+}
+
+/// `-----BEGIN tag-----` PEM with `\n` line ends (pem's default is `\r\n`).
+pub fn pem_encode(tag: &str, der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
+const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+
+const SEQUENCE: u8 = 0x30;
+const INTEGER: u8 = 0x02;
+const OCTET_STRING: u8 = 0x04;
+const NULL: u8 = 0x05;
+const OID: u8 = 0x06;
+
+/// One DER element: tag, definite length, content.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// Reads one DER element: (tag, content, rest). `None` if it is cut short.
+fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > std::mem::size_of::<usize>() || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+/// PKCS#8 `PrivateKeyInfo` around a key of the given algorithm identifier.
+fn pkcs8(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
+    let body = [
+        tlv(INTEGER, &[0]),
+        tlv(SEQUENCE, algorithm),
+        tlv(OCTET_STRING, key),
+    ]
+    .concat();
+    tlv(SEQUENCE, &body)
+}
+
+/// Wraps a PKCS#1 `RSAPrivateKey` (what `RSA PRIVATE KEY` holds) into PKCS#8: the
+/// algorithm is rsaEncryption with NULL parameters; the key goes in unchanged.
+pub fn pkcs1_to_pkcs8(der: &[u8]) -> Vec<u8> {
+    let alg = [tlv(OID, OID_RSA_ENCRYPTION), tlv(NULL, &[])].concat();
+    pkcs8(&alg, der)
+}
+
+/// Wraps a SEC1 `ECPrivateKey` (what `EC PRIVATE KEY` holds) into PKCS#8. The curve comes
+/// from the key's own `[0] parameters`. ring insists on the public key inside; a P-256
+/// key written without it is rebuilt from the scalar.
+pub fn sec1_to_pkcs8(der: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = || "the EC PRIVATE KEY is not valid SEC1 DER".to_string();
+    let (tag, body, _) = read_tlv(der).ok_or_else(bad)?;
+    if tag != SEQUENCE {
+        return Err(bad());
+    }
+    let mut rest = body;
+    let mut curve = None;
+    let mut has_public = false;
+    while !rest.is_empty() {
+        let (tag, content, next) = read_tlv(rest).ok_or_else(bad)?;
+        match tag {
+            0xa0 => {
+                let (t, oid, _) = read_tlv(content).ok_or_else(bad)?;
+                if t != OID {
+                    return Err("the EC key names its curve by explicit parameters; hagen needs a named curve".into());
+                }
+                curve = Some(oid);
+            }
+            0xa1 => has_public = true,
+            _ => {}
+        }
+        rest = next;
+    }
+    let curve = curve.ok_or("the EC key does not name its curve")?;
+    if !has_public {
+        if curve != OID_P256 {
+            return Err("the EC key lacks its public key".into());
+        }
+        use p256::pkcs8::EncodePrivateKey;
+        let secret = p256::SecretKey::from_sec1_der(der).map_err(|_| bad())?;
+        return Ok(secret
+            .to_pkcs8_der()
+            .map_err(|e| e.to_string())?
+            .as_bytes()
+            .to_vec());
+    }
+    let alg = [tlv(OID, OID_EC_PUBLIC_KEY), tlv(OID, curve)].concat();
+    Ok(pkcs8(&alg, der))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::SeededEntropy;
+
+    #[test]
+    fn der_lengths_round_trip() {
+        for len in [0usize, 1, 127, 128, 255, 256, 70000] {
+            let content = vec![7u8; len];
+            let enc = tlv(OCTET_STRING, &content);
+            let (tag, got, rest) = read_tlv(&enc).unwrap();
+            assert_eq!((tag, got.len(), rest.len()), (OCTET_STRING, len, 0));
+        }
+        assert!(read_tlv(&[0x30, 0x82, 0x01]).is_none());
+        assert!(read_tlv(&[0x30, 0x05, 0x00]).is_none());
+    }
+
+    #[test]
+    fn seeded_keys_repeat_and_load_back() {
+        let a = generate(KeyAlgorithm::EcdsaP256, &mut SeededEntropy::new(9)).unwrap();
+        let b = generate(KeyAlgorithm::EcdsaP256, &mut SeededEntropy::new(9)).unwrap();
+        let c = generate(KeyAlgorithm::EcdsaP256, &mut SeededEntropy::new(10)).unwrap();
+        assert_eq!(a.pem, b.pem);
+        assert_ne!(a.pem, c.pem);
+        let again = load(&a.pem).unwrap();
+        assert_eq!(again.pair.public_key_raw(), a.pair.public_key_raw());
+    }
+
+    #[test]
+    fn sec1_without_public_key_is_rebuilt() {
+        let key = generate(KeyAlgorithm::EcdsaP256, &mut SeededEntropy::new(1)).unwrap();
+        use p256::pkcs8::DecodePrivateKey;
+        let der = pem::parse(&key.pem).unwrap().into_contents();
+        let secret = p256::SecretKey::from_pkcs8_der(&der).unwrap();
+        // SEC1 with only version, key and curve.
+        let bytes = secret.to_bytes();
+        let body = [
+            tlv(INTEGER, &[1]),
+            tlv(OCTET_STRING, &bytes),
+            tlv(0xa0, &tlv(OID, OID_P256)),
+        ]
+        .concat();
+        let sec1 = tlv(SEQUENCE, &body);
+        let file = pem_encode("EC PRIVATE KEY", &sec1);
+        let loaded = load(file.as_bytes()).unwrap();
+        assert_eq!(loaded.pair.public_key_raw(), key.pair.public_key_raw());
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(load(b"hello").is_err());
+        assert!(load(pem_encode("EC PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01]).as_bytes()).is_err());
+        assert!(load(pem_encode("RSA PRIVATE KEY", &[0x30, 0x00]).as_bytes()).is_err());
+        assert!(load(pem_encode("ENCRYPTED PRIVATE KEY", &[0x30, 0x00]).as_bytes()).is_err());
+        assert!(load(pem_encode("CERTIFICATE", &[0x30, 0x00]).as_bytes()).is_err());
+    }
+
+    /// Keys as openssl writes them (kubeadm's formats), made at test time.
+    #[test]
+    fn openssl_keys_in_every_format_load() {
+        let dir = std::env::temp_dir().join(format!("hagen-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&["genrsa", "-traditional", "-out", "rsa1.pem", "2048"]);
+        run(&[
+            "pkcs8", "-topk8", "-nocrypt", "-in", "rsa1.pem", "-out", "rsa8.pem",
+        ]);
+        run(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-out",
+            "ec1.pem",
+        ]);
+        run(&[
+            "pkcs8", "-topk8", "-nocrypt", "-in", "ec1.pem", "-out", "ec8.pem",
+        ]);
+        run(&[
+            "ecparam",
+            "-name",
+            "secp384r1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "p384.pem",
+        ]);
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+        assert!(String::from_utf8_lossy(&read("rsa1.pem")).contains("BEGIN RSA PRIVATE KEY"));
+        assert!(String::from_utf8_lossy(&read("ec1.pem")).contains("BEGIN EC PARAMETERS"));
+        let pubkey = |a: &str, b: &str| {
+            let x = load(&read(a)).unwrap_or_else(|e| panic!("{a}: {e}"));
+            let y = load(&read(b)).unwrap_or_else(|e| panic!("{b}: {e}"));
+            assert_eq!(
+                x.pair.public_key_raw(),
+                y.pair.public_key_raw(),
+                "{a} vs {b}"
+            );
+            assert_eq!(x.pem, read(a), "a loaded key keeps its bytes");
+        };
+        pubkey("rsa1.pem", "rsa8.pem");
+        pubkey("ec1.pem", "ec8.pem");
+        assert!(load(&read("p384.pem")).is_ok());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,547 @@
+//! The PKI as data: one row per certificate kubeadm makes (its `certsphase` list), one
+//! row per kubeconfig, and the SAN functions. Everything that says *what* a certificate
+//! looks like lives here; `generate` only says *how* it is made and kept.
+//!
+//! Sources: `shared/reference/kubeadm.md` §4 (certificates) and §5 (kubeconfigs).
+
+use crate::plan::{Node, Plan};
+use crate::topology::{EtcdType, Role};
+use crate::version::KubeVersion;
+use std::fmt;
+use std::net::IpAddr;
+
+/// One subject alternative name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum San {
+    /// A DNS name.
+    Dns(String),
+    /// An IP address.
+    Ip(IpAddr),
+}
+
+impl fmt::Display for San {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            San::Dns(name) => write!(f, "DNS:{name}"),
+            San::Ip(ip) => write!(f, "IP:{ip}"),
+        }
+    }
+}
+
+/// An extended key usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eku {
+    /// TLS server (`serverAuth`).
+    ServerAuth,
+    /// TLS client (`clientAuth`).
+    ClientAuth,
+}
+
+/// A key usage bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    /// `digitalSignature`.
+    DigitalSignature,
+    /// `keyEncipherment` (kubeadm sets it for ECDSA keys too).
+    KeyEncipherment,
+    /// `keyCertSign`: CAs only.
+    CertSign,
+}
+
+/// The subject common name of a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cn {
+    /// Always this name.
+    Fixed(&'static str),
+    /// The name of the node the certificate is for (etcd server and peer).
+    NodeName,
+}
+
+impl Cn {
+    /// The CN for `node`.
+    pub fn for_node(self, node: &Node) -> String {
+        match self {
+            Cn::Fixed(name) => name.to_string(),
+            Cn::NodeName => node.name.clone(),
+        }
+    }
+}
+
+/// Which nodes hold a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holders {
+    /// Every control plane, under `etc/kubernetes/pki`.
+    ControlPlanes,
+    /// Every etcd member: control planes under `etc/kubernetes/pki` when etcd is stacked,
+    /// the `etcd` nodes under `etc/etcd/pki` when it is external.
+    EtcdMembers,
+}
+
+/// One certificate (or, for `sa`, a bare key pair is handled beside the table).
+#[derive(Debug, Clone, Copy)]
+pub struct CertSpec {
+    /// kubeadm's name, also the path under `etc/kubernetes/pki` without `.crt`/`.key`.
+    pub name: &'static str,
+    /// The CA row that signs it; `None` for a self-signed CA.
+    pub signer: Option<&'static str>,
+    /// True for a CA.
+    pub is_ca: bool,
+    /// Subject CN.
+    pub cn: Cn,
+    /// Subject O, by Kubernetes version (RBAC reads it, so it follows kubeadm's changes).
+    pub org: fn(&KubeVersion) -> Option<&'static str>,
+    /// Key usage bits.
+    pub usages: &'static [Usage],
+    /// Extended key usages (empty for CAs).
+    pub ekus: &'static [Eku],
+    /// Who holds it (with its key).
+    pub holders: Holders,
+    /// The name under `etc/etcd/pki` on external etcd members: the member certificates,
+    /// and the etcd CA (certificate only, members never get a CA key).
+    pub external: Option<&'static str>,
+    /// Its SANs on a node, exactly as kubeadm computes them.
+    pub sans: fn(&Plan, &Node) -> Vec<San>,
+}
+
+/// Usage bits of every leaf.
+const LEAF: &[Usage] = &[Usage::DigitalSignature, Usage::KeyEncipherment];
+/// Usage bits of every CA.
+const CA: &[Usage] = &[
+    Usage::DigitalSignature,
+    Usage::KeyEncipherment,
+    Usage::CertSign,
+];
+const SERVER: &[Eku] = &[Eku::ServerAuth];
+const CLIENT: &[Eku] = &[Eku::ClientAuth];
+const BOTH: &[Eku] = &[Eku::ServerAuth, Eku::ClientAuth];
+
+/// The kubernetes CA's row name.
+pub const KUBERNETES_CA: &str = "ca";
+/// The front-proxy CA's row name.
+pub const FRONT_PROXY_CA: &str = "front-proxy-ca";
+/// The etcd CA's row name.
+pub const ETCD_CA: &str = "etcd/ca";
+
+/// Every certificate, CAs first (kubeadm's order). Tests check that every signer
+/// exists and comes before the rows it signs.
+pub static CERTS: &[CertSpec] = &[
+    CertSpec {
+        name: KUBERNETES_CA,
+        signer: None,
+        is_ca: true,
+        cn: Cn::Fixed("kubernetes"),
+        org: no_org,
+        usages: CA,
+        ekus: &[],
+        holders: Holders::ControlPlanes,
+        external: None,
+        sans: |_, _| vec![San::Dns("kubernetes".into())],
+    },
+    CertSpec {
+        name: FRONT_PROXY_CA,
+        signer: None,
+        is_ca: true,
+        cn: Cn::Fixed("front-proxy-ca"),
+        org: no_org,
+        usages: CA,
+        ekus: &[],
+        holders: Holders::ControlPlanes,
+        external: None,
+        sans: |_, _| vec![San::Dns("front-proxy-ca".into())],
+    },
+    CertSpec {
+        name: ETCD_CA,
+        signer: None,
+        is_ca: true,
+        cn: Cn::Fixed("etcd-ca"),
+        org: no_org,
+        usages: CA,
+        ekus: &[],
+        // Control planes keep the etcd CA key in both layouts: with external etcd it
+        // still signs apiserver-etcd-client, and joining masters need it (kubeadm.md §6).
+        holders: Holders::ControlPlanes,
+        external: Some("ca"),
+        sans: |_, _| vec![San::Dns("etcd-ca".into())],
+    },
+    CertSpec {
+        name: "apiserver",
+        signer: Some(KUBERNETES_CA),
+        is_ca: false,
+        cn: Cn::Fixed("kube-apiserver"),
+        org: no_org,
+        usages: LEAF,
+        ekus: SERVER,
+        holders: Holders::ControlPlanes,
+        external: None,
+        sans: apiserver_sans,
+    },
+    CertSpec {
+        name: "apiserver-kubelet-client",
+        signer: Some(KUBERNETES_CA),
+        is_ca: false,
+        cn: Cn::Fixed("kube-apiserver-kubelet-client"),
+        org: kubelet_client_org,
+        usages: LEAF,
+        ekus: CLIENT,
+        holders: Holders::ControlPlanes,
+        external: None,
+        sans: no_sans,
+    },
+    CertSpec {
+        name: "front-proxy-client",
+        signer: Some(FRONT_PROXY_CA),
+        is_ca: false,
+        // The apiserver's --requestheader-allowed-names checks this name.
+        cn: Cn::Fixed("front-proxy-client"),
+        org: no_org,
+        usages: LEAF,
+        ekus: CLIENT,
+        holders: Holders::ControlPlanes,
+        external: None,
+        sans: no_sans,
+    },
+    CertSpec {
+        name: "etcd/server",
+        signer: Some(ETCD_CA),
+        is_ca: false,
+        cn: Cn::NodeName,
+        org: no_org,
+        usages: LEAF,
+        ekus: BOTH,
+        holders: Holders::EtcdMembers,
+        external: Some("server"),
+        sans: etcd_member_sans,
+    },
+    CertSpec {
+        name: "etcd/peer",
+        signer: Some(ETCD_CA),
+        is_ca: false,
+        cn: Cn::NodeName,
+        org: no_org,
+        usages: LEAF,
+        ekus: BOTH,
+        holders: Holders::EtcdMembers,
+        external: Some("peer"),
+        sans: etcd_member_sans,
+    },
+    CertSpec {
+        name: "etcd/healthcheck-client",
+        signer: Some(ETCD_CA),
+        is_ca: false,
+        cn: Cn::Fixed("kube-etcd-healthcheck-client"),
+        org: masters_before_1_29,
+        usages: LEAF,
+        ekus: CLIENT,
+        holders: Holders::EtcdMembers,
+        external: Some("healthcheck-client"),
+        sans: no_sans,
+    },
+    CertSpec {
+        name: "apiserver-etcd-client",
+        signer: Some(ETCD_CA),
+        is_ca: false,
+        cn: Cn::Fixed("kube-apiserver-etcd-client"),
+        org: masters_before_1_29,
+        usages: LEAF,
+        ekus: CLIENT,
+        holders: Holders::ControlPlanes,
+        external: None,
+        sans: no_sans,
+    },
+];
+
+/// Where a kubeconfig's server URL points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// `controlPlaneEndpoint`: `https://<endpoint host>:<endpoint port>`.
+    Endpoint,
+    /// The node's own API server: `https://<node address>:<bindPort>`.
+    Local,
+}
+
+/// One kubeconfig under `etc/kubernetes/`.
+#[derive(Debug, Clone, Copy)]
+pub struct KubeconfigSpec {
+    /// File name under `etc/kubernetes/`.
+    pub file: &'static str,
+    /// The client certificate's CN, also the kubeconfig user name.
+    pub cn: &'static str,
+    /// The client certificate's O, by Kubernetes version.
+    pub org: fn(&KubeVersion) -> Option<&'static str>,
+    /// The server URL.
+    pub server: Server,
+    /// Written only on the first control plane (the one that runs `kubeadm init`).
+    pub first_only: bool,
+    /// Whether this version of kubeadm writes it at all.
+    pub since: fn(&KubeVersion) -> bool,
+}
+
+/// The kubeconfigs hagen pre-makes. Never `kubelet.conf`: `kubeadm join` refuses a node
+/// that already has one (kubeadm.md §6), and TLS bootstrap makes it.
+pub static KUBECONFIGS: &[KubeconfigSpec] = &[
+    KubeconfigSpec {
+        file: "admin.conf",
+        cn: "kubernetes-admin",
+        org: admin_org,
+        server: Server::Endpoint,
+        first_only: false,
+        since: |_| true,
+    },
+    KubeconfigSpec {
+        file: "super-admin.conf",
+        cn: "kubernetes-super-admin",
+        // Bypasses RBAC on purpose: it exists to create the kubeadm:cluster-admins binding.
+        org: |_| Some("system:masters"),
+        server: Server::Endpoint,
+        first_only: true,
+        since: KubeVersion::has_super_admin_conf,
+    },
+    KubeconfigSpec {
+        file: "controller-manager.conf",
+        cn: "system:kube-controller-manager",
+        org: no_org,
+        server: Server::Local,
+        first_only: false,
+        since: |_| true,
+    },
+    KubeconfigSpec {
+        file: "scheduler.conf",
+        cn: "system:kube-scheduler",
+        org: no_org,
+        server: Server::Local,
+        first_only: false,
+        since: |_| true,
+    },
+];
+
+/// The service-account key pair's file names under `etc/kubernetes/pki`.
+pub const SA_KEY: &str = "sa.key";
+/// The public half, a PKIX `PUBLIC KEY` PEM.
+pub const SA_PUB: &str = "sa.pub";
+
+/// The files every control plane must share (kubeadm.md §6); everything else is per node.
+pub const SHARED: &[&str] = &[
+    "ca.crt",
+    "ca.key",
+    "front-proxy-ca.crt",
+    "front-proxy-ca.key",
+    "etcd/ca.crt",
+    "etcd/ca.key",
+    SA_KEY,
+    SA_PUB,
+];
+
+impl CertSpec {
+    /// The row of `name`.
+    pub fn find(name: &str) -> Option<&'static CertSpec> {
+        CERTS.iter().find(|c| c.name == name)
+    }
+
+    /// Where this certificate goes on `node`, as a path relative to the node's root
+    /// without `.crt`/`.key`; `None` if the node does not hold it. The boolean is false
+    /// when only the certificate goes there (the etcd CA on external etcd members).
+    pub fn place(&self, plan: &Plan, node: &Node) -> Option<(String, bool)> {
+        use crate::bundle::paths::{ETCD_PKI, K8S_PKI};
+        let cp = node.has(Role::ControlPlane);
+        let external_member = plan.etcd == EtcdType::External && node.has(Role::Etcd);
+        match self.holders {
+            Holders::ControlPlanes if cp => Some((format!("{K8S_PKI}/{}", self.name), true)),
+            Holders::ControlPlanes => match self.external {
+                Some(name) if external_member => Some((format!("{ETCD_PKI}/{name}"), false)),
+                _ => None,
+            },
+            Holders::EtcdMembers => match plan.etcd {
+                EtcdType::Stacked if cp => Some((format!("{K8S_PKI}/{}", self.name), true)),
+                EtcdType::External if external_member => self
+                    .external
+                    .map(|name| (format!("{ETCD_PKI}/{name}"), true)),
+                _ => None,
+            },
+        }
+    }
+}
+
+fn no_org(_: &KubeVersion) -> Option<&'static str> {
+    None
+}
+
+fn no_sans(_: &Plan, _: &Node) -> Vec<San> {
+    Vec::new()
+}
+
+fn minor(v: &KubeVersion) -> (u32, u32) {
+    (v.major, v.minor)
+}
+
+/// kubeadm 1.29 moved the API server's kubelet client out of `system:masters`
+/// (k/k #121837), and 1.37 onto its own ClusterRole binding (k/k #138957).
+fn kubelet_client_org(v: &KubeVersion) -> Option<&'static str> {
+    Some(match minor(v) {
+        m if m < (1, 29) => "system:masters",
+        m if m < (1, 37) => "kubeadm:cluster-admins",
+        _ => "system:kubelet-api-admin",
+    })
+}
+
+/// etcd does not use the O, so kubeadm dropped `system:masters` in 1.29.
+fn masters_before_1_29(v: &KubeVersion) -> Option<&'static str> {
+    (minor(v) < (1, 29)).then_some("system:masters")
+}
+
+/// 1.29 split super-admin.conf off; admin.conf then goes through RBAC.
+fn admin_org(v: &KubeVersion) -> Option<&'static str> {
+    Some(if minor(v) < (1, 29) {
+        "system:masters"
+    } else {
+        "kubeadm:cluster-admins"
+    })
+}
+
+/// The API server's SANs as kubeadm computes them (`GetAPIServerAltNames`), DNS names
+/// sorted, then IPs sorted, without duplicates. The endpoint's DNS name and VIP are both
+/// added (kubeadm only sees `controlPlaneEndpoint`, but clients may dial either).
+pub fn apiserver_sans(plan: &Plan, node: &Node) -> Vec<San> {
+    let mut dns = vec![
+        node.name.clone(),
+        "kubernetes".to_string(),
+        "kubernetes.default".to_string(),
+        "kubernetes.default.svc".to_string(),
+        format!("kubernetes.default.svc.{}", plan.dns_domain),
+    ];
+    let mut ips: Vec<IpAddr> = vec![node.address];
+    if let Some(first) = plan.service_subnet.nth(1) {
+        ips.push(first);
+    }
+    if let Some(name) = &plan.endpoint.dns {
+        dns.push(name.clone());
+    }
+    if let Some(vip) = &plan.endpoint.vip {
+        ips.push(vip.addr);
+    }
+    for extra in std::iter::once(plan.endpoint.host()).chain(plan.cert_sans.iter().cloned()) {
+        match extra.parse::<IpAddr>() {
+            Ok(ip) => ips.push(ip),
+            Err(_) => dns.push(extra),
+        }
+    }
+    dns.sort();
+    dns.dedup();
+    ips.sort();
+    ips.dedup();
+    dns.into_iter()
+        .map(San::Dns)
+        .chain(ips.into_iter().map(San::Ip))
+        .collect()
+}
+
+/// etcd server and peer SANs, in kubeadm's order. `::1` matters: kubeadm rejects a
+/// pre-made etcd certificate without it (kubeadm.md §6).
+pub fn etcd_member_sans(_: &Plan, node: &Node) -> Vec<San> {
+    let mut sans = vec![
+        San::Dns(node.name.clone()),
+        San::Dns("localhost".into()),
+        San::Ip(node.address),
+    ];
+    for ip in [
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+    ] {
+        if !sans.contains(&San::Ip(ip)) {
+            sans.push(San::Ip(ip));
+        }
+    }
+    sans
+}
+
+/// `https://host:port` with IPv6 hosts in brackets.
+pub fn url(host: &str, port: u16) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => format!("https://[{v6}]:{port}"),
+        _ => format!("https://{host}:{port}"),
+    }
+}
+
+impl KubeconfigSpec {
+    /// The server URL this kubeconfig names on `node`.
+    pub fn server_url(&self, plan: &Plan, node: &Node) -> String {
+        match self.server {
+            Server::Endpoint => url(&plan.endpoint.host(), plan.endpoint.port),
+            Server::Local => url(&node.address.to_string(), plan.bind_port),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn v(minor: u32) -> KubeVersion {
+        KubeVersion {
+            major: 1,
+            minor,
+            patch: 0,
+            suffix: String::new(),
+        }
+    }
+
+    #[test]
+    fn every_signer_exists_and_comes_first() {
+        for (i, row) in CERTS.iter().enumerate() {
+            match row.signer {
+                None => assert!(row.is_ca, "{} is self-signed but not a CA", row.name),
+                Some(signer) => {
+                    let at = CERTS.iter().position(|c| c.name == signer);
+                    let at = at.unwrap_or_else(|| panic!("{}: no signer {signer}", row.name));
+                    assert!(at < i, "{} comes before its signer {signer}", row.name);
+                    assert!(CERTS[at].is_ca, "{signer} signs {} but is no CA", row.name);
+                    assert!(!row.ekus.is_empty(), "{} has no EKU", row.name);
+                }
+            }
+            assert_eq!(
+                row.is_ca,
+                row.usages.contains(&Usage::CertSign),
+                "{}",
+                row.name
+            );
+        }
+    }
+
+    #[test]
+    fn names_and_shared_files_are_unique() {
+        let names: BTreeSet<_> = CERTS.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), CERTS.len());
+        let shared: BTreeSet<_> = SHARED.iter().collect();
+        assert_eq!(shared.len(), SHARED.len());
+        for ca in CERTS.iter().filter(|c| c.is_ca) {
+            assert!(SHARED.contains(&format!("{}.crt", ca.name).as_str()));
+            assert!(SHARED.contains(&format!("{}.key", ca.name).as_str()));
+        }
+        let files: BTreeSet<_> = KUBECONFIGS.iter().map(|k| k.file).collect();
+        assert_eq!(files.len(), KUBECONFIGS.len());
+        assert!(!files.contains("kubelet.conf"));
+    }
+
+    #[test]
+    fn organisations_follow_the_version() {
+        let kc = CertSpec::find("apiserver-kubelet-client").unwrap().org;
+        assert_eq!(kc(&v(28)), Some("system:masters"));
+        assert_eq!(kc(&v(29)), Some("kubeadm:cluster-admins"));
+        assert_eq!(kc(&v(36)), Some("kubeadm:cluster-admins"));
+        assert_eq!(kc(&v(37)), Some("system:kubelet-api-admin"));
+        for name in ["etcd/healthcheck-client", "apiserver-etcd-client"] {
+            let org = CertSpec::find(name).unwrap().org;
+            assert_eq!(org(&v(28)), Some("system:masters"), "{name}");
+            assert_eq!(org(&v(29)), None, "{name}");
+        }
+        assert_eq!(admin_org(&v(28)), Some("system:masters"));
+        assert_eq!(admin_org(&v(31)), Some("kubeadm:cluster-admins"));
+    }
+
+    #[test]
+    fn urls_bracket_ipv6() {
+        assert_eq!(url("fd00::10", 6443), "https://[fd00::10]:6443");
+        assert_eq!(url("10.0.0.1", 6443), "https://10.0.0.1:6443");
+        assert_eq!(url("api.example", 8443), "https://api.example:8443");
+    }
+}
