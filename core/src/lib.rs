@@ -20,6 +20,7 @@
 pub mod bundle;
 pub mod defaults;
 pub mod diag;
+pub mod lint;
 pub mod net;
 pub mod parse;
 pub mod pki;
