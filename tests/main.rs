@@ -2,6 +2,8 @@
 
 mod check;
 mod fuzz;
+mod lint;
+mod lint_fuzz;
 mod registry;
 mod render;
 mod schema;

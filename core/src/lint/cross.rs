@@ -77,9 +77,6 @@ impl Kal<'_> {
 
 fn push(out: &mut Diagnostics, file: FileId, mut d: Diagnostic) {
     d.file = file;
-    for l in &mut d.labels {
-        l.file = file;
-    }
     out.push(d);
 }
 
@@ -146,11 +143,11 @@ fn groups<'k, 'a>(kals: &'k [Kal<'a>]) -> Vec<Vec<&'k Kal<'a>>> {
         }
     }
     let mut out: Vec<(usize, Vec<&Kal<'a>>)> = Vec::new();
-    for i in 0..kals.len() {
+    for (i, k) in kals.iter().enumerate() {
         let r = find(&mut parent, i);
         match out.iter_mut().find(|(root, _)| *root == r) {
-            Some((_, g)) => g.push(&kals[i]),
-            None => out.push((r, vec![&kals[i]])),
+            Some((_, g)) => g.push(k),
+            None => out.push((r, vec![k])),
         }
     }
     out.into_iter()
@@ -267,9 +264,21 @@ fn check_scripts(
         let Some(Parsed::CheckScript(script)) = p else {
             continue;
         };
+        // The keepalived.conf beside the script that runs a script of the same name.
+        let base = files[i].name.rsplit('/').next().unwrap_or("");
         let beside: Vec<&Kal<'_>> = kals
             .iter()
             .filter(|k| dir(&files[k.file].name) == dir(&files[i].name))
+            .filter(|k| match &parsed[k.file] {
+                Some(Parsed::Keepalived(c)) => keepalived::scripts(c).iter().any(|(_, cmd, _)| {
+                    cmd.is_some_and(|c| {
+                        c.split_whitespace()
+                            .next()
+                            .is_some_and(|p| p.rsplit('/').next() == Some(base))
+                    })
+                }),
+                _ => false,
+            })
             .collect();
         let mut vips: BTreeSet<String> = beside.iter().flat_map(|k| k.vips()).collect();
         let mut names: BTreeSet<String> = BTreeSet::new();

@@ -319,7 +319,14 @@ fn scan_flags(text: &str, s: &mut Settings) {
             i = end;
             continue;
         }
-        if !known_flag(name) {
+        // Flags of etcdctl (health checks in units and compose files) are not etcd's.
+        // (this line or the two before it, for commands folded over lines).
+        let line_start = text[..at]
+            .rmatch_indices('\n')
+            .nth(2)
+            .map_or(0, |(n, _)| n + 1);
+        let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+        if !known_flag(name) && !text[line_start..line_end].contains("etcdctl") {
             s.malformed
                 .push((format!("--{name}"), Span::new(at, after)));
         }
@@ -419,7 +426,7 @@ fn scan_yaml(text: &str, s: &mut Settings) {
 /// ETC001.
 pub const EVEN_MEMBERS: Rule = Rule {
     code: "ETC001",
-    name: "even-etcd-members",
+    name: "even-initial-cluster",
     severity: Severity::Error,
     summary: "`initial-cluster` lists an even number of members",
     explain: "\
@@ -446,7 +453,7 @@ Use 3 or 5 members.
 /// ETC002.
 pub const SINGLE_MEMBER: Rule = Rule {
     code: "ETC002",
-    name: "single-etcd-member",
+    name: "single-member-initial-cluster",
     severity: Severity::Warning,
     summary: "`initial-cluster` lists one member: no redundancy for the cluster state",
     explain: "\
@@ -628,7 +635,7 @@ pub fn even_members(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
         }
         seen.push(ic.value.clone());
         let n = members(&ic.value).len();
-        if n >= 2 && n % 2 == 0 {
+        if n >= 2 && n.is_multiple_of(2) {
             out.push(at(&EVEN_MEMBERS, ic.span, format!("{n} etcd members: quorum is {}, so they tolerate {} failure(s), as many as {}", n / 2 + 1, (n - 1) / 2, n - 1)).path("initial-cluster").help("use an odd number of members (3 or 5)"));
         }
     }

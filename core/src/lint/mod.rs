@@ -207,10 +207,19 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
     let mut out = Diagnostics::new();
     let mut reports = Vec::with_capacity(files.len());
     let mut parsed: Vec<Option<Parsed>> = Vec::with_capacity(files.len());
+    // Without a version from the caller, the first `kubernetesVersion` of the run's
+    // kubeadm files applies to all of them (a JoinConfiguration has none of its own).
+    let from_files = files
+        .iter()
+        .filter(|f| f.text.contains("kubeadm.k8s.io/"))
+        .flat_map(|f| f.text.lines())
+        .find_map(|l| l.trim().strip_prefix("kubernetesVersion:"))
+        .and_then(|v| KubeVersion::parse(v.trim().trim_matches(['"', '\''])).ok());
     let version = options
         .kubernetes_version
         .as_ref()
-        .or(options.topology.as_ref().map(|p| &p.version));
+        .or(options.topology.as_ref().map(|p| &p.version))
+        .or(from_files.as_ref());
     for (id, file) in files.iter().enumerate() {
         let ctx = Ctx {
             options,
@@ -312,13 +321,15 @@ pub fn detect(name: &str, text: &str) -> Kind {
         || text.contains("listen-client-urls")
         || text.contains("LISTEN_CLIENT_URLS")
         || text.contains("advertise-client-urls");
-    if (base.contains("etcd") || text.contains("etcd")) && has_etcd_settings {
+    if (base.contains("etcd") || text.contains("etcd")) && has_etcd_settings
+        || base.contains("etcd") && base.ends_with(".service")
+    {
         return Kind::Etcd;
     }
-    if base.contains("haproxy") && !is_yaml_name(base) || haproxy::parse::looks_like(text) {
-        if !is_yaml_name(base) {
-            return Kind::Haproxy;
-        }
+    if (base.contains("haproxy") && !is_yaml_name(base) || haproxy::parse::looks_like(text))
+        && !is_yaml_name(base)
+    {
+        return Kind::Haproxy;
     }
     if base.ends_with(".sh") || text.starts_with("#!") {
         if base.contains("check") || text.contains("curl") || text.contains("wget") {
@@ -403,8 +414,12 @@ pub fn suppressed(text: &str, code: &str, span: Option<Span>) -> bool {
         Some(text[..line_start - 1].rfind('\n').map_or(0, |i| i + 1))
     };
     let mut lines = vec![&text[line_start..line_end]];
+    // The line above counts only when it is a comment of its own.
     if let Some(p) = prev_start {
-        lines.push(&text[p..line_start - 1]);
+        let above = &text[p..line_start - 1];
+        if above.trim_start().starts_with(['#', '!', ';', '/']) {
+            lines.push(above);
+        }
     }
     lines.iter().any(|line| {
         line.match_indices("hagen:ignore").any(|(i, _)| {

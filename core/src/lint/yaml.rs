@@ -156,7 +156,7 @@ pub fn parse(text: &str) -> Yaml {
             Ok(e) => e,
             Err(e) => {
                 let at = offsets.byte(e.marker());
-                let end = (at + 1).min(text.len());
+                let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
                 out.error = Some((e.info().to_string(), Span::new(at, end.max(at))));
                 break;
             }

@@ -372,13 +372,13 @@ pub fn tcp_only_check(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
         };
         let why = if !checked {
             Some(format!(
-                "the servers of {} have no `check`: haproxy never health-checks them and keeps sending clients to a dead API server",
+                "the servers of {} have no `check`: haproxy never health-checks them and keeps sending clients to a dead server",
                 s.label()
             ))
         } else {
             match last_type.and_then(|d| d.arg(1)) {
                 None => Some(format!(
-                    "{} checks its servers with a TCP connect only; an API server that is up but not ready stays in rotation",
+                    "{} checks its servers with a TCP connect only; a server that is up but not ready (an API server without etcd) stays in rotation",
                     s.label()
                 )),
                 Some("ssl-hello-chk") => Some(format!(

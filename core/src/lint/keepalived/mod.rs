@@ -455,7 +455,12 @@ pub fn track_script_broken(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
     for (s, cmd, _) in &defined {
         let Some(cmd) = cmd else { continue };
         let path = cmd.split_whitespace().next().unwrap_or("");
-        if !path.starts_with('/') {
+        // Inline commands (`/usr/bin/killall -0 haproxy`) are not script files.
+        if !path.starts_with('/')
+            || ["/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/"]
+                .iter()
+                .any(|d| path.starts_with(d))
+        {
             continue;
         }
         let span = s.get("script").map_or(s.span(), |i| i.span());

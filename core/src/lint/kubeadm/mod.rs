@@ -288,17 +288,26 @@ pub fn documents(y: &yaml::Yaml) -> Vec<(&str, &str, &Node)> {
 
 /// The version in force for a file: options, topology, else the file's own.
 pub fn target_version(y: &yaml::Yaml, ctx: &Ctx<'_>) -> Option<KubeVersion> {
-    if let Some(v) = ctx.version {
+    let given = ctx.options.kubernetes_version.as_ref().or(ctx
+        .options
+        .topology
+        .as_ref()
+        .map(|p| &p.version));
+    if let Some(v) = given {
         return Some(v.clone());
     }
     documents(y)
         .iter()
         .find_map(|(_, _, d)| d.get("kubernetesVersion")?.str())
         .and_then(|v| KubeVersion::parse(v).ok())
+        .or_else(|| ctx.version.cloned())
 }
 
 /// (first minor that reads it, first minor that does not) for an API version.
-fn window(v: &str) -> Option<((u32, u32), Option<(u32, u32)>)> {
+/// A Kubernetes minor version as (major, minor).
+type Minor = (u32, u32);
+
+fn window(v: &str) -> Option<(Minor, Option<Minor>)> {
     Some(match v {
         "v1alpha1" | "v1alpha2" | "v1alpha3" => ((1, 8), Some((1, 15))),
         "v1beta1" => ((1, 13), Some((1, 22))),
@@ -316,6 +325,23 @@ fn api_span(d: &Node) -> crate::source::Span {
 /// KAD001.
 pub fn api_version_unsupported(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnostics) {
     let target = target_version(y, ctx);
+    // Component configs in the same file have one valid version each.
+    for d in &y.docs {
+        let (Some(kind), Some(api)) = (
+            d.get("kind").and_then(Node::str),
+            d.get("apiVersion").and_then(Node::str),
+        ) else {
+            continue;
+        };
+        let want = match kind {
+            "KubeletConfiguration" => "kubelet.config.k8s.io/v1beta1",
+            "KubeProxyConfiguration" => "kubeproxy.config.k8s.io/v1alpha1",
+            _ => continue,
+        };
+        if api != want {
+            out.push(at(&API_VERSION_UNSUPPORTED, api_span(d), format!("{kind} has apiVersion `{api}`; kubeadm only reads `{want}` and stops with `no kind is registered`")).path(format!("{kind}.apiVersion")).help(format!("use `apiVersion: {want}`")));
+        }
+    }
     let mut seen = Vec::new();
     for (v, kind, d) in documents(y) {
         if seen.contains(&v) {

@@ -168,13 +168,11 @@ pub fn proxy_timeout_cuts_watches(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnosti
             && d.name() == "server"
             && d.block.is_some()
             && d.all("proxy_pass").next().is_some()
+            && let Some(t) = inherited(parents, d, "proxy_timeout")
+            && let Some(ms) = t.arg(1).and_then(|v| scan::duration_ms(v, 1000))
+            && ms < WATCH_MS
         {
-            if let Some(t) = inherited(parents, d, "proxy_timeout")
-                && let Some(ms) = t.arg(1).and_then(|v| scan::duration_ms(v, 1000))
-                && ms < WATCH_MS
-            {
-                found.push(at(&PROXY_TIMEOUT_CUTS_WATCHES, t.span(), format!("`proxy_timeout {}` closes a stream connection idle for {}: quiet API watches and `kubectl logs -f` are cut", t.arg(1).unwrap_or(""), scan::human_ms(ms))).help("use `proxy_timeout 1h;`"));
-            }
+            found.push(at(&PROXY_TIMEOUT_CUTS_WATCHES, t.span(), format!("`proxy_timeout {}` closes a stream connection idle for {}: quiet API watches and `kubectl logs -f` are cut", t.arg(1).unwrap_or(""), scan::human_ms(ms))).help("use `proxy_timeout 1h;`"));
         }
         if in_http && d.name() == "location" && d.all("proxy_pass").next().is_some() {
             match inherited(parents, d, "proxy_read_timeout") {
