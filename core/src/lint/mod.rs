@@ -316,34 +316,53 @@ pub fn detect(name: &str, text: &str) -> Kind {
     {
         return Kind::Kubeconfig;
     }
+    if [".md", ".txt", ".rst", ".html", ".json", ".toml"]
+        .iter()
+        .any(|e| base.ends_with(e))
+    {
+        return Kind::Unknown;
+    }
     let has_etcd_settings = text.contains("initial-cluster")
         || text.contains("INITIAL_CLUSTER")
         || text.contains("listen-client-urls")
         || text.contains("LISTEN_CLIENT_URLS")
         || text.contains("advertise-client-urls");
-    if (base.contains("etcd") || text.contains("etcd")) && has_etcd_settings
-        || base.contains("etcd") && base.ends_with(".service")
+    let script = base.ends_with(".sh") || text.starts_with("#!");
+    let yaml = is_yaml_name(base);
+    // The name first: `keepalived.conf` stays keepalived even if it mentions haproxy.
+    if !yaml && !script {
+        if base.contains("keepalived") {
+            return Kind::Keepalived;
+        }
+        if base.contains("haproxy") {
+            return Kind::Haproxy;
+        }
+        if base.contains("nginx") {
+            return Kind::Nginx;
+        }
+    }
+    if base.contains("etcd") && (has_etcd_settings || base.ends_with(".service"))
+        || text.contains("etcd") && has_etcd_settings
     {
         return Kind::Etcd;
     }
-    if (base.contains("haproxy") && !is_yaml_name(base) || haproxy::parse::looks_like(text))
-        && !is_yaml_name(base)
-    {
-        return Kind::Haproxy;
-    }
-    if base.ends_with(".sh") || text.starts_with("#!") {
+    if script {
         if base.contains("check") || text.contains("curl") || text.contains("wget") {
             return Kind::CheckScript;
         }
         return Kind::Unknown;
     }
-    if !is_yaml_name(base)
-        && (base.contains("keepalived") || keepalived::parse::looks_like(text))
-        && !base.ends_with(".sh")
-    {
+    if yaml {
+        return Kind::Unknown;
+    }
+    // Then the content.
+    if haproxy::parse::looks_like(text) {
+        return Kind::Haproxy;
+    }
+    if keepalived::parse::looks_like(text) {
         return Kind::Keepalived;
     }
-    if !is_yaml_name(base) && (base.contains("nginx") || nginx::parse::looks_like(text)) {
+    if nginx::parse::looks_like(text) {
         return Kind::Nginx;
     }
     Kind::Unknown

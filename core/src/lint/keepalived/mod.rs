@@ -22,6 +22,8 @@ pub static RULES: &[&Rule] = &[
     &SCRIPT_SECURITY_WITHOUT_USER,
     &VRRP_MISMATCH,
     &CHECK_SCRIPT_WRONG_TARGET,
+    &MISSPELT_KEYWORD,
+    &INVALID_VRRP_VALUE,
 ];
 
 /// The single-file checks.
@@ -32,6 +34,8 @@ pub static CHECKS: &[CheckFn] = &[
     track_script_broken,
     nothing_tracked,
     script_security_without_user,
+    misspelt_keyword,
+    invalid_vrrp_value,
 ];
 
 /// Parses and checks one keepalived.conf.
@@ -314,6 +318,214 @@ Probe the local load balancer (`https://localhost:<frontend port>/readyz`) and, 
 script also checks the VIP, use the one keepalived serves.
 ",
 };
+
+/// KAL010.
+pub const MISSPELT_KEYWORD: Rule = Rule {
+    code: "KAL010",
+    name: "misspelt-keepalived-keyword",
+    severity: Severity::Error,
+    summary: "A keyword keepalived does not know, close to one it does (`uth_pass`, `priorty`)",
+    explain: "\
+## What it checks
+Keywords inside `vrrp_instance`, `authentication` and `vrrp_script` blocks that are not
+keepalived keywords but are within a typo of one. (Unknown keywords with no close match
+are left alone: keepalived has many rarely used ones.)
+
+## Why it matters
+keepalived logs `Unknown keyword` and ignores the line: a misspelt `auth_pass` means no
+password, a misspelt `priority` the default 100, a misspelt `track_script` no health
+tracking at all. `keepalived --config-test` fails on it.
+
+## Example
+```
+authentication {
+    auth_type PASS
+    uth_pass net-k8s
+}
+```
+
+## Fix
+Use the keyword the message suggests.
+",
+};
+
+/// KAL011.
+pub const INVALID_VRRP_VALUE: Rule = Rule {
+    code: "KAL011",
+    name: "invalid-vrrp-value",
+    severity: Severity::Error,
+    summary: "`state`, `virtual_router_id`, `priority` or `advert_int` has a value keepalived rejects",
+    explain: "\
+## What it checks
+`state` is MASTER or BACKUP; `virtual_router_id` is 1–255; `priority` is 1–255;
+`advert_int` is a positive number. An unsubstituted placeholder (`KEEPALIVED_PRIORITY`,
+`__VIP__`) fails these checks too.
+
+## Why it matters
+keepalived rejects the value (or the whole instance) and falls back to defaults: two
+nodes at the default priority 100, or an instance that never starts.
+
+## Example
+```
+priority KEEPALIVED_PIORITY
+```
+
+## Fix
+Write the number, or render the template before installing the file.
+",
+};
+
+const INSTANCE_KEYWORDS: &[&str] = &[
+    "state",
+    "interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "authentication",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "virtual_rules",
+    "track_script",
+    "track_interface",
+    "track_process",
+    "track_file",
+    "track_bfd",
+    "nopreempt",
+    "preempt_delay",
+    "unicast_src_ip",
+    "unicast_peer",
+    "unicast_ttl",
+    "mcast_src_ip",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+    "smtp_alert",
+    "dont_track_primary",
+    "garp_master_delay",
+    "garp_master_repeat",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "lvs_sync_daemon_interface",
+    "use_vmac",
+    "vmac_xmit_base",
+    "native_ipv6",
+    "version",
+    "accept",
+    "no_accept",
+    "skip_check_adv_addr",
+    "strict_mode",
+    "check_unicast_src",
+    "debug",
+    "linkbeat_use_polling",
+    "kernel_rx_buf_size",
+    "track_src_ip",
+    "higher_prio_send_advert",
+    "down_timer_adverts",
+    "unicast_fault_no_peer",
+    "old_unicast_checksum",
+    "notify_deleted",
+    "notify_master_rx_lower_pri",
+    "promote_secondaries",
+    "use_ipvlan",
+    "vrrp_garp_interval",
+    "vrrp_gna_interval",
+    "dont_track_primary",
+    "preempt",
+    "notify_priority_changes",
+    "mcast_dst_ip",
+];
+const AUTH_KEYWORDS: &[&str] = &["auth_type", "auth_pass"];
+const SCRIPT_KEYWORDS: &[&str] = &[
+    "script",
+    "interval",
+    "timeout",
+    "weight",
+    "rise",
+    "fall",
+    "user",
+    "init_fail",
+];
+
+fn close(word: &str, known: &[&str]) -> Option<&'static str> {
+    known
+        .iter()
+        .map(|k| (strsim::normalized_damerau_levenshtein(word, k), *k))
+        .filter(|(score, _)| *score >= 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| {
+            // `known` is one of the static lists above.
+            INSTANCE_KEYWORDS
+                .iter()
+                .chain(AUTH_KEYWORDS)
+                .chain(SCRIPT_KEYWORDS)
+                .copied()
+                .find(|x| *x == k)
+                .unwrap_or("")
+        })
+}
+
+/// KAL010.
+pub fn misspelt_keyword(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let mut check = |items: &[Item], known: &[&str], block: &str| {
+        for i in items {
+            let k = i.keyword();
+            if k.is_empty() || known.contains(&k) {
+                continue;
+            }
+            if let Some(m) = close(k, known) {
+                out.push(
+                    at(&MISSPELT_KEYWORD, i.words[0].span, format!("`{k}` is not a keepalived keyword in {block}; keepalived ignores the line"))
+                        .help(format!("did you mean `{m}`?")),
+                );
+            }
+        }
+    };
+    for inst in cfg.all("vrrp_instance") {
+        check(inst.children(), INSTANCE_KEYWORDS, "vrrp_instance");
+        for a in inst.all("authentication") {
+            check(a.children(), AUTH_KEYWORDS, "authentication");
+        }
+    }
+    for s in cfg.all("vrrp_script") {
+        check(s.children(), SCRIPT_KEYWORDS, "vrrp_script");
+    }
+}
+
+/// KAL011.
+pub fn invalid_vrrp_value(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for inst in cfg.all("vrrp_instance") {
+        for item in inst.children() {
+            let Some(w) = item.words.get(1) else { continue };
+            let v = w.text.as_str();
+            let bad = match item.keyword() {
+                "state" => (!matches!(v.to_ascii_uppercase().as_str(), "MASTER" | "BACKUP"))
+                    .then_some("MASTER or BACKUP"),
+                "virtual_router_id" => (!v.parse::<u16>().is_ok_and(|n| (1..=255).contains(&n)))
+                    .then_some("a number from 1 to 255"),
+                "priority" => (!v.parse::<u16>().is_ok_and(|n| (1..=255).contains(&n)))
+                    .then_some("a number from 1 to 255"),
+                "advert_int" => (!v.parse::<f64>().is_ok_and(|n| n > 0.0))
+                    .then_some("a positive number of seconds"),
+                _ => None,
+            };
+            if let Some(want) = bad {
+                out.push(
+                    at(
+                        &INVALID_VRRP_VALUE,
+                        w.span,
+                        format!("`{} {v}`: keepalived expects {want}", item.keyword()),
+                    )
+                    .help("write the value (or render the template first)"),
+                );
+            }
+        }
+    }
+}
 
 /// KAL001.
 pub fn auth_pass_too_long(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
