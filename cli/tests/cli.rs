@@ -379,11 +379,11 @@ fn lint_json_and_sarif() {
 
 #[test]
 fn explain_knows_every_lint_rule() {
-    for code in [
+    for rule in [
         "HAP001", "KAL004", "NGX002", "KAD003", "ETC005", "KVP003", "CRT002", "LNT001",
     ] {
-        let out = hagen(&["explain", code]);
-        assert_eq!(code(&out), 0, "{code}");
-        assert!(stdout(&out).contains("## Why it matters"), "{code}");
+        let out = hagen(&["explain", rule]);
+        assert_eq!(code(&out), 0, "{rule}");
+        assert!(stdout(&out).contains("## Why it matters"), "{rule}");
     }
 }
