@@ -481,7 +481,27 @@ fn walk(
                     if let Some(s) = crate::parse::did_you_mean(&k.text, &siblings) {
                         d = d.help(format!("did you mean `{s}`?"));
                     } else {
-                        d = d.help("remove it, or move it to where this API version expects it");
+                        // The same key elsewhere in this version: probably the wrong level.
+                        let suffix = format!(".{}", k.text);
+                        let mut homes: Vec<&str> = table
+                            .keys()
+                            .filter(|(tv, p)| *tv == v && p.ends_with(&suffix))
+                            .map(|(_, p)| &p[..p.len() - suffix.len()])
+                            .collect();
+                        homes.sort_unstable();
+                        d = match homes.as_slice() {
+                            [] => d.help("remove it; this API version has no such field"),
+                            _ => d.help(format!(
+                                "`{}` belongs under {}",
+                                k.text,
+                                homes
+                                    .iter()
+                                    .take(3)
+                                    .map(|h| format!("`{h}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )),
+                        };
                     }
                     out.push(d);
                 }
