@@ -14,6 +14,10 @@
 //!    says what survives the loss of each node, zone and VIP holder.
 //!
 //! [`check`] runs steps 1–3 in one call.
+//!
+//! The linter ([`lint::lint`]) is a second entry point over the same [`rules::Rule`]s and
+//! [`diag::Diagnostic`]s: existing files (haproxy, keepalived, nginx, kubeadm, etcd,
+//! kube-vip, certificates) in, findings out, optionally against a [`plan::Plan`].
 
 #![deny(missing_docs)]
 

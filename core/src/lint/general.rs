@@ -85,12 +85,50 @@ hagen should lint it.
 ",
 };
 
+/// LNT004.
+pub const INCLUDE_NOT_FOLLOWED: Rule = Rule {
+    code: "LNT004",
+    name: "include-not-followed",
+    severity: Severity::Info,
+    summary: "An `include` whose files hagen does not read unless they are linted too",
+    explain: "\
+## What it checks
+`include` directives in keepalived.conf and nginx.conf.
+
+## Why it matters
+hagen lints the files it is given and does not open others (the core does no I/O), so
+settings in included files are invisible to the rules of this file: a `stream` block or
+a `vrrp_instance` there is checked only if that file is linted as well.
+
+## Example
+```
+include /etc/nginx/conf.d/*.conf;
+```
+
+## Fix
+Lint the included files or their directory in the same run
+(`hagen lint /etc/nginx /etc/keepalived`).
+",
+};
+
 /// Every LNT rule, sorted by code.
 pub static RULES: &[&Rule] = &[
     &UNPARSEABLE_FILE,
     &TEMPLATE_NOT_LINTABLE,
     &UNKNOWN_FILE_KIND,
+    &INCLUDE_NOT_FOLLOWED,
 ];
+
+/// LNT004 at the include directive.
+pub fn include(span: Span, target: &str) -> Diagnostic {
+    at(
+        &INCLUDE_NOT_FOLLOWED,
+        span,
+        format!(
+            "`include {target}` is not followed; lint those files in the same run to check them"
+        ),
+    )
+}
 
 /// LNT001 at a position.
 pub fn unparseable(kind: Kind, span: Option<Span>, why: impl AsRef<str>) -> Diagnostic {

@@ -45,6 +45,9 @@ pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
             for check in CHECKS {
                 check(&cfg, ctx, out);
             }
+            for inc in cfg.all("include") {
+                out.push(general::include(inc.span(), inc.arg(1).unwrap_or("")));
+            }
             Some(cfg)
         }
         Err(e) => {

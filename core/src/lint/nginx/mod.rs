@@ -32,6 +32,15 @@ pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
             for check in CHECKS {
                 check(&cfg, ctx, out);
             }
+            walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
+                // mime.types and the like hold no proxy settings.
+                if d.name() == "include"
+                    && d.arg(1)
+                        .is_some_and(|t| !t.ends_with(".types") && !t.contains("params"))
+                {
+                    out.push(general::include(d.span(), d.arg(1).unwrap_or("")));
+                }
+            });
             Some(cfg)
         }
         Err(e) => {
