@@ -666,3 +666,72 @@ fn diff(what: &str, got: &BTreeSet<String>, expected: &BTreeSet<String>) -> Stri
         parts.join(" and ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::{LintOptions, lint};
+    use crate::source::SourceFile;
+
+    fn kal(src: &str, prio: u8, vrid: u8, vip: &str, peers: &[&str], weight: i32) -> String {
+        format!(
+            "vrrp_script chk {{\n script \"/usr/bin/true\"\n weight {weight}\n}}\nvrrp_instance VI {{\n virtual_router_id {vrid}\n priority {prio}\n unicast_src_ip {src}\n unicast_peer {{\n{}\n }}\n virtual_ipaddress {{\n {vip}\n }}\n track_script {{\n chk\n }}\n}}\n",
+            peers.join("\n")
+        )
+    }
+
+    fn codes(files: &[SourceFile]) -> Vec<&'static str> {
+        lint(files, &LintOptions::default())
+            .iter()
+            .map(|d| d.rule.code)
+            .collect()
+    }
+
+    #[test]
+    fn one_cluster_must_agree() {
+        let a = SourceFile::new(
+            "a/keepalived.conf",
+            kal("10.0.0.1", 150, 51, "10.0.0.100", &["10.0.0.2"], -60),
+        );
+        let b = SourceFile::new(
+            "b/keepalived.conf",
+            kal("10.0.0.2", 100, 51, "10.0.0.100", &["10.0.0.1"], -60),
+        );
+        assert!(
+            !codes(&[a.clone(), b.clone()])
+                .iter()
+                .any(|c| matches!(*c, "KAL006" | "KAL008"))
+        );
+        let b52 = SourceFile::new(
+            "b/keepalived.conf",
+            kal("10.0.0.2", 100, 52, "10.0.0.100", &["10.0.0.1"], -60),
+        );
+        assert!(codes(&[a.clone(), b52]).contains(&"KAL008"));
+        let weak = SourceFile::new(
+            "a/keepalived.conf",
+            kal("10.0.0.1", 150, 51, "10.0.0.100", &["10.0.0.2"], -20),
+        );
+        assert!(codes(&[weak, b.clone()]).contains(&"KAL006"));
+        let lonely = SourceFile::new(
+            "b/keepalived.conf",
+            kal("10.0.0.2", 100, 51, "10.0.0.100", &[], -60),
+        );
+        assert!(codes(&[a, lonely]).contains(&"KAL008"));
+    }
+
+    #[test]
+    fn unrelated_clusters_are_not_compared() {
+        let a = SourceFile::new(
+            "a/keepalived.conf",
+            kal("10.0.0.1", 150, 51, "10.0.0.100", &["10.0.0.2"], -60),
+        );
+        let c = SourceFile::new(
+            "c/keepalived.conf",
+            kal("10.9.0.1", 150, 7, "10.9.0.100", &["10.9.0.2"], -1),
+        );
+        assert!(
+            !codes(&[a, c])
+                .iter()
+                .any(|c| matches!(*c, "KAL006" | "KAL008"))
+        );
+    }
+}

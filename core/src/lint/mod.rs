@@ -207,14 +207,20 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
     let mut out = Diagnostics::new();
     let mut reports = Vec::with_capacity(files.len());
     let mut parsed: Vec<Option<Parsed>> = Vec::with_capacity(files.len());
-    // Without a version from the caller, the first `kubernetesVersion` of the run's
-    // kubeadm files applies to all of them (a JoinConfiguration has none of its own).
-    let from_files = files
+    // Without a version from the caller, the `kubernetesVersion` of the run's
+    // kubeadm files applies to all of them (a JoinConfiguration has none of its own),
+    // Only when they all agree: a directory of unrelated files has no one version.
+    let found: std::collections::BTreeSet<String> = files
         .iter()
         .filter(|f| f.text.contains("kubeadm.k8s.io/"))
         .flat_map(|f| f.text.lines())
-        .find_map(|l| l.trim().strip_prefix("kubernetesVersion:"))
-        .and_then(|v| KubeVersion::parse(v.trim().trim_matches(['"', '\''])).ok());
+        .filter_map(|l| l.trim().strip_prefix("kubernetesVersion:"))
+        .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+        .collect();
+    let from_files = match found.len() {
+        1 => found.first().and_then(|v| KubeVersion::parse(v).ok()),
+        _ => None,
+    };
     let version = options
         .kubernetes_version
         .as_ref()
