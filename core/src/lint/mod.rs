@@ -209,7 +209,7 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
     let mut parsed: Vec<Option<Parsed>> = Vec::with_capacity(files.len());
     // Without a version from the caller, the `kubernetesVersion` of the run's
     // kubeadm files applies to all of them (a JoinConfiguration has none of its own),
-    // Only when they all agree: a directory of unrelated files has no one version.
+    // but only when they all agree: a directory of unrelated files has no one version.
     let found: std::collections::BTreeSet<String> = files
         .iter()
         .filter(|f| f.text.contains("kubeadm.k8s.io/"))
