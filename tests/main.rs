@@ -3,6 +3,8 @@
 mod check;
 mod etcd;
 mod fuzz;
+mod lint;
+mod lint_fuzz;
 mod pki;
 mod real;
 mod real_failover;

@@ -22,7 +22,10 @@ fn codes_are_unique_sorted_and_well_formed() {
     for r in &all {
         assert!(
             r.code.len() == 6
-                && r.code.starts_with("TOP")
+                && [
+                    "TOP", "HAP", "KAL", "NGX", "KAD", "ETC", "KVP", "CRT", "LNT"
+                ]
+                .contains(&&r.code[..3])
                 && r.code[3..].bytes().all(|b| b.is_ascii_digit()),
             "{}",
             r.code
@@ -57,9 +60,31 @@ fn every_rule_has_a_fixture() {
         .flat_map(|d| fixtures(d))
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
+    // Lint rules: fixtures/lint/<kind>/<CODE>_<n>… (a file, or a directory for
+    // cross-file and topology rules), and at least one clean_… case per kind.
+    let mut lint_files = Vec::new();
+    for kind in std::fs::read_dir(root().join("fixtures/lint")).unwrap() {
+        let kind = kind.unwrap().path();
+        let names: Vec<String> = std::fs::read_dir(&kind)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let generic = kind.ends_with("general");
+        assert!(
+            generic || names.iter().any(|n| n.starts_with("clean_")),
+            "{} has no clean_ case",
+            kind.display()
+        );
+        lint_files.extend(names);
+    }
     let missing: Vec<&str> = rules::all()
         .map(|r| r.code)
         .filter(|code| !files.iter().any(|f| f.starts_with(&format!("{code}-"))))
+        .filter(|code| {
+            !lint_files
+                .iter()
+                .any(|f| f.starts_with(&format!("{code}_")))
+        })
         .collect();
     assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
 }

@@ -18,6 +18,8 @@ Examples:
   hagen validate topology.yaml           check it; exit 1 on errors
   hagen validate --format sarif t.yaml   findings for GitHub code scanning
   hagen explain TOP010                   what a rule checks and how to fix it
+  hagen lint /etc/haproxy /etc/keepalived  audit the configs a cluster runs
+  hagen lint --topology t.yaml nodes/     check files against the topology
   hagen schema > topology.schema.json    JSON Schema for editors
 
 Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O failure.";
@@ -29,6 +31,10 @@ pub enum Command {
         after_help = "Exit codes: 0 no errors (warnings allowed), 1 errors, 2 usage or I/O failure."
     )]
     Validate(ValidateArgs),
+    /// Lint existing HA configs: haproxy, keepalived, nginx, kubeadm, etcd, kube-vip,
+    /// check scripts, certificates and kubeconfigs (files or whole directories).
+    #[command(after_help = LINT_HELP)]
+    Lint(LintArgs),
     /// Print the JSON Schema of topology.yaml.
     Schema,
     /// Explain a rule (by code or name); without one, list every rule.
@@ -88,4 +94,38 @@ pub struct InitArgs {
     /// Where the `# yaml-language-server: $schema=` line points.
     #[arg(long, default_value = "./topology.schema.json")]
     pub schema_url: String,
+}
+
+const LINT_HELP: &str = "\
+Suppress one finding with a comment on its line or the line above:
+  # hagen:ignore HAP003
+Configure rules in .hagen-lint.yaml (read from the current directory, or --config):
+  rules: {HAP003: off, KAL003: error}
+  certExpiryDays: 30
+
+Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O failure.";
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files or directories to lint (directories are walked; hidden entries skipped).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Check every file against this topology.yaml too.
+    #[arg(long)]
+    pub topology: Option<PathBuf>,
+    /// The Kubernetes version the files are for (default: from --topology or the files).
+    #[arg(long)]
+    pub kubernetes_version: Option<String>,
+    /// Report certificates expiring within this many days (default 30).
+    #[arg(long)]
+    pub cert_expiry_days: Option<u32>,
+    /// Configuration file (default: .hagen-lint.yaml in the current directory, if any).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// When to color human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
 }

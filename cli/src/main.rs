@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let code = match cli.command {
         args::Command::Validate(a) => cmd::validate::run(&a),
+        args::Command::Lint(a) => cmd::lint::run(&a),
         args::Command::Schema => cmd::schema::run(),
         args::Command::Explain(a) => cmd::explain::run(&a),
         args::Command::Init(a) => cmd::init::run(&a),

@@ -241,3 +241,149 @@ fn completions_and_help() {
     let help = stdout(&hagen(&["--help"]));
     assert!(help.contains("Examples:") && help.contains("Exit codes"));
 }
+
+#[test]
+fn lint_exit_codes_follow_the_contract() {
+    // Clean files and infos only: 0.
+    for f in [
+        "fixtures/lint/haproxy/clean_haproxy.cfg",
+        "fixtures/lint/nginx/clean_nginx.conf",
+        "fixtures/lint/general/LNT003_1.txt",
+    ] {
+        let out = hagen(&["lint", "--color", "never", f]);
+        assert_eq!(code(&out), 0, "{f}: {}", stdout(&out));
+    }
+    // Warnings only: 0. Errors: 1, printed on stdout.
+    assert_eq!(
+        code(&hagen(&["lint", "fixtures/lint/haproxy/HAP003_1.cfg"])),
+        0
+    );
+    let out = hagen(&[
+        "lint",
+        "--color",
+        "never",
+        "fixtures/lint/haproxy/HAP006_1.cfg",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("error[HAP006]"), "{}", stdout(&out));
+    assert!(out.stderr.is_empty());
+    // A directory is walked; cross-file rules see every file.
+    let out = hagen(&["lint", "--color", "never", "fixtures/lint/cross/KAL008_1"]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("error[KAL008]"));
+    // Usage and I/O failures: 2.
+    for args in [
+        &["lint"][..],
+        &["lint", "does/not/exist.cfg"],
+        &["lint", "--format", "xml", "fixtures/lint"],
+        &[
+            "lint",
+            "--topology",
+            "fixtures/topologies/invalid/TOP010-four-etcd.yaml",
+            "fixtures/lint/haproxy",
+        ],
+        &[
+            "lint",
+            "--kubernetes-version",
+            "one",
+            "fixtures/lint/haproxy",
+        ],
+        &[
+            "lint",
+            "--config",
+            "does/not/exist.yaml",
+            "fixtures/lint/haproxy",
+        ],
+    ] {
+        let out = hagen(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn lint_topology_and_config() {
+    let out = hagen(&[
+        "lint",
+        "--color",
+        "never",
+        "--topology",
+        "fixtures/lint/topology/HAP009_1/topology.yaml",
+        "fixtures/lint/topology/HAP009_1/haproxy.cfg",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("error[HAP009]"), "{}", stdout(&out));
+    let dir = std::env::temp_dir().join(format!("hagen-lint-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("lint.yaml");
+    std::fs::write(&cfg, "rules:\n  HAP006: warning\n").unwrap();
+    let out = hagen(&[
+        "lint",
+        "--config",
+        cfg.to_str().unwrap(),
+        "fixtures/lint/haproxy/HAP006_1.cfg",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(stdout(&out).contains("warning[HAP006]"));
+    std::fs::write(&cfg, "rules:\n  HAP006: off\n").unwrap();
+    let out = hagen(&[
+        "lint",
+        "--config",
+        cfg.to_str().unwrap(),
+        "fixtures/lint/haproxy/HAP006_1.cfg",
+    ]);
+    assert!(!stdout(&out).contains("HAP006"));
+    std::fs::write(&cfg, "rules:\n  NOPE99: off\n").unwrap();
+    assert_eq!(
+        code(&hagen(&[
+            "lint",
+            "--config",
+            cfg.to_str().unwrap(),
+            "fixtures/lint/haproxy"
+        ])),
+        2
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lint_json_and_sarif() {
+    let out = hagen(&["lint", "--format", "json", "fixtures/lint/keepalived"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["version"], 1);
+    assert!(v["summary"]["errors"].as_u64().unwrap() > 0);
+    let files = v["files"].as_array().unwrap();
+    assert!(
+        files
+            .iter()
+            .any(|f| f["kind"] == "keepalived" && f["outcome"] == "parsed")
+    );
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "KAL002")
+        .expect("KAL002");
+    assert!(d["location"]["line"].as_u64().unwrap() > 1);
+    let out = hagen(&["lint", "--format", "sarif", "fixtures/lint/haproxy"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["id"] == "HAP001"));
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| {
+        r["ruleId"] == "HAP004"
+            && r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .is_some()
+    }));
+}
+
+#[test]
+fn explain_knows_every_lint_rule() {
+    for rule in [
+        "HAP001", "KAL004", "NGX002", "KAD003", "ETC005", "KVP003", "CRT002", "LNT001",
+    ] {
+        let out = hagen(&["explain", rule]);
+        assert_eq!(code(&out), 0, "{rule}");
+        assert!(stdout(&out).contains("## Why it matters"), "{rule}");
+    }
+}

@@ -19,12 +19,17 @@
 //!    generated, kept or re-issued. Randomness only comes in through [`pki::Entropy`].
 //!
 //! [`check`] runs steps 1–3 in one call.
+//!
+//! The linter ([`lint::lint`]) is a second entry point over the same [`rules::Rule`]s and
+//! [`diag::Diagnostic`]s: existing files (haproxy, keepalived, nginx, kubeadm, etcd,
+//! kube-vip, certificates) in, findings out, optionally against a [`plan::Plan`].
 
 #![deny(missing_docs)]
 
 pub mod bundle;
 pub mod defaults;
 pub mod diag;
+pub mod lint;
 pub mod net;
 pub mod parse;
 pub mod pki;

@@ -2,6 +2,7 @@
 
 pub mod explain;
 pub mod init;
+pub mod lint;
 pub mod schema;
 pub mod validate;
 

@@ -151,6 +151,11 @@ impl Diagnostics {
         });
     }
 
+    /// The findings, by value.
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.0
+    }
+
     /// The findings.
     pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
         self.0.iter()

@@ -87,6 +87,20 @@ fn render_into(out: &mut String, files: &[SourceFile], d: &Diagnostic, style: St
     for label in d.labels.iter().filter(|l| l.file == d.file) {
         marks.push((label.span, '-', &label.message));
     }
+    // Labels in other files (cross-file findings) become notes with their position.
+    let elsewhere: Vec<String> = d
+        .labels
+        .iter()
+        .filter(|l| l.file != d.file)
+        .filter_map(|l| {
+            let f = files.get(l.file)?;
+            let lc = LineIndex::new(&f.text).line_col(l.span.start);
+            Some(format!(
+                "{}:{}:{}: {}",
+                f.name, lc.line, lc.column, l.message
+            ))
+        })
+        .collect();
     let at = d.span.map(|s| index.line_col(s.start));
     let path = d
         .path
@@ -154,6 +168,9 @@ fn render_into(out: &mut String, files: &[SourceFile], d: &Diagnostic, style: St
             style.gutter("|"),
             " ".repeat(start.column - 1)
         );
+    }
+    for note in &elsewhere {
+        let _ = writeln!(out, "{pad} {} note: {note}", style.gutter("="));
     }
     if let Some(help) = &d.help {
         let _ = writeln!(out, "{pad} {} help: {help}", style.gutter("="));

@@ -25,7 +25,7 @@ pub struct Rule {
 
 /// Every rule hagen knows, sorted by code.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
-    topology::RULES.iter().map(|(rule, _)| *rule)
+    crate::lint::rules().chain(topology::RULES.iter().map(|(rule, _)| *rule))
 }
 
 /// Finds a rule by code (`TOP010`, any case) or by name (`even-etcd-members`).

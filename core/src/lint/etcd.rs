@@ -1,0 +1,818 @@
+//! ETC rules: etcd's settings, wherever they are written — a config YAML
+//! (`etcd.conf.yml`), a systemd unit (`ExecStart` flags, `Environment=`), an
+//! environment file (`ETCD_NAME=…`), kubeadm's static pod or a compose file.
+//!
+//! All forms are read into one list of [`Setting`]s with the flag name as key
+//! (`initial-cluster`, `client-cert-auth`), so every rule reads one model.
+
+use super::yaml::{self, Value};
+use super::{Ctx, at};
+use crate::diag::{Diagnostics, Severity};
+use crate::rules::Rule;
+use crate::source::Span;
+
+/// One etcd setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The flag name without dashes (`initial-cluster`).
+    pub key: String,
+    /// The value (`true` for a bare boolean flag).
+    pub value: String,
+    /// Where the value (or the bare flag) is.
+    pub span: Span,
+}
+
+/// Every setting of a file, plus what the file is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// In file order; several members (a compose file) may repeat keys.
+    pub settings: Vec<Setting>,
+    /// kubeadm's static pod for stacked etcd.
+    pub kubeadm_static_pod: bool,
+    /// A systemd unit.
+    pub systemd_unit: bool,
+    /// Flags that are not `--name=value`, `--name value` or a known boolean: (text, span).
+    pub malformed: Vec<(String, Span)>,
+}
+
+impl Settings {
+    /// The settings with this key.
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Setting> + 'a {
+        self.settings.iter().filter(move |s| s.key == key)
+    }
+    /// The last setting with this key.
+    pub fn get<'a>(&'a self, key: &'a str) -> Option<&'a Setting> {
+        self.all(key).last()
+    }
+    /// True if `key` is set to true.
+    pub fn is_true(&self, key: &str) -> bool {
+        self.get(key)
+            .is_some_and(|s| s.value.eq_ignore_ascii_case("true"))
+    }
+}
+
+/// Every ETC rule, sorted by code.
+pub static RULES: &[&Rule] = &[
+    &EVEN_MEMBERS,
+    &SINGLE_MEMBER,
+    &PLAINTEXT_URL,
+    &NO_CLIENT_CERT_AUTH,
+    &UNIT_CONTINUATION_BROKEN,
+    &MALFORMED_FLAG,
+    &INITIAL_CLUSTER_MISMATCH,
+];
+
+/// A single-file etcd rule.
+pub type CheckFn = fn(&Settings, &Ctx<'_>, &mut Diagnostics);
+
+/// The single-file checks.
+pub static CHECKS: &[CheckFn] = &[
+    even_members,
+    single_member,
+    plaintext_url,
+    no_client_cert_auth,
+    unit_continuation_broken,
+    malformed_flag,
+];
+
+/// Reads and checks one file of etcd settings.
+pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Settings> {
+    let s = read(&ctx.file.name, &ctx.file.text);
+    for check in CHECKS {
+        check(&s, ctx, out);
+    }
+    Some(s)
+}
+
+/// etcd's boolean flags (a bare `--flag` means true).
+const BOOL_FLAGS: &[&str] = &[
+    "client-cert-auth",
+    "peer-client-cert-auth",
+    "auto-tls",
+    "peer-auto-tls",
+    "enable-v2",
+    "enable-pprof",
+    "strict-reconfig-check",
+    "debug",
+    "force-new-cluster",
+    "enable-grpc-gateway",
+    "pre-vote",
+    "auto-compaction-retention-ignore",
+    "experimental-initial-corrupt-check",
+    "logger-zap",
+    "v2-deprecation",
+    "socket-reuse-port",
+    "socket-reuse-address",
+    "experimental-enable-lease-checkpoint",
+    "experimental-compact-hash-check-enabled",
+    "feature-gates",
+    "version",
+    "enable-log-rotation",
+    "log-rotation-config-json",
+    "experimental-enable-distributed-tracing",
+    "unsafe-no-fsync",
+];
+
+/// etcd's flags (3.4–3.6), for the malformed-flag rule.
+const FLAGS: &[&str] = &[
+    "name",
+    "data-dir",
+    "wal-dir",
+    "snapshot-count",
+    "heartbeat-interval",
+    "election-timeout",
+    "initial-election-tick-advance",
+    "listen-peer-urls",
+    "listen-client-urls",
+    "listen-client-http-urls",
+    "listen-metrics-urls",
+    "max-snapshots",
+    "max-wals",
+    "quota-backend-bytes",
+    "backend-bbolt-freelist-type",
+    "backend-batch-interval",
+    "backend-batch-limit",
+    "max-txn-ops",
+    "max-request-bytes",
+    "grpc-keepalive-min-time",
+    "grpc-keepalive-interval",
+    "grpc-keepalive-timeout",
+    "socket-reuse-port",
+    "socket-reuse-address",
+    "initial-advertise-peer-urls",
+    "initial-cluster",
+    "initial-cluster-state",
+    "initial-cluster-token",
+    "advertise-client-urls",
+    "discovery",
+    "discovery-fallback",
+    "discovery-proxy",
+    "discovery-srv",
+    "discovery-srv-name",
+    "discovery-token",
+    "discovery-endpoints",
+    "strict-reconfig-check",
+    "pre-vote",
+    "auto-compaction-retention",
+    "auto-compaction-mode",
+    "enable-v2",
+    "v2-deprecation",
+    "proxy",
+    "proxy-failure-wait",
+    "proxy-refresh-interval",
+    "proxy-dial-timeout",
+    "proxy-write-timeout",
+    "proxy-read-timeout",
+    "ca-file",
+    "cert-file",
+    "key-file",
+    "client-cert-auth",
+    "client-crl-file",
+    "client-cert-allowed-hostname",
+    "trusted-ca-file",
+    "auto-tls",
+    "peer-ca-file",
+    "peer-cert-file",
+    "peer-key-file",
+    "peer-client-cert-auth",
+    "peer-crl-file",
+    "peer-trusted-ca-file",
+    "peer-auto-tls",
+    "peer-cert-allowed-cn",
+    "peer-cert-allowed-hostname",
+    "self-signed-cert-validity",
+    "cipher-suites",
+    "cors",
+    "host-whitelist",
+    "tls-min-version",
+    "tls-max-version",
+    "client-cert-file",
+    "client-key-file",
+    "peer-client-cert-file",
+    "peer-client-key-file",
+    "auth-token",
+    "bcrypt-cost",
+    "auth-token-ttl",
+    "enable-pprof",
+    "metrics",
+    "log-level",
+    "logger",
+    "log-outputs",
+    "log-format",
+    "enable-log-rotation",
+    "log-rotation-config-json",
+    "debug",
+    "log-package-levels",
+    "force-new-cluster",
+    "config-file",
+    "version",
+    "enable-grpc-gateway",
+    "unsafe-no-fsync",
+    "feature-gates",
+    "listen-metrics-urls",
+    "max-concurrent-streams",
+    "memory-mlock",
+    "watch-progress-notify-interval",
+    "warning-apply-duration",
+    "warning-unary-request-duration",
+    "downgrade-check-time",
+    "snapshot-catchup-entries",
+    "corrupt-check-time",
+    "compact-hash-check-time",
+    "enable-distributed-tracing",
+    "distributed-tracing-address",
+    "distributed-tracing-service-name",
+    "distributed-tracing-instance-id",
+    "distributed-tracing-sampling-rate",
+    "auto-compaction-retention-ignore",
+];
+
+fn known_flag(name: &str) -> bool {
+    FLAGS.contains(&name) || BOOL_FLAGS.contains(&name) || name.starts_with("experimental-")
+}
+
+/// Reads the settings of any supported form.
+pub fn read(name: &str, text: &str) -> Settings {
+    let mut s = Settings {
+        systemd_unit: name.ends_with(".service") || text.contains("[Service]"),
+        kubeadm_static_pod: text.contains("kind: Pod")
+            && (text.contains("component: etcd") || text.contains("kubeadm.kubernetes.io/etcd")),
+        ..Settings::default()
+    };
+    scan_flags(text, &mut s);
+    scan_env(text, &mut s);
+    if s.settings.is_empty() || !text.contains("--") {
+        scan_yaml(text, &mut s);
+    }
+    s
+}
+
+fn scan_flags(text: &str, s: &mut Settings) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = text[i..].find("--") {
+        let at = i + pos;
+        i = at + 2;
+        let prev = if at == 0 { b' ' } else { bytes[at - 1] };
+        if !(prev.is_ascii_whitespace() || matches!(prev, b'"' | b'\'' | b'[' | b',')) {
+            continue;
+        }
+        let name_len = text[i..]
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            .count();
+        if name_len == 0 {
+            continue;
+        }
+        let name = &text[i..i + name_len];
+        let after = i + name_len;
+        i = after;
+        let next = bytes.get(after).copied().unwrap_or(b' ');
+        let value_end = |from: usize| -> usize {
+            from + text[from..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ']' | '\\'))
+                .unwrap_or(text.len() - from)
+        };
+        if next == b'=' {
+            let end = value_end(after + 1);
+            s.settings.push(Setting {
+                key: name.into(),
+                value: text[after + 1..end].into(),
+                span: Span::new(after + 1, end),
+            });
+            i = end;
+        } else if next == b' ' || next == b'\t' {
+            // `--name value` unless the next word is another flag, a continuation or a boolean.
+            let ws = text[after..]
+                .bytes()
+                .take_while(|b| *b == b' ' || *b == b'\t')
+                .count();
+            let vstart = after + ws;
+            let nb = bytes.get(vstart).copied().unwrap_or(b'\n');
+            if BOOL_FLAGS.contains(&name)
+                || matches!(nb, b'-' | b'\\' | b'\n' | b'\r' | b'"' | b'\'' | b'#')
+            {
+                s.settings.push(Setting {
+                    key: name.into(),
+                    value: "true".into(),
+                    span: Span::new(at, after),
+                });
+            } else {
+                let end = value_end(vstart);
+                s.settings.push(Setting {
+                    key: name.into(),
+                    value: text[vstart..end].into(),
+                    span: Span::new(vstart, end),
+                });
+                i = end;
+            }
+        } else if matches!(next, b'\n' | b'\r' | b'"' | b'\'' | b',' | b']' | b'\\') {
+            s.settings.push(Setting {
+                key: name.into(),
+                value: "true".into(),
+                span: Span::new(at, after),
+            });
+        } else {
+            let end = value_end(after);
+            s.malformed
+                .push((text[at..end].to_string(), Span::new(at, end)));
+            i = end;
+            continue;
+        }
+        // Flags of etcdctl (health checks in units and compose files) are not etcd's.
+        // (this line or the two before it, for commands folded over lines).
+        let line_start = text[..at]
+            .rmatch_indices('\n')
+            .nth(2)
+            .map_or(0, |(n, _)| n + 1);
+        let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+        if !known_flag(name) && !text[line_start..line_end].contains("etcdctl") {
+            s.malformed
+                .push((format!("--{name}"), Span::new(at, after)));
+        }
+    }
+}
+
+fn scan_env(text: &str, s: &mut Settings) {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let mut search = 0;
+        while let Some(pos) = line[search..].find("ETCD_") {
+            let start = search + pos;
+            search = start + 5;
+            if start > 0
+                && (line.as_bytes()[start - 1].is_ascii_alphanumeric()
+                    || line.as_bytes()[start - 1] == b'_'
+                    || line.as_bytes()[start - 1] == b'{'
+                    || line.as_bytes()[start - 1] == b'$')
+            {
+                continue;
+            }
+            let name_len = line[start..]
+                .bytes()
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+                .count();
+            let eq = start + name_len;
+            if line.as_bytes().get(eq) != Some(&b'=') {
+                continue;
+            }
+            let key = line[start + 5..eq].to_ascii_lowercase().replace('_', "-");
+            let rest = &line[eq + 1..];
+            let (vs, ve) = match rest.as_bytes().first() {
+                Some(q @ (b'"' | b'\'')) => {
+                    let close = rest[1..]
+                        .find(*q as char)
+                        .map_or(rest.trim_end().len(), |c| c + 1);
+                    (eq + 2, eq + 1 + close)
+                }
+                _ => (
+                    eq + 1,
+                    eq + 1
+                        + rest
+                            .find(|c: char| c.is_whitespace() || c == '"')
+                            .unwrap_or(rest.len()),
+                ),
+            };
+            let ve = ve.max(vs);
+            s.settings.push(Setting {
+                key,
+                value: line[vs..ve].to_string(),
+                span: Span::new(offset + vs, offset + ve),
+            });
+            search = ve.max(search);
+        }
+        offset += line.len();
+    }
+}
+
+fn scan_yaml(text: &str, s: &mut Settings) {
+    let y = yaml::parse(text);
+    for doc in &y.docs {
+        if doc.get("initial-cluster").is_none()
+            && doc.get("listen-client-urls").is_none()
+            && doc.get("data-dir").is_none()
+        {
+            continue;
+        }
+        for (k, v) in doc.entries() {
+            match &v.value {
+                Value::Scalar { text, .. } => s.settings.push(Setting {
+                    key: k.text.clone(),
+                    value: text.clone(),
+                    span: v.span,
+                }),
+                Value::Map(inner) if k.text.ends_with("transport-security") => {
+                    let prefix = if k.text.starts_with("peer") {
+                        "peer-"
+                    } else {
+                        ""
+                    };
+                    for (ik, iv) in inner {
+                        if let Some(t) = iv.str() {
+                            s.settings.push(Setting {
+                                key: format!("{prefix}{}", ik.text),
+                                value: t.to_string(),
+                                span: iv.span,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// ETC001.
+pub const EVEN_MEMBERS: Rule = Rule {
+    code: "ETC001",
+    name: "even-initial-cluster",
+    severity: Severity::Error,
+    summary: "`initial-cluster` lists an even number of members",
+    explain: "\
+## What it checks
+The members in `initial-cluster` (flag, env or config key) when the cluster is created
+(`initial-cluster-state` is `new` or unset). A member joining a grown cluster
+(`existing`) lists the members at join time and is not checked.
+
+## Why it matters
+Quorum is a majority: 2 members tolerate 0 failures and 4 tolerate 1 — no more than 1
+and 3 members, with more machines that can fail. A network split can leave both halves
+without quorum.
+
+## Example
+```
+--initial-cluster m1=https://10.0.0.11:2380,m2=https://10.0.0.12:2380
+```
+
+## Fix
+Use 3 or 5 members.
+",
+};
+
+/// ETC002.
+pub const SINGLE_MEMBER: Rule = Rule {
+    code: "ETC002",
+    name: "single-member-initial-cluster",
+    severity: Severity::Warning,
+    summary: "`initial-cluster` lists one member: no redundancy for the cluster state",
+    explain: "\
+## What it checks
+An `initial-cluster` with one member, except in kubeadm's static pod: kubeadm writes the
+first stacked member that way and the others join it.
+
+## Why it matters
+Losing that machine or its disk loses the cluster's whole state.
+
+## Example
+```
+ETCD_INITIAL_CLUSTER=\"etcd1=https://10.0.0.11:2380\"
+```
+
+## Fix
+Run 3 members (or let kubeadm grow the stacked cluster by joining control planes).
+",
+};
+
+/// ETC003.
+pub const PLAINTEXT_URL: Rule = Rule {
+    code: "ETC003",
+    name: "etcd-plaintext-url",
+    severity: Severity::Error,
+    summary: "etcd serves clients or peers over http:// on a non-loopback address",
+    explain: "\
+## What it checks
+`http://` URLs in `listen-client-urls`, `advertise-client-urls`, `listen-peer-urls`,
+`initial-advertise-peer-urls` and `initial-cluster`, other than loopback
+(`127.0.0.1`, `localhost`, `[::1]`). `listen-metrics-urls` is not checked.
+
+## Why it matters
+etcd holds every Secret of the cluster. Over http anyone on the network can read and
+write it, and peer traffic (the whole data set during a snapshot) crosses the wire in
+clear.
+
+## Example
+```
+--listen-client-urls=http://0.0.0.0:2379
+```
+
+## Fix
+Serve https with `cert-file`/`key-file`, and `trusted-ca-file` with `client-cert-auth`
+(the same for peers).
+",
+};
+
+/// ETC004.
+pub const NO_CLIENT_CERT_AUTH: Rule = Rule {
+    code: "ETC004",
+    name: "etcd-no-client-cert-auth",
+    severity: Severity::Error,
+    summary: "etcd serves TLS but does not require client certificates",
+    explain: "\
+## What it checks
+A member with https client (or peer) URLs whose `client-cert-auth` (or
+`peer-client-cert-auth`) is not `true`.
+
+## Why it matters
+TLS alone encrypts; without client certificate authentication anyone who reaches port
+2379 can read every Secret (`etcdctl get / --prefix`), and anyone who reaches 2380 can
+join as a peer.
+
+## Example
+```
+--cert-file=/etc/etcd/server.pem --key-file=/etc/etcd/server-key.pem
+# no --client-cert-auth, no --trusted-ca-file
+```
+
+## Fix
+`--client-cert-auth=true --trusted-ca-file=ca.crt`, `--peer-client-cert-auth=true
+--peer-trusted-ca-file=ca.crt`.
+",
+};
+
+/// ETC005.
+pub const UNIT_CONTINUATION_BROKEN: Rule = Rule {
+    code: "ETC005",
+    name: "unit-continuation-broken",
+    severity: Severity::Error,
+    summary: "A flag line in a systemd unit is not part of ExecStart (the `\\` continuation is broken)",
+    explain: "\
+## What it checks
+In systemd units: lines that start with `-` (flags) whose previous line does not end
+with `\\` — a missing backslash, or anything after it (`\\ # comment`).
+
+## Why it matters
+systemd joins lines only when `\\` is the very last character. The flags after the
+break are not passed to etcd (systemd logs `Unknown key` and ignores them), so etcd
+starts without its TLS or cluster settings.
+
+## Example
+```
+ExecStart=/usr/local/bin/etcd \\
+  --name m1 \\ #first node
+  --cert-file=/etc/etcd/server.pem \\
+```
+
+## Fix
+End every continued line with `\\` and nothing after it; put comments on their own
+lines.
+",
+};
+
+/// ETC006.
+pub const MALFORMED_FLAG: Rule = Rule {
+    code: "ETC006",
+    name: "malformed-etcd-flag",
+    severity: Severity::Error,
+    summary: "An etcd flag that etcd does not know, or a value glued to the name without `=`",
+    explain: "\
+## What it checks
+Every `--flag` given to etcd: that its name is one of etcd's flags (3.4–3.6) and that it
+is followed by `=`, a space or the end of the word.
+
+## Why it matters
+etcd exits at start-up on an unknown flag (`unknown flag: --peer-cert-file/etc/…`): the
+member never starts.
+
+## Example
+```
+--peer-cert-file/data/ssl/etcd/server.pem
+```
+
+## Fix
+`--peer-cert-file=/data/ssl/etcd/server.pem`.
+",
+};
+
+/// ETC007.
+pub const INITIAL_CLUSTER_MISMATCH: Rule = Rule {
+    code: "ETC007",
+    name: "initial-cluster-mismatch",
+    severity: Severity::Error,
+    summary: "`initial-cluster` differs between members, or from the topology's etcd members",
+    explain: "\
+## What it checks
+Across the etcd files of one run: every member's `initial-cluster` lists the same
+members; with `--topology`, exactly the topology's etcd members (by address).
+
+## Why it matters
+Members bootstrapped with different member lists form different clusters or refuse to
+start (`member count is unequal`, `couldn't find local name`).
+
+## Example
+```
+# node 1: m1=…,m2=…,m3=…      # node 2: m1=…,m2=…
+```
+
+## Fix
+Use one `initial-cluster` on every member.
+",
+};
+
+/// The `name=url` members of an `initial-cluster` value.
+pub fn members(value: &str) -> Vec<(String, String)> {
+    value
+        .split(',')
+        .filter_map(|m| m.trim().split_once('='))
+        .map(|(n, u)| (n.trim().to_string(), u.trim().to_string()))
+        .collect()
+}
+
+fn creating(s: &Settings) -> bool {
+    s.get("initial-cluster-state")
+        .is_none_or(|v| v.value != "existing")
+}
+
+/// ETC001.
+pub fn even_members(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
+    if !creating(s) {
+        return;
+    }
+    let mut seen = Vec::new();
+    for ic in s.all("initial-cluster") {
+        if ic.value.contains('$') || seen.contains(&ic.value) {
+            continue;
+        }
+        seen.push(ic.value.clone());
+        let n = members(&ic.value).len();
+        if n >= 2 && n.is_multiple_of(2) {
+            out.push(at(&EVEN_MEMBERS, ic.span, format!("{n} etcd members: quorum is {}, so they tolerate {} failure(s), as many as {}", n / 2 + 1, (n - 1) / 2, n - 1)).path("initial-cluster").help("use an odd number of members (3 or 5)"));
+        }
+    }
+}
+
+/// ETC002.
+pub fn single_member(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
+    if s.kubeadm_static_pod || !creating(s) {
+        return;
+    }
+    if let Some(ic) = s.get("initial-cluster")
+        && !ic.value.contains('$')
+        && members(&ic.value).len() == 1
+    {
+        out.push(
+            at(
+                &SINGLE_MEMBER,
+                ic.span,
+                "one etcd member: losing this machine loses the cluster's state",
+            )
+            .path("initial-cluster")
+            .help("run 3 members"),
+        );
+    }
+}
+
+fn loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (host, _) = super::keepalived::split_host_port(rest.split('/').next().unwrap_or(""));
+    host == "localhost" || host.starts_with("127.") || host == "::1"
+}
+
+/// ETC003.
+pub fn plaintext_url(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for key in [
+        "listen-client-urls",
+        "advertise-client-urls",
+        "listen-peer-urls",
+        "initial-advertise-peer-urls",
+        "initial-cluster",
+    ] {
+        for set in s.all(key) {
+            let urls: Vec<&str> = if key == "initial-cluster" {
+                set.value
+                    .split(',')
+                    .filter_map(|m| m.split_once('=').map(|(_, u)| u))
+                    .collect()
+            } else {
+                set.value.split(',').collect()
+            };
+            if let Some(u) = urls
+                .iter()
+                .find(|u| u.trim().starts_with("http://") && !loopback(u.trim()))
+            {
+                out.push(
+                    at(
+                        &PLAINTEXT_URL,
+                        set.span,
+                        format!("`{key}` uses `{}`: etcd traffic in clear text", u.trim()),
+                    )
+                    .path(key)
+                    .help("use https:// with certificates and client-cert-auth"),
+                );
+                break;
+            }
+        }
+    }
+}
+
+/// ETC004.
+pub fn no_client_cert_auth(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let https = |key: &str| s.all(key).any(|v| v.value.contains("https://"));
+    for (urls, auth, cert) in [
+        ("listen-client-urls", "client-cert-auth", "cert-file"),
+        (
+            "listen-peer-urls",
+            "peer-client-cert-auth",
+            "peer-cert-file",
+        ),
+    ] {
+        if !https(urls) && s.get(cert).is_none() {
+            continue;
+        }
+        if s.get(urls).is_some_and(|u| u.value.contains('$')) {
+            continue;
+        }
+        if !s.is_true(auth) {
+            let span = s.get(auth).or(s.get(urls)).map(|x| x.span);
+            let Some(span) = span else { continue };
+            out.push(at(&NO_CLIENT_CERT_AUTH, span, format!("TLS on `{urls}` without `{auth}=true`: anyone who reaches the port is accepted")).path(auth).help(format!("set `--{auth}=true` with the trusted CA file")));
+        }
+    }
+}
+
+/// ETC005.
+pub fn unit_continuation_broken(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    if !s.systemd_unit {
+        return;
+    }
+    let mut prev: Option<(usize, &str)> = None;
+    let mut offset = 0;
+    for line in ctx.file.text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let t = body.trim_start();
+        if t.starts_with('-')
+            && let Some((pstart, p)) = prev
+            && !p.ends_with('\\')
+            && !p.trim_start().starts_with('[')
+        {
+            let tail = p.rfind('\\').unwrap_or(p.len());
+            out.push(
+                at(&UNIT_CONTINUATION_BROKEN, Span::new(pstart + tail, pstart + p.len()), format!("this line does not end with `\\`, so `{}` and the lines after it are not part of ExecStart", t.split_whitespace().next().unwrap_or(t)))
+                    .help("end the line with `\\` and nothing after it"),
+            );
+            return;
+        }
+        if !t.is_empty() {
+            prev = Some((offset, body));
+        }
+        offset += line.len();
+    }
+}
+
+/// ETC006.
+pub fn malformed_flag(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for (text, span) in &s.malformed {
+        let name = text.trim_start_matches('-');
+        let known = FLAGS
+            .iter()
+            .chain(BOOL_FLAGS)
+            .copied()
+            .find(|f| name.starts_with(f) && name.len() > f.len());
+        let msg = match known {
+            Some(f) => format!(
+                "`{text}` runs the flag `--{f}` into its value: etcd stops with `unknown flag`"
+            ),
+            None => format!("`{text}` is not an etcd flag: etcd stops with `unknown flag`"),
+        };
+        let mut d = at(&MALFORMED_FLAG, *span, msg);
+        d = match known {
+            Some(f) => d.help(format!("write `--{f}={}`", &name[f.len()..])),
+            None => match crate::parse::did_you_mean(
+                name,
+                &FLAGS.iter().chain(BOOL_FLAGS).copied().collect::<Vec<_>>(),
+            ) {
+                Some(m) => d.help(format!("did you mean `--{m}`?")),
+                None => d.help("see `etcd --help`"),
+            },
+        };
+        out.push(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_form() {
+        let s = read(
+            "etcd.service",
+            "ExecStart=/usr/bin/etcd \\\n  --name m1 \\\n  --client-cert-auth \\\n  --initial-cluster=m1=https://a:2380,m2=https://b:2380\n",
+        );
+        assert_eq!(s.get("name").unwrap().value, "m1");
+        assert!(s.is_true("client-cert-auth"));
+        assert_eq!(members(&s.get("initial-cluster").unwrap().value).len(), 2);
+        let e = read(
+            "etcd.env",
+            "ETCD_NAME=\"x\"\nETCD_INITIAL_CLUSTER=\"x=http://a:2380\"\n",
+        );
+        assert_eq!(e.get("initial-cluster").unwrap().value, "x=http://a:2380");
+        let y = read(
+            "etcd.conf.yml",
+            "name: a\ninitial-cluster: a=https://x:2380\nclient-transport-security:\n  client-cert-auth: true\n",
+        );
+        assert!(y.is_true("client-cert-auth"));
+        let m = read("x.service", "ExecStart=etcd --peer-cert-file/x.pem\n");
+        assert_eq!(m.malformed.len(), 1);
+    }
+}

@@ -1,0 +1,210 @@
+//! A tolerant keepalived.conf parser: nested `{ }` blocks of statements, each word
+//! spanned. As keepalived itself does, `#` and `!` start a comment anywhere outside
+//! double quotes — also in the middle of a value (`auth_pass abc#123` is `abc`).
+//! `include` lines are kept as statements; core does not follow them.
+
+use crate::lint::scan::{self, Word};
+use crate::source::Span;
+
+/// A statement or a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The words before the block (or the whole statement).
+    pub words: Vec<Word>,
+    /// The block's items, if this is a block.
+    pub block: Option<Vec<Item>>,
+    /// The line's comment start, if a comment followed directly (no space) the last word.
+    pub cut_by_comment: bool,
+}
+
+impl Item {
+    /// The keyword.
+    pub fn keyword(&self) -> &str {
+        self.words.first().map_or("", |w| w.text.as_str())
+    }
+    /// The i-th word.
+    pub fn arg(&self, i: usize) -> Option<&str> {
+        self.words.get(i).map(|w| w.text.as_str())
+    }
+    /// From the first to the last word.
+    pub fn span(&self) -> Span {
+        match (self.words.first(), self.words.last()) {
+            (Some(a), Some(b)) => Span::new(a.span.start, b.span.end),
+            _ => Span::new(0, 0),
+        }
+    }
+    /// The items of the block (empty for a statement).
+    pub fn children(&self) -> &[Item] {
+        self.block.as_deref().unwrap_or(&[])
+    }
+    /// Children with this keyword.
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Item> + 'a {
+        self.children().iter().filter(move |i| i.keyword() == key)
+    }
+    /// The first child with this keyword.
+    pub fn get(&self, key: &str) -> Option<&Item> {
+        self.children().iter().find(|i| i.keyword() == key)
+    }
+    /// The words of a block's statements, flattened (`virtual_ipaddress { a b }`).
+    pub fn block_words(&self) -> Vec<&Word> {
+        self.children()
+            .iter()
+            .flat_map(|i| i.words.iter())
+            .collect()
+    }
+}
+
+/// A parsed keepalived.conf: its top-level items.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    /// Top-level items (`global_defs`, `vrrp_script`, `vrrp_instance`, …).
+    pub items: Vec<Item>,
+}
+
+impl Config {
+    /// Top-level items with this keyword.
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Item> + 'a {
+        self.items.iter().filter(move |i| i.keyword() == key)
+    }
+}
+
+/// True if the text looks like a keepalived configuration.
+pub fn looks_like(text: &str) -> bool {
+    [
+        "vrrp_instance",
+        "vrrp_script",
+        "global_defs",
+        "virtual_server",
+        "virtual_router_id",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
+}
+
+/// A syntax error: message and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// What is wrong.
+    pub message: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// Parses keepalived.conf.
+pub fn parse(text: &str) -> Result<Config, Error> {
+    let mut stack: Vec<(Vec<Word>, Vec<Item>, Span)> =
+        vec![(Vec::new(), Vec::new(), Span::new(0, 0))];
+    for line in scan::lines(text, &['#', '!'], false, false) {
+        let cut = line
+            .comment
+            .zip(line.words.last())
+            .is_some_and(|(c, w)| c == w.span.end && c > 0);
+        let mut current: Vec<Word> = Vec::new();
+        for w in split_braces(line.words) {
+            match w.text.as_str() {
+                "{" => {
+                    let header = std::mem::take(&mut current);
+                    stack.push((header, Vec::new(), w.span));
+                }
+                "}" => {
+                    if !current.is_empty() {
+                        let words = std::mem::take(&mut current);
+                        stack.last_mut().expect("root").1.push(stmt(words, false));
+                    }
+                    if stack.len() == 1 {
+                        return Err(Error {
+                            message: "`}` without a matching `{`".into(),
+                            span: w.span,
+                        });
+                    }
+                    let (words, items, _) = stack.pop().expect("len > 1");
+                    stack.last_mut().expect("root").1.push(Item {
+                        words,
+                        block: Some(items),
+                        cut_by_comment: false,
+                    });
+                }
+                _ => current.push(w),
+            }
+        }
+        if !current.is_empty() {
+            stack.last_mut().expect("root").1.push(stmt(current, cut));
+        }
+    }
+    if stack.len() > 1 {
+        let (words, _, open) = stack.pop().expect("len > 1");
+        let what = words
+            .first()
+            .map_or("a block".to_string(), |w| format!("`{}`", w.text));
+        return Err(Error {
+            message: format!("{what} opened here is never closed with `}}`"),
+            span: open,
+        });
+    }
+    Ok(Config {
+        items: stack.pop().expect("root").1,
+    })
+}
+
+fn stmt(words: Vec<Word>, cut: bool) -> Item {
+    Item {
+        words,
+        block: None,
+        cut_by_comment: cut,
+    }
+}
+
+fn split_braces(words: Vec<Word>) -> Vec<Word> {
+    let mut out = Vec::new();
+    for w in words {
+        if !w.text.contains(['{', '}']) || w.span.end - w.span.start != w.text.len() {
+            out.push(w);
+            continue;
+        }
+        let mut start = 0;
+        for (i, c) in w.text.char_indices() {
+            if c == '{' || c == '}' {
+                if i > start {
+                    out.push(Word {
+                        text: w.text[start..i].to_string(),
+                        span: Span::new(w.span.start + start, w.span.start + i),
+                    });
+                }
+                out.push(Word {
+                    text: c.to_string(),
+                    span: Span::new(w.span.start + i, w.span.start + i + 1),
+                });
+                start = i + 1;
+            }
+        }
+        if start < w.text.len() {
+            out.push(Word {
+                text: w.text[start..].to_string(),
+                span: Span::new(w.span.start + start, w.span.end),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_and_comments() {
+        let c = parse("vrrp_instance VI_1 {\n  authentication {\n auth_pass ab#cd\n }\n unicast_peer { 10.0.0.2 10.0.0.3 }\n}\n").unwrap();
+        let vi = &c.items[0];
+        assert_eq!(vi.arg(1), Some("VI_1"));
+        let auth = vi.get("authentication").unwrap().get("auth_pass").unwrap();
+        assert_eq!(auth.arg(1), Some("ab"));
+        assert!(auth.cut_by_comment);
+        assert_eq!(vi.get("unicast_peer").unwrap().block_words().len(), 2);
+    }
+
+    #[test]
+    fn unbalanced() {
+        assert!(parse("a {\n").is_err());
+        assert!(parse("}\n").is_err());
+    }
+}

@@ -1,0 +1,600 @@
+//! KAD rules: kubeadm configuration files (InitConfiguration, ClusterConfiguration,
+//! JoinConfiguration, … in one or several YAML documents).
+//!
+//! Unknown fields are found against `fields.txt`, a trimmed copy of
+//! `shared/reference/kubeadm-fields.json` (every json field of v1beta3 and v1beta4,
+//! from the Go types); older API versions are only checked for removal.
+
+use super::yaml::{self, Node, Value};
+use super::{Ctx, Kind, at, general};
+use crate::diag::{Diagnostics, Severity};
+use crate::rules::Rule;
+use crate::version::KubeVersion;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A single-file kubeadm rule.
+pub type CheckFn = fn(&yaml::Yaml, &Ctx<'_>, &mut Diagnostics);
+
+/// Every KAD rule, sorted by code.
+pub static RULES: &[&Rule] = &[
+    &API_VERSION_UNSUPPORTED,
+    &API_VERSION_DEPRECATED,
+    &UNKNOWN_FIELD,
+    &WRONG_SHAPE,
+    &NO_CONTROL_PLANE_ENDPOINT,
+    &ENDPOINT_IS_SINGLE_NODE,
+    &VIP_MISSING_FROM_SANS,
+];
+
+/// The single-file checks.
+pub static CHECKS: &[CheckFn] = &[
+    api_version_unsupported,
+    api_version_deprecated,
+    unknown_fields,
+    no_control_plane_endpoint,
+    endpoint_is_single_node,
+];
+
+/// Parses and checks one kubeadm YAML file.
+pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<yaml::Yaml> {
+    let y = yaml::parse(&ctx.file.text);
+    if let Some((msg, span)) = &y.error {
+        out.push(general::unparseable(
+            Kind::Kubeadm,
+            Some(*span),
+            format!("invalid YAML: {msg}"),
+        ));
+        return None;
+    }
+    for check in CHECKS {
+        check(&y, ctx, out);
+    }
+    Some(y)
+}
+
+/// KAD001.
+pub const API_VERSION_UNSUPPORTED: Rule = Rule {
+    code: "KAD001",
+    name: "kubeadm-api-version-unsupported",
+    severity: Severity::Error,
+    summary: "A kubeadm API version the target kubeadm no longer (or not yet) reads",
+    explain: "\
+## What it checks
+Each document's `apiVersion` in the `kubeadm.k8s.io` group against the Kubernetes
+version in force (`--kubernetes-version`, `--topology`, else the file's own
+`kubernetesVersion`, else the versions supported today): v1beta1 was removed in 1.22,
+v1beta2 in 1.27, v1beta3 in 1.37; v1beta4 exists from 1.31.
+
+## Why it matters
+`kubeadm init --config` stops with `no kind \"ClusterConfiguration\" is registered for
+version \"kubeadm.k8s.io/v1beta2\"`: the cluster is never created, or an upgrade
+runbook fails half way.
+
+## Example
+```yaml
+apiVersion: kubeadm.k8s.io/v1beta2
+kind: ClusterConfiguration
+kubernetesVersion: v1.30.4
+```
+
+## Fix
+`kubeadm config migrate --old-config old.yaml --new-config new.yaml` with a kubeadm
+that still reads the old version, or re-render with `hagen render`.
+",
+};
+
+/// KAD002.
+pub const API_VERSION_DEPRECATED: Rule = Rule {
+    code: "KAD002",
+    name: "kubeadm-api-version-deprecated",
+    severity: Severity::Warning,
+    summary: "kubeadm.k8s.io/v1beta3 is deprecated from 1.31 and removed in 1.37",
+    explain: "\
+## What it checks
+`apiVersion: kubeadm.k8s.io/v1beta3` when the target version is 1.31–1.36 (or unknown).
+
+## Why it matters
+kubeadm still reads it but logs a deprecation, and 1.37 removes it: the same file will
+stop working at the next upgrades.
+
+## Example
+```yaml
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.32.1
+```
+
+## Fix
+Migrate to v1beta4 (`kubeadm config migrate`); note that `extraArgs` become lists of
+`{name, value}` and `timeoutForControlPlane` moves to `timeouts`.
+",
+};
+
+/// KAD003.
+pub const UNKNOWN_FIELD: Rule = Rule {
+    code: "KAD003",
+    name: "unknown-kubeadm-field",
+    severity: Severity::Warning,
+    summary: "A field kubeadm does not know for this API version is silently dropped",
+    explain: "\
+## What it checks
+Every key of InitConfiguration, ClusterConfiguration, JoinConfiguration,
+ResetConfiguration and UpgradeConfiguration documents (v1beta3 and v1beta4) against the
+fields of the Go types of that version. Keys are case-sensitive.
+
+## Why it matters
+`kubeadm init` and `join` only log a warning and ignore the field: a misspelt
+`certSANs`, a v1beta4-only field in a v1beta3 file or `criSocket` at the wrong level
+has no effect, and the cluster is built without it (`kubeadm config validate` would
+reject the file).
+
+## Example
+```yaml
+apiServer:
+  certSans: [10.0.0.100]   # certSANs
+```
+
+## Fix
+Use the spelling and level the message suggests; check with `kubeadm config validate
+--config FILE`.
+",
+};
+
+/// KAD004.
+pub const WRONG_SHAPE: Rule = Rule {
+    code: "KAD004",
+    name: "kubeadm-field-wrong-shape",
+    severity: Severity::Error,
+    summary: "A kubeadm field holds a mapping, list or scalar where the API expects another shape",
+    explain: "\
+## What it checks
+That object fields hold mappings, list fields hold lists and scalar fields hold scalars
+(a v1beta3-style `extraArgs` map in a v1beta4 file, for example).
+
+## Why it matters
+Unlike unknown fields, type mismatches are fatal in every kubeadm command:
+`cannot unmarshal object into Go struct field ... of type []v1beta4.Arg`.
+
+## Example
+```yaml
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+apiServer:
+  extraArgs:
+    authorization-mode: Node,RBAC
+```
+
+## Fix
+```yaml
+  extraArgs:
+    - name: authorization-mode
+      value: Node,RBAC
+```
+",
+};
+
+/// KAD005.
+pub const NO_CONTROL_PLANE_ENDPOINT: Rule = Rule {
+    code: "KAD005",
+    name: "no-control-plane-endpoint",
+    severity: Severity::Warning,
+    summary: "ClusterConfiguration has no controlPlaneEndpoint, so no other control plane can join",
+    explain: "\
+## What it checks
+ClusterConfiguration documents without `controlPlaneEndpoint`.
+
+## Why it matters
+Without it, every kubeconfig and the cluster-info ConfigMap point at the first node's
+address, and `kubeadm join --control-plane` refuses to run (`unable to add a new control
+plane instance to a cluster that doesn't have a stable controlPlaneEndpoint address`).
+It cannot be added later without re-issuing certificates and kubeconfigs.
+
+## Example
+```yaml
+kind: ClusterConfiguration
+kubernetesVersion: v1.31.2
+```
+
+## Fix
+`controlPlaneEndpoint: \"<VIP or DNS name>:<port>\"` pointing at the load balancer.
+",
+};
+
+/// KAD006.
+pub const ENDPOINT_IS_SINGLE_NODE: Rule = Rule {
+    code: "KAD006",
+    name: "endpoint-is-single-node",
+    severity: Severity::Error,
+    summary: "controlPlaneEndpoint points at one node, not at a load balancer or VIP",
+    explain: "\
+## What it checks
+`controlPlaneEndpoint` equal to the node's own `localAPIEndpoint.advertiseAddress` in
+the same file, or (with `--topology`) to any node's address.
+
+## Why it matters
+Every client then depends on that one machine: when it is down the whole control plane
+is unreachable, even with other API servers running.
+
+## Example
+```yaml
+localAPIEndpoint: {advertiseAddress: 10.0.0.11}
+---
+controlPlaneEndpoint: 10.0.0.11:6443
+```
+
+## Fix
+Point it at the VIP or a DNS name of the load balancer.
+",
+};
+
+/// KAD007.
+pub const VIP_MISSING_FROM_SANS: Rule = Rule {
+    code: "KAD007",
+    name: "vip-missing-from-cert-sans",
+    severity: Severity::Warning,
+    summary: "The VIP (or endpoint name) that clients use is not in apiServer.certSANs",
+    explain: "\
+## What it checks
+With a VIP known from `--topology` or from the keepalived/kube-vip files of the same
+run: when `controlPlaneEndpoint` is a DNS name, the VIP must be in
+`apiServer.certSANs` (kubeadm adds the endpoint host itself, but not the address behind
+it).
+
+## Why it matters
+Clients that reach the API by the VIP's address (kube-vip's own health checks, scripts,
+`kubectl --server https://VIP:port`) fail TLS verification: `x509: certificate is valid
+for …, not 10.0.0.100`.
+
+## Example
+```yaml
+controlPlaneEndpoint: k8s-api.example.com:8443
+apiServer:
+  certSANs: [k8s-api.example.com]   # VIP 10.0.0.100 missing
+```
+
+## Fix
+Add the VIP to `apiServer.certSANs` and regenerate the API server certificate
+(`kubeadm init phase certs apiserver`).
+",
+};
+
+fn fields() -> &'static HashMap<(&'static str, &'static str), char> {
+    static FIELDS: OnceLock<HashMap<(&'static str, &'static str), char>> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        include_str!("fields.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut parts = l.splitn(3, ' ');
+                let (v, t, p) = (parts.next()?, parts.next()?, parts.next()?);
+                Some(((v, p), t.chars().next()?))
+            })
+            .collect()
+    })
+}
+
+/// The kubeadm documents of a file: (short version like `v1beta4`, kind, node).
+pub fn documents(y: &yaml::Yaml) -> Vec<(&str, &str, &Node)> {
+    y.docs
+        .iter()
+        .filter_map(|d| {
+            let api = d.get("apiVersion")?.str()?;
+            let v = api.strip_prefix("kubeadm.k8s.io/")?;
+            Some((v, d.get("kind").and_then(Node::str).unwrap_or(""), d))
+        })
+        .collect()
+}
+
+/// The version in force for a file: options, topology, else the file's own.
+pub fn target_version(y: &yaml::Yaml, ctx: &Ctx<'_>) -> Option<KubeVersion> {
+    let given = ctx.options.kubernetes_version.as_ref().or(ctx
+        .options
+        .topology
+        .as_ref()
+        .map(|p| &p.version));
+    if let Some(v) = given {
+        return Some(v.clone());
+    }
+    documents(y)
+        .iter()
+        .find_map(|(_, _, d)| d.get("kubernetesVersion")?.str())
+        .and_then(|v| KubeVersion::parse(v).ok())
+        .or_else(|| ctx.version.cloned())
+}
+
+/// (first minor that reads it, first minor that does not) for an API version.
+/// A Kubernetes minor version as (major, minor).
+type Minor = (u32, u32);
+
+fn window(v: &str) -> Option<(Minor, Option<Minor>)> {
+    Some(match v {
+        "v1alpha1" | "v1alpha2" | "v1alpha3" => ((1, 8), Some((1, 15))),
+        "v1beta1" => ((1, 13), Some((1, 22))),
+        "v1beta2" => ((1, 15), Some((1, 27))),
+        "v1beta3" => ((1, 22), Some((1, 37))),
+        "v1beta4" => ((1, 31), None),
+        _ => return None,
+    })
+}
+
+fn api_span(d: &Node) -> crate::source::Span {
+    d.get("apiVersion").map_or(d.span, |n| n.span)
+}
+
+/// KAD001.
+pub fn api_version_unsupported(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    let target = target_version(y, ctx);
+    // Component configs in the same file have one valid version each.
+    for d in &y.docs {
+        let (Some(kind), Some(api)) = (
+            d.get("kind").and_then(Node::str),
+            d.get("apiVersion").and_then(Node::str),
+        ) else {
+            continue;
+        };
+        let want = match kind {
+            "KubeletConfiguration" => "kubelet.config.k8s.io/v1beta1",
+            "KubeProxyConfiguration" => "kubeproxy.config.k8s.io/v1alpha1",
+            _ => continue,
+        };
+        if api != want {
+            out.push(at(&API_VERSION_UNSUPPORTED, api_span(d), format!("{kind} has apiVersion `{api}`; kubeadm only reads `{want}` and stops with `no kind is registered`")).path(format!("{kind}.apiVersion")).help(format!("use `apiVersion: {want}`")));
+        }
+    }
+    let mut seen = Vec::new();
+    for (v, kind, d) in documents(y) {
+        if seen.contains(&v) {
+            continue;
+        }
+        let Some((from, until)) = window(v) else {
+            out.push(
+                at(
+                    &API_VERSION_UNSUPPORTED,
+                    api_span(d),
+                    format!("`kubeadm.k8s.io/{v}` is not a kubeadm API version"),
+                )
+                .help("use kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+) or v1beta3"),
+            );
+            seen.push(v);
+            continue;
+        };
+        let msg = match (&target, until) {
+            (Some(t), Some(u)) if (t.major, t.minor) >= u => Some(format!(
+                "{kind} uses kubeadm.k8s.io/{v}, which kubeadm {}.{} no longer reads (removed in {}.{})",
+                t.major, t.minor, u.0, u.1
+            )),
+            (Some(t), _) if (t.major, t.minor) < from => Some(format!(
+                "{kind} uses kubeadm.k8s.io/{v}, which kubeadm {}.{} does not read yet (added in {}.{})",
+                t.major, t.minor, from.0, from.1
+            )),
+            // Unknown target: judge by what is supported today (1.32 and later).
+            (None, Some(u)) if u <= (1, 32) => Some(format!(
+                "{kind} uses kubeadm.k8s.io/{v}, removed in {}.{}: no supported kubeadm reads it",
+                u.0, u.1
+            )),
+            _ => None,
+        };
+        if let Some(msg) = msg {
+            seen.push(v);
+            out.push(
+                at(&API_VERSION_UNSUPPORTED, api_span(d), msg)
+                    .path(format!("{kind}.apiVersion"))
+                    .help("migrate with `kubeadm config migrate`, or re-render with hagen"),
+            );
+        }
+    }
+}
+
+/// KAD002.
+pub fn api_version_deprecated(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    let target = target_version(y, ctx).map(|t| (t.major, t.minor));
+    if target.is_some_and(|t| !((1, 31)..(1, 37)).contains(&t)) {
+        return;
+    }
+    if let Some((_, kind, d)) = documents(y).into_iter().find(|(v, ..)| *v == "v1beta3") {
+        let when = target.map_or("for current Kubernetes".to_string(), |t| {
+            format!("for Kubernetes {}.{}", t.0, t.1)
+        });
+        out.push(at(&API_VERSION_DEPRECATED, api_span(d), format!("{kind} uses kubeadm.k8s.io/v1beta3, deprecated {when} (since 1.31) and removed in 1.37")).path(format!("{kind}.apiVersion")).help("migrate to kubeadm.k8s.io/v1beta4 with `kubeadm config migrate`"));
+    }
+}
+
+fn is_null(n: &Node) -> bool {
+    matches!(&n.value, Value::Scalar { text, plain: true } if text.is_empty() || text == "~" || text == "null")
+}
+
+fn shape(t: char) -> &'static str {
+    match t {
+        'o' | 'm' => "a mapping",
+        'l' => "a list",
+        _ => "a single value",
+    }
+}
+
+/// KAD003 and KAD004: walks each v1beta3/v1beta4 document against the field table.
+pub fn unknown_fields(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let table = fields();
+    for (v, kind, d) in documents(y) {
+        if !matches!(v, "v1beta3" | "v1beta4") || !table.contains_key(&(v, kind)) {
+            continue;
+        }
+        walk(table, v, kind.to_string(), d, out);
+    }
+}
+
+fn walk(
+    table: &HashMap<(&str, &str), char>,
+    v: &str,
+    path: String,
+    node: &Node,
+    out: &mut Diagnostics,
+) {
+    let Some(&t) = table.get(&(v, path.as_str())) else {
+        return;
+    };
+    if is_null(node) || matches!(node.value, Value::Alias) {
+        return;
+    }
+    let actual = match &node.value {
+        Value::Map(_) => 'o',
+        Value::Seq(_) => 'l',
+        _ => 's',
+    };
+    let expected = if t == 'm' { 'o' } else { t };
+    if actual != expected {
+        out.push(
+            at(
+                &WRONG_SHAPE,
+                node.span,
+                format!(
+                    "`{path}` must be {} in {v}, not {}",
+                    shape(t),
+                    shape(actual)
+                ),
+            )
+            .path(path.clone())
+            .help(if path.ends_with("xtraArgs") && v == "v1beta4" {
+                "in v1beta4 extra args are a list of `{name: ..., value: \"...\"}`"
+            } else {
+                "see the kubeadm API reference for this field"
+            }),
+        );
+        return;
+    }
+    match &node.value {
+        Value::Map(entries) if t == 'o' => {
+            let prefix = format!("{path}.");
+            let siblings: Vec<&str> = table
+                .keys()
+                .filter(|(tv, p)| {
+                    *tv == v && p.starts_with(&prefix) && !p[prefix.len()..].contains(['.', '['])
+                })
+                .map(|(_, p)| &p[prefix.len()..])
+                .collect();
+            for (k, child) in entries {
+                let cp = format!("{path}.{}", k.text);
+                if table.contains_key(&(v, cp.as_str())) {
+                    walk(table, v, cp, child, out);
+                } else {
+                    let mut d = at(&UNKNOWN_FIELD, k.span, format!("`{}` is not a field of `{path}` in kubeadm.k8s.io/{v}; kubeadm ignores it", k.text)).path(cp);
+                    if let Some(s) = crate::parse::did_you_mean(&k.text, &siblings) {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    } else {
+                        // The same key elsewhere in this version: probably the wrong level.
+                        let suffix = format!(".{}", k.text);
+                        let mut homes: Vec<&str> = table
+                            .keys()
+                            .filter(|(tv, p)| *tv == v && p.ends_with(&suffix))
+                            .map(|(_, p)| &p[..p.len() - suffix.len()])
+                            .collect();
+                        homes.sort_unstable();
+                        d = match homes.as_slice() {
+                            [] => d.help("remove it; this API version has no such field"),
+                            _ => d.help(format!(
+                                "`{}` belongs under {}",
+                                k.text,
+                                homes
+                                    .iter()
+                                    .take(3)
+                                    .map(|h| format!("`{h}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )),
+                        };
+                    }
+                    out.push(d);
+                }
+            }
+        }
+        Value::Map(entries) => {
+            for (_, child) in entries {
+                walk(table, v, format!("{path}.*"), child, out);
+            }
+        }
+        Value::Seq(items) => {
+            for item in items {
+                walk(table, v, format!("{path}[]"), item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The ClusterConfiguration's controlPlaneEndpoint: host, port and the value node.
+pub fn endpoint(y: &yaml::Yaml) -> Option<(String, Option<u16>, &Node)> {
+    documents(y)
+        .into_iter()
+        .find(|(_, k, _)| *k == "ClusterConfiguration")
+        .and_then(|(_, _, d)| {
+            let n = d.get("controlPlaneEndpoint")?;
+            let text = n.str()?;
+            let (h, p) = super::keepalived::split_host_port(text);
+            Some((h.to_string(), p, n))
+        })
+}
+
+/// KAD005.
+pub fn no_control_plane_endpoint(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for (_, kind, d) in documents(y) {
+        if kind == "ClusterConfiguration"
+            && d.get("controlPlaneEndpoint")
+                .is_none_or(|n| n.str().is_none_or(str::is_empty))
+        {
+            let span = d.get("kind").map_or(d.span, |k| k.span);
+            out.push(at(&NO_CONTROL_PLANE_ENDPOINT, span, "ClusterConfiguration has no `controlPlaneEndpoint`: no other control plane can join, and clients depend on the first node").path("ClusterConfiguration.controlPlaneEndpoint").help("set `controlPlaneEndpoint: \"<VIP or LB name>:<port>\"`"));
+        }
+    }
+}
+
+/// KAD006 (single file: the endpoint equals this node's advertiseAddress).
+pub fn endpoint_is_single_node(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let Some((host, _, node)) = endpoint(y) else {
+        return;
+    };
+    for (_, kind, d) in documents(y) {
+        let adv = match kind {
+            "InitConfiguration" => d.at("localAPIEndpoint.advertiseAddress"),
+            "JoinConfiguration" => d.at("controlPlane.localAPIEndpoint.advertiseAddress"),
+            _ => None,
+        };
+        if let Some(a) = adv
+            && a.str() == Some(host.as_str())
+        {
+            out.push(
+                at(&ENDPOINT_IS_SINGLE_NODE, node.span, format!("controlPlaneEndpoint `{host}` is this node's own advertiseAddress: the endpoint dies with this node"))
+                    .label(a.span, "this node's address")
+                    .path("ClusterConfiguration.controlPlaneEndpoint")
+                    .help("point it at the VIP or the load balancer's DNS name"),
+            );
+        }
+    }
+}
+
+/// `apiServer.certSANs` values.
+pub fn cert_sans(y: &yaml::Yaml) -> Vec<String> {
+    documents(y)
+        .iter()
+        .filter(|(_, k, _)| *k == "ClusterConfiguration")
+        .filter_map(|(_, _, d)| d.at("apiServer.certSANs"))
+        .flat_map(|n| n.items().iter().filter_map(|i| i.str().map(str::to_string)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_table_loads() {
+        let f = fields();
+        assert_eq!(
+            f.get(&("v1beta4", "ClusterConfiguration.apiServer.certSANs")),
+            Some(&'l')
+        );
+        assert_eq!(
+            f.get(&("v1beta3", "ClusterConfiguration.apiServer.extraArgs")),
+            Some(&'m')
+        );
+    }
+}

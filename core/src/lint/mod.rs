@@ -1,0 +1,580 @@
+//! `hagen lint`: audits the HA configuration files people already run (haproxy,
+//! keepalived, nginx, kubeadm, etcd, kube-vip, check scripts, certificates) with the same
+//! [`Rule`]s and [`Diagnostic`]s as the topology checks.
+//!
+//! The flow for one run, all in memory (the CLI reads the files; core does no I/O):
+//!
+//! 1. **Detect** each file's [`Kind`] from its name *and* its content ([`detect`]).
+//!    Templates (`{{`, `{%`) are reported as not lintable (LNT002); unknown files are
+//!    skipped with an info (LNT003).
+//! 2. **Parse** it with a tolerant parser of our own that keeps byte spans. A file that
+//!    cannot be parsed gives one LNT001 diagnostic and no other finding.
+//! 3. **Check** it with its domain's `RULES` (one `pub fn` per rule).
+//! 4. **Cross-check** the parsed files together ([`cross`]): the same VRID, VIP and
+//!    peers in every keepalived.conf, one CA, the check script's VIP; and, with a
+//!    topology, every file against the validated [`Plan`].
+//! 5. **Filter**: inline `hagen:ignore CODE` comments and the configured levels
+//!    ([`LintOptions::levels`]) drop or re-grade findings.
+
+pub mod certs;
+pub mod cross;
+pub mod etcd;
+pub mod general;
+pub mod haproxy;
+pub mod keepalived;
+pub mod kubeadm;
+pub mod kubevip;
+pub mod nginx;
+pub mod scan;
+pub mod yaml;
+
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::plan::Plan;
+use crate::rules::Rule;
+use crate::source::{SourceFile, Span};
+use crate::version::KubeVersion;
+use std::collections::BTreeMap;
+
+/// What a rule is set to in the configuration: off, or a severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// The rule does not report.
+    Off,
+    /// The rule reports at this severity instead of its default.
+    At(Severity),
+}
+
+impl Level {
+    /// `off`, `info`, `warning` (or `warn`), `error`.
+    pub fn parse(text: &str) -> Option<Level> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" | "allow" | "none" => Some(Level::Off),
+            "info" | "note" => Some(Level::At(Severity::Info)),
+            "warning" | "warn" => Some(Level::At(Severity::Warning)),
+            "error" | "deny" => Some(Level::At(Severity::Error)),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a lint run needs besides the files.
+#[derive(Debug, Clone)]
+pub struct LintOptions {
+    /// The Kubernetes version the files are for (from `--topology` or the command line);
+    /// without it, kubeadm's own `kubernetesVersion` is used where present.
+    pub kubernetes_version: Option<KubeVersion>,
+    /// The validated topology to check every file against (`--topology`).
+    pub topology: Option<Plan>,
+    /// "Now" as seconds since the Unix epoch, for certificate expiry (core reads no
+    /// clock, so the caller passes it); `None` skips the expiry rules.
+    pub now: Option<i64>,
+    /// Certificates expiring within this many days are reported (CRT002).
+    pub cert_expiry_days: u32,
+    /// Per-rule levels by code, from the configuration file.
+    pub levels: BTreeMap<String, Level>,
+    /// Unix permission bits of the linted files, by [`SourceFile::name`], when the caller
+    /// knows them (the CLI does). Used for "track script is not executable".
+    pub modes: BTreeMap<String, u32>,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        LintOptions {
+            kubernetes_version: None,
+            topology: None,
+            now: None,
+            cert_expiry_days: 30,
+            levels: BTreeMap::new(),
+            modes: BTreeMap::new(),
+        }
+    }
+}
+
+/// The kind of a linted file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// haproxy.cfg.
+    Haproxy,
+    /// keepalived.conf.
+    Keepalived,
+    /// A keepalived track (check) script.
+    CheckScript,
+    /// nginx.conf (or a stream/http fragment).
+    Nginx,
+    /// kubeadm configuration YAML (any of its kinds).
+    Kubeadm,
+    /// etcd settings: config YAML, systemd unit, environment file, static pod or compose file.
+    Etcd,
+    /// A kube-vip static pod or DaemonSet manifest.
+    KubeVip,
+    /// PEM certificates.
+    Certificate,
+    /// A kubeconfig (client certificates are checked like PEM files).
+    Kubeconfig,
+    /// Anything else (skipped with an info).
+    Unknown,
+}
+
+impl Kind {
+    /// A short lowercase name, used in messages and in the corpus report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Haproxy => "haproxy",
+            Kind::Keepalived => "keepalived",
+            Kind::CheckScript => "check-script",
+            Kind::Nginx => "nginx",
+            Kind::Kubeadm => "kubeadm",
+            Kind::Etcd => "etcd",
+            Kind::KubeVip => "kube-vip",
+            Kind::Certificate => "certificate",
+            Kind::Kubeconfig => "kubeconfig",
+            Kind::Unknown => "unknown",
+        }
+    }
+}
+
+/// How a file was handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Parsed and checked.
+    Parsed,
+    /// Could not be parsed (an LNT001 diagnostic says why).
+    Unparseable,
+    /// An unrendered template (LNT002).
+    Template,
+    /// Not a kind hagen lints (LNT003).
+    Skipped,
+}
+
+/// What a run did with one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileReport {
+    /// The detected kind.
+    pub kind: Kind,
+    /// Parsed, unparseable, template or skipped.
+    pub outcome: Outcome,
+}
+
+/// The result of [`lint_report`]: the findings and what happened to each file.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Every finding, sorted by file and position, after suppressions and levels.
+    pub diagnostics: Diagnostics,
+    /// One entry per input file, in input order.
+    pub files: Vec<FileReport>,
+}
+
+/// Lints files together; see the module documentation for the steps.
+pub fn lint(files: &[SourceFile], options: &LintOptions) -> Diagnostics {
+    lint_report(files, options).diagnostics
+}
+
+/// The parsed form of one file, kept for the cross-file rules.
+#[derive(Debug)]
+pub enum Parsed {
+    /// haproxy.cfg.
+    Haproxy(haproxy::parse::Config),
+    /// keepalived.conf.
+    Keepalived(keepalived::parse::Config),
+    /// A check script.
+    CheckScript(keepalived::Script),
+    /// nginx.conf.
+    Nginx(nginx::parse::Config),
+    /// kubeadm YAML.
+    Kubeadm(yaml::Yaml),
+    /// etcd settings.
+    Etcd(etcd::Settings),
+    /// kube-vip manifest.
+    KubeVip(kubevip::Manifest),
+    /// Certificates (from PEM or a kubeconfig).
+    Certs(Vec<certs::Cert>),
+}
+
+/// Per-file context handed to every single-file rule.
+pub struct Ctx<'a> {
+    /// The run's options.
+    pub options: &'a LintOptions,
+    /// Every input file (for rules that look at a file another one names).
+    pub files: &'a [SourceFile],
+    /// The file being checked.
+    pub file: &'a SourceFile,
+    /// The Kubernetes version in force, if known.
+    pub version: Option<&'a KubeVersion>,
+}
+
+/// Like [`lint`], and also says what happened to each file.
+pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
+    let mut out = Diagnostics::new();
+    let mut reports = Vec::with_capacity(files.len());
+    let mut parsed: Vec<Option<Parsed>> = Vec::with_capacity(files.len());
+    // Without a version from the caller, the `kubernetesVersion` of the run's
+    // kubeadm files applies to all of them (a JoinConfiguration has none of its own),
+    // but only when they all agree: a directory of unrelated files has no one version.
+    let found: std::collections::BTreeSet<String> = files
+        .iter()
+        .filter(|f| f.text.contains("kubeadm.k8s.io/"))
+        .flat_map(|f| f.text.lines())
+        .filter_map(|l| l.trim().strip_prefix("kubernetesVersion:"))
+        .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+        .collect();
+    let from_files = match found.len() {
+        1 => found.first().and_then(|v| KubeVersion::parse(v).ok()),
+        _ => None,
+    };
+    let version = options
+        .kubernetes_version
+        .as_ref()
+        .or(options.topology.as_ref().map(|p| &p.version))
+        .or(from_files.as_ref());
+    for (id, file) in files.iter().enumerate() {
+        let ctx = Ctx {
+            options,
+            files,
+            file,
+            version,
+        };
+        let mut local = Diagnostics::new();
+        let (report, p) = lint_one(&ctx, &mut local);
+        for mut d in local.into_vec() {
+            d.file = id;
+            for l in &mut d.labels {
+                l.file = id;
+            }
+            out.push(d);
+        }
+        reports.push(report);
+        parsed.push(p);
+    }
+    cross::run(files, &parsed, options, &mut out);
+    let mut diagnostics = filter(files, out, options);
+    diagnostics.sort();
+    Report {
+        diagnostics,
+        files: reports,
+    }
+}
+
+fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>) {
+    let text = ctx.file.text.as_str();
+    let kind = detect(&ctx.file.name, text);
+    let report = |outcome| FileReport { kind, outcome };
+    if kind == Kind::Unknown {
+        out.push(general::unknown_kind(&ctx.file.name));
+        return (report(Outcome::Skipped), None);
+    }
+    if let Some(span) = template_marker(text) {
+        out.push(general::template(kind, span));
+        return (report(Outcome::Template), None);
+    }
+    let parsed = match kind {
+        Kind::Haproxy => haproxy::lint(ctx, out).map(Parsed::Haproxy),
+        Kind::Keepalived => keepalived::lint(ctx, out).map(Parsed::Keepalived),
+        Kind::CheckScript => Some(Parsed::CheckScript(keepalived::lint_script(ctx, out))),
+        Kind::Nginx => nginx::lint(ctx, out).map(Parsed::Nginx),
+        Kind::Kubeadm => kubeadm::lint(ctx, out).map(Parsed::Kubeadm),
+        Kind::Etcd => etcd::lint(ctx, out).map(Parsed::Etcd),
+        Kind::KubeVip => kubevip::lint(ctx, out).map(Parsed::KubeVip),
+        Kind::Certificate | Kind::Kubeconfig => certs::lint(ctx, kind, out).map(Parsed::Certs),
+        Kind::Unknown => None,
+    };
+    let outcome = if parsed.is_some() {
+        Outcome::Parsed
+    } else {
+        Outcome::Unparseable
+    };
+    (report(outcome), parsed)
+}
+
+/// The first template marker (`{{` or `{%`) in a text, if any.
+pub fn template_marker(text: &str) -> Option<Span> {
+    ["{{", "{%"]
+        .iter()
+        .filter_map(|m| text.find(m))
+        .min()
+        .map(|i| Span::new(i, i + 2))
+}
+
+/// Decides a file's kind from its name and content.
+pub fn detect(name: &str, text: &str) -> Kind {
+    let lower = name.to_ascii_lowercase();
+    let base = lower.rsplit(['/', '\\']).next().unwrap_or(&lower);
+    if text.contains("-----BEGIN CERTIFICATE-----") && !is_yaml_name(base) {
+        return Kind::Certificate;
+    }
+    if base.ends_with(".crt") || base.ends_with(".pem") || base.ends_with(".cert") {
+        return Kind::Certificate;
+    }
+    let yamlish = is_yaml_name(base) || base.ends_with(".conf") && text.contains("apiVersion:");
+    if yamlish || text.trim_start().starts_with("apiVersion:") {
+        if text.contains("kubeadm.k8s.io/") {
+            return Kind::Kubeadm;
+        }
+        if text.contains("kind: Config") && text.contains("clusters:") {
+            return Kind::Kubeconfig;
+        }
+        if text.contains("kube-vip") || text.contains("vip_interface") || text.contains("vip_arp") {
+            return Kind::KubeVip;
+        }
+    }
+    if base.ends_with(".kubeconfig")
+        || (base == "admin.conf" || base == "super-admin.conf" || base.ends_with("kubelet.conf"))
+            && text.contains("clusters:")
+    {
+        return Kind::Kubeconfig;
+    }
+    if [".md", ".txt", ".rst", ".html", ".json", ".toml"]
+        .iter()
+        .any(|e| base.ends_with(e))
+    {
+        return Kind::Unknown;
+    }
+    let has_etcd_settings = text.contains("initial-cluster")
+        || text.contains("INITIAL_CLUSTER")
+        || text.contains("listen-client-urls")
+        || text.contains("LISTEN_CLIENT_URLS")
+        || text.contains("advertise-client-urls");
+    let script = base.ends_with(".sh") || text.starts_with("#!");
+    let yaml = is_yaml_name(base);
+    // The name first: `keepalived.conf` stays keepalived even if it mentions haproxy.
+    if !yaml && !script {
+        if base.contains("keepalived") {
+            return Kind::Keepalived;
+        }
+        if base.contains("haproxy") {
+            return Kind::Haproxy;
+        }
+        if base.contains("nginx") {
+            return Kind::Nginx;
+        }
+    }
+    if base.contains("etcd") && (has_etcd_settings || base.ends_with(".service"))
+        || text.contains("etcd") && has_etcd_settings
+    {
+        return Kind::Etcd;
+    }
+    if script {
+        if base.contains("check") || text.contains("curl") || text.contains("wget") {
+            return Kind::CheckScript;
+        }
+        return Kind::Unknown;
+    }
+    if yaml {
+        return Kind::Unknown;
+    }
+    // Then the content.
+    if haproxy::parse::looks_like(text) {
+        return Kind::Haproxy;
+    }
+    if keepalived::parse::looks_like(text) {
+        return Kind::Keepalived;
+    }
+    if nginx::parse::looks_like(text) {
+        return Kind::Nginx;
+    }
+    Kind::Unknown
+}
+
+fn is_yaml_name(base: &str) -> bool {
+    [
+        ".yaml",
+        ".yml",
+        ".yaml.j2",
+        ".yml.j2",
+        ".yaml.tpl",
+        ".manifest.j2",
+    ]
+    .iter()
+    .any(|e| base.ends_with(e))
+}
+
+/// Applies inline suppressions and configured levels.
+fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    for mut d in diags.into_vec() {
+        match options.levels.get(d.rule.code) {
+            Some(Level::Off) => continue,
+            Some(Level::At(s)) => d.severity = *s,
+            None => {}
+        }
+        if let Some(file) = files.get(d.file)
+            && suppressed(&file.text, d.rule.code, d.span)
+        {
+            continue;
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// True if `hagen:ignore CODE` is on the finding's line or the line above, or
+/// `hagen:ignore-file CODE` is anywhere in the file. A bare `hagen:ignore` (no codes)
+/// silences every rule on that line.
+pub fn suppressed(text: &str, code: &str, span: Option<Span>) -> bool {
+    if !text.contains("hagen:ignore") {
+        return false;
+    }
+    let names = |rest: &str, code: &str| -> bool {
+        let words: Vec<&str> = rest
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+            .take_while(|w| w.len() == 6 && w[..3].bytes().all(|b| b.is_ascii_uppercase()))
+            .collect();
+        words.is_empty() || words.iter().any(|w| w.eq_ignore_ascii_case(code))
+    };
+    for line in text.lines() {
+        if let Some(i) = line.find("hagen:ignore-file") {
+            let rest = &line[i + "hagen:ignore-file".len()..];
+            if names(rest, code) {
+                return true;
+            }
+        }
+    }
+    let Some(span) = span else { return false };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let prev_start = if line_start == 0 {
+        None
+    } else {
+        Some(text[..line_start - 1].rfind('\n').map_or(0, |i| i + 1))
+    };
+    let mut lines = vec![&text[line_start..line_end]];
+    // The line above counts only when it is a comment of its own.
+    if let Some(p) = prev_start {
+        let above = &text[p..line_start - 1];
+        if above.trim_start().starts_with(['#', '!', ';', '/']) {
+            lines.push(above);
+        }
+    }
+    lines.iter().any(|line| {
+        line.match_indices("hagen:ignore").any(|(i, _)| {
+            let rest = &line[i + "hagen:ignore".len()..];
+            !rest.starts_with("-file") && names(rest, code)
+        })
+    })
+}
+
+/// The settings of a `.hagen-lint.yaml` file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// `rules: {HAP003: off, KAL002: warning}`.
+    pub levels: BTreeMap<String, Level>,
+    /// `certExpiryDays: 30`.
+    pub cert_expiry_days: Option<u32>,
+    /// `kubernetesVersion: v1.31.2`.
+    pub kubernetes_version: Option<KubeVersion>,
+}
+
+/// Parses a `.hagen-lint.yaml` configuration; errors name the key and the problem.
+pub fn parse_config(text: &str) -> Result<Config, String> {
+    let y = yaml::parse(text);
+    if let Some((m, _)) = y.error {
+        return Err(format!("invalid YAML: {m}"));
+    }
+    let mut cfg = Config::default();
+    let Some(doc) = y.docs.first() else {
+        return Ok(cfg);
+    };
+    for (k, v) in doc.entries() {
+        match k.text.as_str() {
+            "rules" => {
+                for (code, level) in v.entries() {
+                    let rule = crate::rules::find(&code.text)
+                        .ok_or_else(|| format!("`rules.{}`: no such rule", code.text))?;
+                    let text = level.str().ok_or_else(|| {
+                        format!(
+                            "`rules.{}`: expected off, info, warning or error",
+                            code.text
+                        )
+                    })?;
+                    // YAML 1.1 reads an unquoted `off` as false; accept both.
+                    let text = if text == "false" { "off" } else { text };
+                    let level = Level::parse(text).ok_or_else(|| {
+                        format!(
+                            "`rules.{}`: `{text}` is not off, info, warning or error",
+                            code.text
+                        )
+                    })?;
+                    cfg.levels.insert(rule.code.to_string(), level);
+                }
+            }
+            "certExpiryDays" => {
+                let n = v
+                    .str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("`certExpiryDays`: expected a number of days")?;
+                cfg.cert_expiry_days = Some(n);
+            }
+            "kubernetesVersion" => {
+                cfg.kubernetes_version = Some(KubeVersion::parse(v.str().unwrap_or(""))?);
+            }
+            other => {
+                return Err(format!(
+                    "unknown key `{other}` (expected rules, certExpiryDays, kubernetesVersion)"
+                ));
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+/// Every lint rule, sorted by code, for the registry.
+pub fn rules() -> impl Iterator<Item = &'static Rule> {
+    certs::RULES
+        .iter()
+        .chain(etcd::RULES)
+        .chain(haproxy::RULES)
+        .chain(kubeadm::RULES)
+        .chain(keepalived::RULES)
+        .chain(kubevip::RULES)
+        .chain(general::RULES)
+        .chain(nginx::RULES)
+        .copied()
+}
+
+/// A diagnostic helper shared by the domains: a finding at a span with a help line.
+pub(crate) fn at(rule: &'static Rule, span: Span, msg: impl Into<String>) -> Diagnostic {
+    let mut d = Diagnostic::new(rule, msg);
+    d.span = Some(span);
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suppression_on_the_line_or_above() {
+        let text = "a\n# hagen:ignore HAP003\nbind x\nother # hagen:ignore\n";
+        let bind = text.find("bind").unwrap();
+        assert!(suppressed(text, "HAP003", Some(Span::new(bind, bind + 1))));
+        assert!(!suppressed(text, "HAP004", Some(Span::new(bind, bind + 1))));
+        let other = text.find("other").unwrap();
+        assert!(suppressed(text, "KAL001", Some(Span::new(other, other))));
+        assert!(!suppressed(text, "HAP003", Some(Span::new(0, 1))));
+        assert!(suppressed(
+            "x\n# hagen:ignore-file CRT002\n",
+            "CRT002",
+            None
+        ));
+    }
+
+    #[test]
+    fn kinds_by_name_and_content() {
+        assert_eq!(detect("x/haproxy.cfg", "global\n"), Kind::Haproxy);
+        assert_eq!(
+            detect("lb.cfg", "frontend a\n bind :1\nbackend b\n"),
+            Kind::Haproxy
+        );
+        assert_eq!(
+            detect("k.conf", "vrrp_instance VI_1 {\n}\n"),
+            Kind::Keepalived
+        );
+        assert_eq!(
+            detect("a.yaml", "apiVersion: kubeadm.k8s.io/v1beta4\n"),
+            Kind::Kubeadm
+        );
+        assert_eq!(detect("notes.txt", "hello"), Kind::Unknown);
+        assert!(template_marker("a {{ b }}").is_some());
+    }
+}

@@ -1,0 +1,276 @@
+//! NGX rules: nginx as the API load balancer (`stream` TCP proxy, or `http` proxying).
+
+pub mod parse;
+
+use super::{Ctx, Kind, at, general, scan};
+use crate::diag::{Diagnostics, Severity};
+use crate::rules::Rule;
+use parse::{Config, Directive};
+
+/// A single-file nginx rule.
+pub type CheckFn = fn(&Config, &Ctx<'_>, &mut Diagnostics);
+
+/// Every NGX rule, sorted by code.
+pub static RULES: &[&Rule] = &[
+    &PROXY_TIMEOUT_CUTS_WATCHES,
+    &STREAM_MODULE_NOT_LOADED,
+    &SINGLE_UPSTREAM_SERVER,
+    &super::cross::UPSTREAM_DIFFERS,
+];
+
+/// The single-file checks.
+pub static CHECKS: &[CheckFn] = &[
+    proxy_timeout_cuts_watches,
+    stream_module_not_loaded,
+    single_upstream_server,
+];
+
+/// Parses and checks one nginx.conf.
+pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
+    match parse::parse(&ctx.file.text) {
+        Ok(cfg) => {
+            for check in CHECKS {
+                check(&cfg, ctx, out);
+            }
+            walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
+                // mime.types and the like hold no proxy settings.
+                if d.name() == "include"
+                    && d.arg(1)
+                        .is_some_and(|t| !t.ends_with(".types") && !t.contains("params"))
+                {
+                    out.push(general::include(d.span(), d.arg(1).unwrap_or("")));
+                }
+            });
+            Some(cfg)
+        }
+        Err(e) => {
+            out.push(general::unparseable(Kind::Nginx, Some(e.span), e.message));
+            None
+        }
+    }
+}
+
+/// NGX001.
+pub const PROXY_TIMEOUT_CUTS_WATCHES: Rule = Rule {
+    code: "NGX001",
+    name: "proxy-timeout-cuts-watches",
+    severity: Severity::Warning,
+    summary: "An nginx proxy timeout shorter than 5 minutes cuts API watches",
+    explain: "\
+## What it checks
+In `stream` servers, `proxy_timeout` (default 10m); in `http` locations that
+`proxy_pass`, `proxy_read_timeout` (default 60s, so a missing one fires too). Values
+under 5 minutes fire.
+
+## Why it matters
+These are idle timeouts between two reads. A watch on a quiet resource, `kubectl logs
+-f`, `exec` or `port-forward` can stay silent for minutes; nginx then closes the
+connection and every client reconnects and re-lists, which loads the API server
+(the kubelets and controllers hold such watches all the time).
+
+## Example
+```
+stream {
+    server {
+        listen 16443;
+        proxy_timeout 3s;
+        proxy_pass apiserver;
+    }
+}
+```
+
+## Fix
+`proxy_timeout 1h;` in stream servers, `proxy_read_timeout 1h; proxy_send_timeout 1h;`
+in http locations.
+",
+};
+
+/// NGX002.
+pub const STREAM_MODULE_NOT_LOADED: Rule = Rule {
+    code: "NGX002",
+    name: "stream-module-not-loaded",
+    severity: Severity::Warning,
+    summary: "A `stream` block without `load_module` of the stream module",
+    explain: "\
+## What it checks
+A main nginx.conf (one with an `events` block) that has a `stream` block but neither
+`load_module …ngx_stream_module.so` nor an `include` of `modules-enabled`.
+
+## Why it matters
+On Debian, Ubuntu, RHEL and Alpine packages the stream module is dynamic; without
+loading it nginx stops with `unknown directive \"stream\"`. (Builds with `--with-stream`
+compiled in, like the official Docker image, do not need it: suppress with
+`# hagen:ignore NGX002` there.)
+
+## Example
+```
+events {}
+stream { ... }
+```
+
+## Fix
+`load_module /usr/lib/nginx/modules/ngx_stream_module.so;` at the top (or
+`include /etc/nginx/modules-enabled/*.conf;` and install `libnginx-mod-stream`).
+",
+};
+
+/// NGX003.
+pub const SINGLE_UPSTREAM_SERVER: Rule = Rule {
+    code: "NGX003",
+    name: "single-upstream-server",
+    severity: Severity::Warning,
+    summary: "An upstream with one server balances nothing",
+    explain: "\
+## What it checks
+`upstream` blocks with exactly one `server`.
+
+## Why it matters
+The proxy adds a hop but no redundancy: when that API server is down, so is the
+endpoint.
+
+## Example
+```
+upstream apiserver { server 10.0.0.11:6443; }
+```
+
+## Fix
+List every control-plane node.
+",
+};
+
+const WATCH_MS: u64 = 5 * 60 * 1000;
+
+fn walk<'a>(
+    ds: &'a [Directive],
+    ctx: &mut Vec<&'a Directive>,
+    f: &mut dyn FnMut(&'a Directive, &[&'a Directive]),
+) {
+    for d in ds {
+        f(d, ctx);
+        if d.block.is_some() {
+            ctx.push(d);
+            walk(d.children(), ctx, f);
+            ctx.pop();
+        }
+    }
+}
+
+/// The value of `name` in force for directive context `parents` + `d` (nginx inherits
+/// from outer blocks).
+fn inherited<'a>(
+    parents: &[&'a Directive],
+    d: &'a Directive,
+    name: &'a str,
+) -> Option<&'a Directive> {
+    d.all(name)
+        .last()
+        .or_else(|| parents.iter().rev().find_map(|p| p.all(name).last()))
+}
+
+/// NGX001.
+pub fn proxy_timeout_cuts_watches(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let mut found = Vec::new();
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
+        let in_stream = parents.first().is_some_and(|p| p.name() == "stream");
+        let in_http = parents.first().is_some_and(|p| p.name() == "http");
+        if in_stream
+            && d.name() == "server"
+            && d.block.is_some()
+            && d.all("proxy_pass").next().is_some()
+            && let Some(t) = inherited(parents, d, "proxy_timeout")
+            && let Some(ms) = t.arg(1).and_then(|v| scan::duration_ms(v, 1000))
+            && ms < WATCH_MS
+        {
+            found.push(at(&PROXY_TIMEOUT_CUTS_WATCHES, t.span(), format!("`proxy_timeout {}` closes a stream connection idle for {}: quiet API watches and `kubectl logs -f` are cut", t.arg(1).unwrap_or(""), scan::human_ms(ms))).help("use `proxy_timeout 1h;`"));
+        }
+        if in_http && d.name() == "location" && d.all("proxy_pass").next().is_some() {
+            match inherited(parents, d, "proxy_read_timeout") {
+                Some(t) => {
+                    if let Some(ms) = t.arg(1).and_then(|v| scan::duration_ms(v, 1000))
+                        && ms < WATCH_MS
+                    {
+                        found.push(
+                            at(
+                                &PROXY_TIMEOUT_CUTS_WATCHES,
+                                t.span(),
+                                format!(
+                                    "`proxy_read_timeout {}` cuts API watches idle for {}",
+                                    t.arg(1).unwrap_or(""),
+                                    scan::human_ms(ms)
+                                ),
+                            )
+                            .help("use `proxy_read_timeout 1h;`"),
+                        );
+                    }
+                }
+                None => {
+                    let p = d.all("proxy_pass").next().expect("checked");
+                    found.push(at(&PROXY_TIMEOUT_CUTS_WATCHES, p.span(), "no `proxy_read_timeout`: nginx's default of 60s cuts API watches and `kubectl logs -f`").help("add `proxy_read_timeout 1h;`"));
+                }
+            }
+        }
+    });
+    found.dedup_by(|a, b| a.span == b.span);
+    for d in found {
+        out.push(d);
+    }
+}
+
+/// NGX002.
+pub fn stream_module_not_loaded(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let Some(stream) = cfg.all("stream").next() else {
+        return;
+    };
+    if cfg.all("events").next().is_none() {
+        return; // a fragment included from the main file
+    }
+    let loaded = cfg
+        .all("load_module")
+        .any(|d| d.arg(1).is_some_and(|m| m.contains("stream")))
+        || cfg
+            .all("include")
+            .any(|d| d.arg(1).is_some_and(|m| m.contains("modules")));
+    if !loaded {
+        out.push(
+            at(&STREAM_MODULE_NOT_LOADED, stream.words[0].span, "a `stream` block, but the stream module is never loaded: packaged nginx (dynamic modules) stops with `unknown directive \"stream\"`")
+                .help("add `load_module /usr/lib/nginx/modules/ngx_stream_module.so;` (unless your nginx has it built in)"),
+        );
+    }
+}
+
+/// NGX003.
+pub fn single_upstream_server(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
+        if d.name() == "upstream" && d.block.is_some() {
+            let servers: Vec<&Directive> = d.all("server").collect();
+            if servers.len() == 1 {
+                out.push(
+                    at(
+                        &SINGLE_UPSTREAM_SERVER,
+                        servers[0].span(),
+                        format!(
+                            "upstream {} has one server: no redundancy behind the proxy",
+                            d.arg(1).unwrap_or("?")
+                        ),
+                    )
+                    .help("list every control-plane node"),
+                );
+            }
+        }
+    });
+}
+
+/// Every `upstream` server address (`host:port`) with its directive.
+pub fn upstream_servers(cfg: &Config) -> Vec<(&Directive, String)> {
+    let mut v = Vec::new();
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
+        if d.name() == "server"
+            && d.block.is_none()
+            && parents.last().is_some_and(|p| p.name() == "upstream")
+            && let Some(a) = d.arg(1)
+        {
+            v.push((d, a.to_string()));
+        }
+    });
+    v
+}
