@@ -31,6 +31,9 @@ pub enum Command {
         after_help = "Exit codes: 0 no errors (warnings allowed), 1 errors, 2 usage or I/O failure."
     )]
     Validate(ValidateArgs),
+    /// Validate a topology, then write every file for every node to a bundle directory.
+    #[command(after_help = RENDER_HELP)]
+    Render(RenderArgs),
     /// Lint existing HA configs: haproxy, keepalived, nginx, kubeadm, etcd, kube-vip,
     /// check scripts, certificates and kubeconfigs (files or whole directories).
     #[command(after_help = LINT_HELP)]
@@ -104,6 +107,38 @@ Configure rules in .hagen-lint.yaml (read from the current directory, or --confi
   certExpiryDays: 30
 
 Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O failure.";
+
+const RENDER_HELP: &str = "\
+Writes DIR/nodes/<name>/ (an overlay: `rsync -a DIR/nodes/<name>/ root@<name>:/`), the
+runbook DIR/README.md, a MANIFEST, the topology and the join material. Nothing is written
+when the topology has errors. Re-rendering into an earlier bundle keeps its CAs, keys,
+token and every certificate that still matches; a directory that is not a hagen bundle
+is refused unless --force, which moves it aside.
+
+Exit codes: 0 written, 1 errors in the topology or the existing PKI, 2 usage or I/O failure.";
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The topology file.
+    pub topology: PathBuf,
+    /// The bundle directory to write.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Reuse an existing cluster's PKI: a copy of a control plane's /etc/kubernetes/pki.
+    /// Its CAs and keys are kept; its leaves are kept for the first control plane when
+    /// they still match, re-issued otherwise.
+    #[arg(long, value_name = "DIR")]
+    pub pki_from: Option<PathBuf>,
+    /// Replace a non-empty directory that is not a hagen bundle (it is moved aside).
+    #[arg(long)]
+    pub force: bool,
+    /// List every PKI file with what was done to it.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// When to color human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
 
 #[derive(Debug, Args)]
 pub struct LintArgs {

@@ -4,6 +4,7 @@
 
 mod args;
 mod cmd;
+mod write;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let code = match cli.command {
         args::Command::Validate(a) => cmd::validate::run(&a),
+        args::Command::Render(a) => cmd::render::run(&a),
         args::Command::Lint(a) => cmd::lint::run(&a),
         args::Command::Schema => cmd::schema::run(),
         args::Command::Explain(a) => cmd::explain::run(&a),

@@ -6,6 +6,11 @@ use std::collections::BTreeMap;
 
 /// The name of the manifest file at the top of a bundle.
 pub const MANIFEST: &str = "MANIFEST";
+/// The copy of the topology a bundle was made from, at its top.
+pub const TOPOLOGY: &str = "topology.yaml";
+/// The join material (bootstrap token, certificate key) at the top of a bundle, kept so
+/// a re-render writes the same kubeadm files. Secret, like a key.
+pub const JOIN: &str = "join.yaml";
 
 /// Mode of a private key: owner read/write only.
 pub const MODE_SECRET: u32 = 0o600;

@@ -87,6 +87,35 @@ pub fn check(source: &SourceFile) -> Checked {
     }
 }
 
+/// Step 5: the whole bundle of a checked topology: every configuration file, the PKI's
+/// files, the join material and a copy of the topology, sealed with its MANIFEST.
+pub fn assemble(
+    source: &SourceFile,
+    plan: &Plan,
+    what_if: &[Scenario],
+    pki: &pki::Pki,
+) -> Result<bundle::Bundle, render::RenderError> {
+    let mut out = render::render(&render::Input {
+        plan,
+        join: &pki.join,
+        what_if,
+    })?;
+    for (path, file) in &pki.files {
+        out.insert(path.clone(), file.clone());
+    }
+    out.add(bundle::TOPOLOGY, source.text.clone(), bundle::MODE_FILE);
+    out.insert(
+        bundle::JOIN.to_string(),
+        bundle::File {
+            bytes: pki::join_file(&pki.join).into_bytes(),
+            mode: bundle::MODE_SECRET,
+            pki: true,
+        },
+    );
+    out.seal();
+    Ok(out)
+}
+
 /// Like [`check`], for bytes that may not be UTF-8 text (a binary file given by
 /// mistake). Returns the source as it will be shown, and what was found.
 pub fn check_bytes(name: &str, bytes: &[u8]) -> (SourceFile, Checked) {

@@ -47,6 +47,9 @@ pub struct Existing {
     pub shared: BTreeMap<String, Vec<u8>>,
     /// Per-node files, by node name, then path relative to the node's root.
     pub per_node: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// The bootstrap token and certificate key of an earlier render, kept so that the
+    /// kubeadm files come out the same.
+    pub join: Option<(String, String)>,
 }
 
 impl Existing {
@@ -85,6 +88,10 @@ impl Existing {
         let mut first_seen: BTreeMap<String, String> = BTreeMap::new();
         let pki_prefix = format!("{}/", paths::K8S_PKI);
         for (path, bytes) in files {
+            if path == crate::bundle::JOIN {
+                existing.join = parse_join(bytes);
+                continue;
+            }
             let Some(rest) = path.strip_prefix("nodes/") else {
                 continue;
             };
@@ -123,6 +130,36 @@ impl Existing {
             .and_then(|files| files.get(rel))
             .map(Vec::as_slice)
     }
+}
+
+/// The text of [`crate::bundle::JOIN`].
+pub fn join_file(join: &JoinMaterial) -> String {
+    format!(
+        "# hagen join material of this bundle: kept on re-render so the kubeadm files stay the same.\n# Secret: anyone with the token can join a node to the cluster while it is valid.\ntoken: \"{}\"\ncertificateKey: \"{}\"\n",
+        join.token, join.certificate_key
+    )
+}
+
+/// Reads [`join_file`]'s text back; `None` unless both values are there and well formed.
+fn parse_join(bytes: &[u8]) -> Option<(String, String)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().trim_matches('"').to_string())
+    };
+    let token = value("token:")?;
+    let key = value("certificateKey:")?;
+    let token_ok = token.len() == 23
+        && token.bytes().enumerate().all(|(i, b)| {
+            if i == 6 {
+                b == b'.'
+            } else {
+                b.is_ascii_lowercase() || b.is_ascii_digit()
+            }
+        });
+    let key_ok = key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit());
+    (token_ok && key_ok).then_some((token, key))
 }
 
 /// What happened to one file.
@@ -288,9 +325,14 @@ pub fn generate(
     now: i64,
 ) -> Result<Pki, PkiError> {
     let mut out = Out::default();
-    // Join material first, so it does not shift when the PKI's shape changes.
-    let token = bootstrap_token(entropy);
-    let cert_key = certificate_key(entropy);
+    // Join material first, so it does not shift when the PKI's shape changes; an earlier
+    // render's is kept (the draw still happens, so the rest of the stream is the same).
+    let mut token = bootstrap_token(entropy);
+    let mut cert_key = certificate_key(entropy);
+    if let Some((t, k)) = &existing.join {
+        token = t.clone();
+        cert_key = k.clone();
+    }
 
     let control_planes: Vec<&Node> = plan.control_planes().collect();
     let mut cas: BTreeMap<&'static str, Ca> = BTreeMap::new();

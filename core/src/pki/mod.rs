@@ -15,7 +15,9 @@ pub mod keys;
 pub mod kubeconfig;
 pub mod spec;
 
-pub use generate::{Existing, Pki, PkiAction, PkiError, PkiEvent, ca_cert_hash, generate};
+pub use generate::{
+    Existing, Pki, PkiAction, PkiError, PkiEvent, ca_cert_hash, generate, join_file,
+};
 
 /// The source of randomness for everything hagen makes itself. The CLI passes the OS
 /// generator, the browser its own, tests a seeded one (so goldens stay byte-stable).
