@@ -85,15 +85,23 @@ pub struct App {
 }
 
 fn input_value(e: &InputEvent) -> String {
-    e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).map(|i| i.value()).unwrap_or_default()
+    e.target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .unwrap_or_default()
 }
 
 fn select_value(e: &Event) -> String {
-    e.target().and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()).map(|s| s.value()).unwrap_or_default()
+    e.target()
+        .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+        .map(|s| s.value())
+        .unwrap_or_default()
 }
 
 fn checked_value(e: &Event) -> bool {
-    e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).is_some_and(|i| i.checked())
+    e.target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        .is_some_and(|i| i.checked())
 }
 
 impl App {
@@ -103,12 +111,17 @@ impl App {
         self.checked = hagen_core::check(&SourceFile::new("topology.yaml", self.yaml.text.clone()));
         self.preview = self.checked.plan.as_ref().and_then(|plan| {
             let what_if = self.checked.what_if.clone().unwrap_or_default();
-            hagen_core::render::render(&hagen_core::render::Input { plan, join: &self.join, what_if: &what_if }).ok()
+            hagen_core::render::render(&hagen_core::render::Input {
+                plan,
+                join: &self.join,
+                what_if: &what_if,
+            })
+            .ok()
         });
-        if let (Some(sel), Some(b)) = (&self.selected, &self.preview) {
-            if b.get(sel).is_none() {
-                self.selected = None;
-            }
+        if let (Some(sel), Some(b)) = (&self.selected, &self.preview)
+            && b.get(sel).is_none()
+        {
+            self.selected = None;
         }
         self.last_update_ms = browser::now_ms() - start;
     }
@@ -122,7 +135,11 @@ impl App {
                 .path
                 .clone()
                 .filter(|p| !p.is_empty())
-                .or_else(|| d.span.and_then(|s| self.yaml.path_of_line(index.line_col(s.start).line)).map(String::from))
+                .or_else(|| {
+                    d.span
+                        .and_then(|s| self.yaml.path_of_line(index.line_col(s.start).line))
+                        .map(String::from)
+                })
                 .unwrap_or_default();
             map.entry(path).or_default().push(d);
         }
@@ -187,9 +204,18 @@ impl Component for App {
                     f.lb = *lb;
                 }
             }
-            Msg::Etcd(v) => f.etcd = if v == "external" { EtcdType::External } else { EtcdType::Stacked },
+            Msg::Etcd(v) => {
+                f.etcd = if v == "external" {
+                    EtcdType::External
+                } else {
+                    EtcdType::Stacked
+                }
+            }
             Msg::Key(v) => {
-                if let Some(k) = state::KEY_ALGORITHMS.iter().find(|k| state::key_name(**k) == v) {
+                if let Some(k) = state::KEY_ALGORITHMS
+                    .iter()
+                    .find(|k| state::key_name(**k) == v)
+                {
                     f.key_algorithm = *k;
                 }
             }
@@ -214,7 +240,11 @@ impl Component for App {
             }
             Msg::AddNode => {
                 let next = f.nodes.len() + 1;
-                f.nodes.push(NodeRow { name: format!("node-{next}"), worker: true, ..NodeRow::default() });
+                f.nodes.push(NodeRow {
+                    name: format!("node-{next}"),
+                    worker: true,
+                    ..NodeRow::default()
+                });
             }
             Msg::RemoveNode(i) => {
                 if i < f.nodes.len() {
@@ -223,7 +253,13 @@ impl Component for App {
             }
             Msg::DuplicateNode(i) => {
                 if let Some(n) = f.nodes.get(i).cloned() {
-                    f.nodes.insert(i + 1, NodeRow { name: format!("{}-copy", n.name), ..n });
+                    f.nodes.insert(
+                        i + 1,
+                        NodeRow {
+                            name: format!("{}-copy", n.name),
+                            ..n
+                        },
+                    );
                 }
             }
             Msg::Select(path) => {
@@ -231,7 +267,11 @@ impl Component for App {
                 return true;
             }
             Msg::Explain(code) => {
-                self.explain = if self.explain == Some(code) { None } else { Some(code) };
+                self.explain = if self.explain == Some(code) {
+                    None
+                } else {
+                    Some(code)
+                };
                 return true;
             }
             Msg::ImportText(t) => {
@@ -246,7 +286,11 @@ impl Component for App {
                 let link = ctx.link().clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
-                    link.send_message(Msg::Imported(text.ok().and_then(|v| v.as_string()).ok_or_else(|| "cannot read the file".to_string())));
+                    link.send_message(Msg::Imported(
+                        text.ok()
+                            .and_then(|v| v.as_string())
+                            .ok_or_else(|| "cannot read the file".to_string()),
+                    ));
                 });
                 return false;
             }
@@ -260,7 +304,11 @@ impl Component for App {
                 };
             }
             Msg::Export => {
-                self.status = match browser::download("topology.yaml", self.yaml.text.as_bytes(), "application/yaml") {
+                self.status = match browser::download(
+                    "topology.yaml",
+                    self.yaml.text.as_bytes(),
+                    "application/yaml",
+                ) {
                     Ok(()) => "topology.yaml saved.".into(),
                     Err(e) => format!("Export failed: {e}"),
                 };
@@ -281,7 +329,11 @@ impl Component for App {
         let f = &self.form;
         let errors = self.checked.diagnostics.count(Severity::Error);
         let warnings = self.checked.diagnostics.count(Severity::Warning);
-        let text = |field: Field, path: &'static str, label: &'static str, value: &str, hint: &'static str| {
+        let text = |field: Field,
+                    path: &'static str,
+                    label: &'static str,
+                    value: &str,
+                    hint: &'static str| {
             let oninput = link.callback(move |e: InputEvent| Msg::Set(field, input_value(&e)));
             self.field(&by_path, path, label, html! {
                 <input id={path} type="text" value={value.to_string()} {oninput} placeholder={hint}
@@ -394,7 +446,13 @@ impl App {
     }
 
     /// One labelled field with its findings below it.
-    fn field(&self, by_path: &BTreeMap<String, Vec<&Diagnostic>>, path: &'static str, label: &'static str, control: Html) -> Html {
+    fn field(
+        &self,
+        by_path: &BTreeMap<String, Vec<&Diagnostic>>,
+        path: &'static str,
+        label: &'static str,
+        control: Html,
+    ) -> Html {
         let found = by_path.get(path);
         html! {
             <div class={classes!("field", found.map(|_| "has-finding"))}>
@@ -409,7 +467,11 @@ impl App {
         }
     }
 
-    fn nodes_view(&self, ctx: &Context<Self>, by_path: &BTreeMap<String, Vec<&Diagnostic>>) -> Html {
+    fn nodes_view(
+        &self,
+        ctx: &Context<Self>,
+        by_path: &BTreeMap<String, Vec<&Diagnostic>>,
+    ) -> Html {
         let link = ctx.link();
         html! {
           <fieldset class="nodes">
@@ -491,7 +553,9 @@ impl App {
     }
 
     fn what_if_view(&self) -> Html {
-        let Some(rows) = &self.checked.what_if else { return html! {} };
+        let Some(rows) = &self.checked.what_if else {
+            return html! {};
+        };
         html! {
           <section id="what-if" aria-label="What if">
             <h2>{"What survives what"}</h2>
@@ -520,10 +584,17 @@ impl App {
         };
         let mut groups: BTreeMap<String, Vec<&String>> = BTreeMap::new();
         for (path, _) in bundle.iter() {
-            let group = path.strip_prefix("nodes/").and_then(|p| p.split('/').next()).unwrap_or("bundle").to_string();
+            let group = path
+                .strip_prefix("nodes/")
+                .and_then(|p| p.split('/').next())
+                .unwrap_or("bundle")
+                .to_string();
             groups.entry(group).or_default().push(path);
         }
-        let selected = self.selected.as_ref().and_then(|p| bundle.get(p).map(|f| (p, f)));
+        let selected = self
+            .selected
+            .as_ref()
+            .and_then(|p| bundle.get(p).map(|f| (p, f)));
         html! {
           <section id="files" aria-label="Files">
             <h2>{"Files"}</h2>
@@ -571,12 +642,46 @@ impl App {
         }
     }
 
+    /// Makes the PKI in the page, assembles the bundle exactly as `hagen render` does,
+    /// and offers it as a zip. The keys exist only in this page's memory until then.
     fn generate(&mut self) -> String {
-        let Some(plan) = self.checked.plan.clone() else { return "Fix the errors first.".into() };
+        let Some(plan) = self.checked.plan.clone() else {
+            return "Fix the errors first.".into();
+        };
         if plan.key_algorithm != KeyAlgorithm::EcdsaP256 {
-            return "RSA keys are made by the CLI (hagen render); choose ecdsa-p256 here.".into();
+            // RSA key generation takes about a second per key in wasm on one thread (about
+            // 45 s for three control planes), freezing the page; the CLI does it on all cores.
+            return "RSA keys are made by the command line (hagen render); choose ecdsa-p256 here."
+                .into();
         }
-        let _ = plan;
-        "Generation is not wired yet.".into()
+        let start = browser::now_ms();
+        let pki = match hagen_core::pki::generate(
+            &plan,
+            &hagen_core::pki::Existing::none(),
+            &mut browser::BrowserEntropy,
+            browser::unix_seconds(),
+        ) {
+            Ok(p) => p,
+            Err(e) => return format!("Key generation failed: {e}"),
+        };
+        let what_if = self.checked.what_if.clone().unwrap_or_default();
+        let source = SourceFile::new("topology.yaml", self.yaml.text.clone());
+        let bundle = match hagen_core::assemble(&source, &plan, &what_if, &pki) {
+            Ok(b) => b,
+            Err(e) => return format!("Rendering failed: {e}"),
+        };
+        let zip = hagen_core::zip::bundle_zip(&bundle, "hagen-bundle", &[]);
+        let ms = browser::now_ms() - start;
+        // Previews now show this bundle's token and CA hash.
+        self.join = pki.join;
+        self.recompute();
+        match browser::download("hagen-bundle.zip", &zip, "application/zip") {
+            Ok(()) => format!(
+                "Generated {} files ({} keys and certificates) in {ms:.0} ms: hagen-bundle.zip.",
+                bundle.len(),
+                pki.files.len()
+            ),
+            Err(e) => format!("Download failed: {e}"),
+        }
     }
 }

@@ -139,9 +139,20 @@ pub fn key_name(k: KeyAlgorithm) -> &'static str {
 }
 
 /// Every load-balancer type, in the order the form offers them.
-pub const LB_TYPES: [LbType; 5] = [LbType::HaproxyKeepalived, LbType::Keepalived, LbType::NginxLocal, LbType::KubeVip, LbType::External];
+pub const LB_TYPES: [LbType; 5] = [
+    LbType::HaproxyKeepalived,
+    LbType::Keepalived,
+    LbType::NginxLocal,
+    LbType::KubeVip,
+    LbType::External,
+];
 /// Every key algorithm.
-pub const KEY_ALGORITHMS: [KeyAlgorithm; 4] = [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa2048, KeyAlgorithm::Rsa3072, KeyAlgorithm::Rsa4096];
+pub const KEY_ALGORITHMS: [KeyAlgorithm; 4] = [
+    KeyAlgorithm::EcdsaP256,
+    KeyAlgorithm::Rsa2048,
+    KeyAlgorithm::Rsa3072,
+    KeyAlgorithm::Rsa4096,
+];
 
 impl Form {
     /// Which optional fields the chosen load balancer uses.
@@ -156,75 +167,141 @@ impl Form {
 
     /// The topology.yaml of the form.
     pub fn to_yaml(&self) -> Yaml {
-        let mut w = Writer { text: String::new(), line_paths: Vec::new() };
+        let mut w = Writer {
+            text: String::new(),
+            line_paths: Vec::new(),
+        };
         w.line("apiVersion: hagen/v1alpha1".into(), "apiVersion");
         w.line("kind: Topology".into(), "kind");
         w.line("metadata:".into(), "metadata");
         w.line(format!("  name: {}", quote(&self.name)), "metadata.name");
         w.line("spec:".into(), "spec");
-        w.line(format!("  kubernetesVersion: {}", quote(&self.version)), "spec.kubernetesVersion");
+        w.line(
+            format!("  kubernetesVersion: {}", quote(&self.version)),
+            "spec.kubernetesVersion",
+        );
         let vip = self.vip.trim();
         let dns = self.dns.trim();
         let port = self.port.trim();
         if !(vip.is_empty() && dns.is_empty() && port.is_empty()) {
-            w.line("  controlPlaneEndpoint:".into(), "spec.controlPlaneEndpoint");
+            w.line(
+                "  controlPlaneEndpoint:".into(),
+                "spec.controlPlaneEndpoint",
+            );
             if !vip.is_empty() {
-                w.line(format!("    vip: {}", quote(vip)), "spec.controlPlaneEndpoint.vip");
+                w.line(
+                    format!("    vip: {}", quote(vip)),
+                    "spec.controlPlaneEndpoint.vip",
+                );
             }
             if !dns.is_empty() {
-                w.line(format!("    dns: {}", quote(dns)), "spec.controlPlaneEndpoint.dns");
+                w.line(
+                    format!("    dns: {}", quote(dns)),
+                    "spec.controlPlaneEndpoint.dns",
+                );
             }
             if !port.is_empty() {
-                w.line(format!("    port: {}", number(port)), "spec.controlPlaneEndpoint.port");
+                w.line(
+                    format!("    port: {}", number(port)),
+                    "spec.controlPlaneEndpoint.port",
+                );
             }
         }
-        let sans: Vec<&str> = self.cert_sans.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect();
+        let sans: Vec<&str> = self
+            .cert_sans
+            .split([',', ' ', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
         if !self.bind_port.trim().is_empty() || !sans.is_empty() {
             w.line("  apiServer:".into(), "spec.apiServer");
             if !self.bind_port.trim().is_empty() {
-                w.line(format!("    bindPort: {}", number(&self.bind_port)), "spec.apiServer.bindPort");
+                w.line(
+                    format!("    bindPort: {}", number(&self.bind_port)),
+                    "spec.apiServer.bindPort",
+                );
             }
             if !sans.is_empty() {
                 w.line("    certSANs:".into(), "spec.apiServer.certSANs");
                 for (i, san) in sans.iter().enumerate() {
-                    w.line(format!("      - {}", quote(san)), &format!("spec.apiServer.certSANs[{i}]"));
+                    w.line(
+                        format!("      - {}", quote(san)),
+                        &format!("spec.apiServer.certSANs[{i}]"),
+                    );
                 }
             }
         }
         w.line("  loadBalancer:".into(), "spec.loadBalancer");
-        w.line(format!("    type: {}", lb_name(self.lb)), "spec.loadBalancer.type");
+        w.line(
+            format!("    type: {}", lb_name(self.lb)),
+            "spec.loadBalancer.type",
+        );
         if self.shows_interface() && !self.interface.trim().is_empty() {
-            w.line(format!("    interface: {}", quote(self.interface.trim())), "spec.loadBalancer.interface");
+            w.line(
+                format!("    interface: {}", quote(self.interface.trim())),
+                "spec.loadBalancer.interface",
+            );
         }
         if self.shows_vrrp() {
             if !self.vrid.trim().is_empty() {
-                w.line(format!("    virtualRouterId: {}", number(&self.vrid)), "spec.loadBalancer.virtualRouterId");
+                w.line(
+                    format!("    virtualRouterId: {}", number(&self.vrid)),
+                    "spec.loadBalancer.virtualRouterId",
+                );
             }
             if !self.auth_pass.is_empty() {
-                w.line(format!("    authPass: {}", quote(&self.auth_pass)), "spec.loadBalancer.authPass");
+                w.line(
+                    format!("    authPass: {}", quote(&self.auth_pass)),
+                    "spec.loadBalancer.authPass",
+                );
             }
         }
         w.line("  etcd:".into(), "spec.etcd");
-        w.line(format!("    type: {}", etcd_name(self.etcd)), "spec.etcd.type");
+        w.line(
+            format!("    type: {}", etcd_name(self.etcd)),
+            "spec.etcd.type",
+        );
         w.line("  networking:".into(), "spec.networking");
-        for (key, value) in [("podSubnet", &self.pod_subnet), ("serviceSubnet", &self.service_subnet), ("dnsDomain", &self.dns_domain)] {
+        for (key, value) in [
+            ("podSubnet", &self.pod_subnet),
+            ("serviceSubnet", &self.service_subnet),
+            ("dnsDomain", &self.dns_domain),
+        ] {
             if !value.trim().is_empty() {
-                w.line(format!("    {key}: {}", quote(value.trim())), &format!("spec.networking.{key}"));
+                w.line(
+                    format!("    {key}: {}", quote(value.trim())),
+                    &format!("spec.networking.{key}"),
+                );
             }
         }
         w.line("  pki:".into(), "spec.pki");
-        w.line(format!("    keyAlgorithm: {}", key_name(self.key_algorithm)), "spec.pki.keyAlgorithm");
+        w.line(
+            format!("    keyAlgorithm: {}", key_name(self.key_algorithm)),
+            "spec.pki.keyAlgorithm",
+        );
         if !self.cert_days.trim().is_empty() {
-            w.line(format!("    certValidityDays: {}", number(&self.cert_days)), "spec.pki.certValidityDays");
+            w.line(
+                format!("    certValidityDays: {}", number(&self.cert_days)),
+                "spec.pki.certValidityDays",
+            );
         }
         if !self.ca_days.trim().is_empty() {
-            w.line(format!("    caValidityDays: {}", number(&self.ca_days)), "spec.pki.caValidityDays");
+            w.line(
+                format!("    caValidityDays: {}", number(&self.ca_days)),
+                "spec.pki.caValidityDays",
+            );
         }
         w.line("  nodes:".into(), "spec.nodes");
         for (i, n) in self.nodes.iter().enumerate() {
             let p = format!("spec.nodes[{i}]");
-            w.line(format!("    - name: {}", quote(n.name.trim())), &format!("{p}.name"));
-            w.line(format!("      address: {}", quote(n.address.trim())), &format!("{p}.address"));
+            w.line(
+                format!("    - name: {}", quote(n.name.trim())),
+                &format!("{p}.name"),
+            );
+            w.line(
+                format!("      address: {}", quote(n.address.trim())),
+                &format!("{p}.address"),
+            );
             let mut roles = Vec::new();
             if n.control_plane {
                 roles.push("control-plane");
@@ -235,15 +312,27 @@ impl Form {
             if n.etcd {
                 roles.push("etcd");
             }
-            w.line(format!("      roles: [{}]", roles.join(", ")), &format!("{p}.roles"));
+            w.line(
+                format!("      roles: [{}]", roles.join(", ")),
+                &format!("{p}.roles"),
+            );
             if !n.zone.trim().is_empty() {
-                w.line(format!("      zone: {}", quote(n.zone.trim())), &format!("{p}.zone"));
+                w.line(
+                    format!("      zone: {}", quote(n.zone.trim())),
+                    &format!("{p}.zone"),
+                );
             }
             if !n.interface.trim().is_empty() {
-                w.line(format!("      interface: {}", quote(n.interface.trim())), &format!("{p}.interface"));
+                w.line(
+                    format!("      interface: {}", quote(n.interface.trim())),
+                    &format!("{p}.interface"),
+                );
             }
         }
-        Yaml { text: w.text, line_paths: w.line_paths }
+        Yaml {
+            text: w.text,
+            line_paths: w.line_paths,
+        }
     }
 
     /// A form holding a parsed topology (for import).
@@ -254,8 +343,12 @@ impl Form {
         let lb = spec.load_balancer.get();
         let net = spec.networking.as_ref().map(|n| n.get());
         let pki = spec.pki.as_ref().map(|p| p.get());
-        let s = |v: Option<&hagen_core::topology::S<String>>| v.map(|v| v.get().clone()).unwrap_or_default();
-        let n = |v: Option<&hagen_core::topology::S<u32>>| v.map(|v| v.get().to_string()).unwrap_or_default();
+        let s = |v: Option<&hagen_core::topology::S<String>>| {
+            v.map(|v| v.get().clone()).unwrap_or_default()
+        };
+        let n = |v: Option<&hagen_core::topology::S<u32>>| {
+            v.map(|v| v.get().to_string()).unwrap_or_default()
+        };
         Form {
             name: t.metadata.name.get().clone(),
             version: spec.kubernetes_version.get().clone(),
@@ -265,17 +358,27 @@ impl Form {
             bind_port: n(api.and_then(|a| a.bind_port.as_ref())),
             cert_sans: api
                 .and_then(|a| a.cert_sans.as_ref())
-                .map(|v| v.iter().map(|s| s.get().clone()).collect::<Vec<_>>().join(", "))
+                .map(|v| {
+                    v.iter()
+                        .map(|s| s.get().clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
                 .unwrap_or_default(),
             lb: *lb.kind.get(),
             interface: s(lb.interface.as_ref()),
             vrid: n(lb.virtual_router_id.as_ref()),
             auth_pass: s(lb.auth_pass.as_ref()),
-            etcd: spec.etcd.as_ref().map_or(EtcdType::Stacked, |e| *e.kind.get()),
+            etcd: spec
+                .etcd
+                .as_ref()
+                .map_or(EtcdType::Stacked, |e| *e.kind.get()),
             pod_subnet: s(net.and_then(|n| n.pod_subnet.as_ref())),
             service_subnet: s(net.and_then(|n| n.service_subnet.as_ref())),
             dns_domain: s(net.and_then(|n| n.dns_domain.as_ref())),
-            key_algorithm: pki.and_then(|p| p.key_algorithm.as_ref()).map_or(KeyAlgorithm::EcdsaP256, |k| *k.get()),
+            key_algorithm: pki
+                .and_then(|p| p.key_algorithm.as_ref())
+                .map_or(KeyAlgorithm::EcdsaP256, |k| *k.get()),
             cert_days: n(pki.and_then(|p| p.cert_validity_days.as_ref())),
             ca_days: n(pki.and_then(|p| p.ca_validity_days.as_ref())),
             nodes: spec
@@ -306,7 +409,9 @@ impl Form {
 impl Yaml {
     /// The path of the value on a 1-based line.
     pub fn path_of_line(&self, line: usize) -> Option<&str> {
-        self.line_paths.get(line.checked_sub(1)?).map(String::as_str)
+        self.line_paths
+            .get(line.checked_sub(1)?)
+            .map(String::as_str)
     }
 }
 
@@ -336,24 +441,42 @@ mod tests {
             let again = Form::import(&form.to_yaml().text).unwrap();
             assert_eq!(form, again, "{}", path.display());
             let original = hagen_core::check(&SourceFile::new("a", text)).plan.unwrap();
-            let exported = check(&form).plan.unwrap_or_else(|| panic!("{} exported invalid", path.display()));
-            assert_eq!(original, exported, "{}: same plan after the form", path.display());
+            let exported = check(&form)
+                .plan
+                .unwrap_or_else(|| panic!("{} exported invalid", path.display()));
+            assert_eq!(
+                original,
+                exported,
+                "{}: same plan after the form",
+                path.display()
+            );
         }
     }
 
     #[test]
     fn a_bad_vip_lands_on_its_field_and_a_bad_number_on_its_line() {
-        let form = Form { vip: "192.168.2.250.250".into(), ..Form::default() };
+        let form = Form {
+            vip: "192.168.2.250.250".into(),
+            ..Form::default()
+        };
         let yaml = form.to_yaml();
         let c = check(&form);
         let d = c.diagnostics.iter().next().unwrap();
         assert_eq!(d.path.as_deref(), Some("spec.controlPlaneEndpoint.vip"));
-        let form = Form { port: "84x3".into(), ..Form::default() };
+        let form = Form {
+            port: "84x3".into(),
+            ..Form::default()
+        };
         let yaml2 = form.to_yaml();
         let c = check(&form);
         let d = c.diagnostics.iter().next().unwrap();
-        let line = hagen_core::source::LineIndex::new(&yaml2.text).line_col(d.span.unwrap().start).line;
-        assert_eq!(yaml2.path_of_line(line), Some("spec.controlPlaneEndpoint.port"));
+        let line = hagen_core::source::LineIndex::new(&yaml2.text)
+            .line_col(d.span.unwrap().start)
+            .line;
+        assert_eq!(
+            yaml2.path_of_line(line),
+            Some("spec.controlPlaneEndpoint.port")
+        );
         assert_eq!(yaml.line_paths.len(), yaml.text.lines().count());
     }
 }

@@ -132,6 +132,12 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
                 .as_bytes()
                 .to_vec()
         }
+        #[cfg(not(feature = "rsa"))]
+        KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+            let _ = &mut rng;
+            return Err("this build of hagen makes no RSA keys (the `rsa` feature is off); use the hagen command line or ecdsa-p256".into());
+        }
+        #[cfg(feature = "rsa")]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
             use rsa::pkcs8::EncodePrivateKey;
             let bits = match alg {
