@@ -35,8 +35,8 @@ pub fn run(args: &RenderArgs) -> u8 {
         color: super::use_color(args.color),
     };
     for d in &checked.diagnostics {
-        print!(
-            "{}\n",
+        println!(
+            "{}",
             text::render_diagnostic(std::slice::from_ref(&source), d, style)
         );
     }
