@@ -115,7 +115,7 @@ fn number(text: &str) -> String {
 }
 
 fn quote(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
+    hagen_core::render::json_string(text)
 }
 
 pub fn lb_name(lb: LbType) -> &'static str {

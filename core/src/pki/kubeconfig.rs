@@ -4,7 +4,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
 
 /// What a kubeconfig holds, as PEM bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,92 +44,62 @@ pub fn render(p: &Parts) -> String {
     )
 }
 
-#[derive(Deserialize)]
-struct Config {
-    clusters: Vec<NamedCluster>,
-    users: Vec<NamedUser>,
-    #[serde(rename = "current-context")]
-    current_context: Option<String>,
-    #[serde(default)]
-    contexts: Vec<NamedContext>,
-}
-
-#[derive(Deserialize)]
-struct NamedCluster {
-    name: String,
-    cluster: Cluster,
-}
-
-#[derive(Deserialize)]
-struct NamedContext {
-    name: String,
-    context: Context,
-}
-
-#[derive(Deserialize)]
-struct Cluster {
-    server: String,
-    #[serde(rename = "certificate-authority-data")]
-    ca: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Context {
-    cluster: String,
-    user: String,
-}
-
-#[derive(Deserialize)]
-struct NamedUser {
-    name: String,
-    user: User,
-}
-
-#[derive(Deserialize)]
-struct User {
-    #[serde(rename = "client-certificate-data")]
-    cert: Option<String>,
-    #[serde(rename = "client-key-data")]
-    key: Option<String>,
-}
-
 /// Reads a kubeconfig with embedded credentials: the current context's cluster and user
-/// (or the only ones). Files that point at credentials on disk are refused: hagen cannot
-/// check what it cannot see.
+/// (or the first ones). Files that point at credentials on disk are refused: hagen
+/// cannot check what it cannot see. Read through the linters' untyped YAML tree rather
+/// than serde: the same parser, without a typed deserializer per kubeconfig struct (which
+/// costs the wizard's wasm about 40 KB).
 pub fn parse(text: &[u8]) -> Result<Parts, String> {
+    use crate::lint::yaml::{self, Node};
     let text = std::str::from_utf8(text).map_err(|_| "it is not UTF-8".to_string())?;
-    let cfg: Config =
-        serde_saphyr::from_str(text).map_err(|e| format!("it is not a kubeconfig: {e}"))?;
-    let context = cfg
-        .current_context
-        .as_ref()
-        .and_then(|c| cfg.contexts.iter().find(|x| &x.name == c))
-        .map(|c| &c.context);
-    let cluster = match context {
-        Some(c) => cfg.clusters.iter().find(|x| x.name == c.cluster),
-        None => cfg.clusters.first(),
+    let parsed = yaml::parse(text);
+    if let Some((msg, _)) = &parsed.error {
+        return Err(format!("it is not a kubeconfig: {msg}"));
     }
-    .ok_or("it names no cluster")?;
-    let user = match context {
-        Some(c) => cfg.users.iter().find(|x| x.name == c.user),
-        None => cfg.users.first(),
-    }
-    .ok_or("it names no user")?;
-    let decode = |what: &str, v: &Option<String>| -> Result<Vec<u8>, String> {
-        let v = v
-            .as_ref()
-            .ok_or_else(|| format!("it has no embedded {what}"))?;
+    let doc = parsed.docs.first().ok_or("it is empty")?;
+    let named = |list: &str, name: Option<&str>| -> Option<&Node> {
+        let items = doc.get(list)?.items();
+        match name {
+            Some(n) => items
+                .iter()
+                .find(|i| i.get("name").and_then(Node::str) == Some(n)),
+            None => items.first(),
+        }
+    };
+    let context = doc
+        .get("current-context")
+        .and_then(Node::str)
+        .and_then(|c| named("contexts", Some(c)))
+        .and_then(|c| c.get("context"));
+    let field = |n: Option<&Node>, key: &str| {
+        n.and_then(|n| n.get(key))
+            .and_then(Node::str)
+            .map(str::to_string)
+    };
+    let cluster =
+        named("clusters", field(context, "cluster").as_deref()).ok_or("it names no cluster")?;
+    let user = named("users", field(context, "user").as_deref()).ok_or("it names no user")?;
+    let decode = |what: &str, v: Option<String>| -> Result<Vec<u8>, String> {
+        let v = v.ok_or_else(|| format!("it has no embedded {what}"))?;
         STANDARD
             .decode(v.trim())
             .map_err(|e| format!("its {what} is not base64: {e}"))
     };
+    let cluster_body = cluster.get("cluster");
+    let user_body = user.get("user");
     Ok(Parts {
-        cluster: cluster.name.clone(),
-        server: cluster.cluster.server.clone(),
-        user: user.name.clone(),
-        ca_pem: decode("certificate-authority-data", &cluster.cluster.ca)?,
-        cert_pem: decode("client-certificate-data", &user.user.cert)?,
-        key_pem: decode("client-key-data", &user.user.key)?,
+        cluster: field(Some(cluster), "name").unwrap_or_default(),
+        server: field(cluster_body, "server").ok_or("its cluster has no server")?,
+        user: field(Some(user), "name").unwrap_or_default(),
+        ca_pem: decode(
+            "certificate-authority-data",
+            field(cluster_body, "certificate-authority-data"),
+        )?,
+        cert_pem: decode(
+            "client-certificate-data",
+            field(user_body, "client-certificate-data"),
+        )?,
+        key_pem: decode("client-key-data", field(user_body, "client-key-data"))?,
     })
 }
 

@@ -133,8 +133,38 @@ static TEMPLATES: &[(&str, &str)] = &[
 /// A value as JSON, which YAML reads as the same scalar: strings come out quoted and
 /// escaped, so a value can never be taken for a number, a boolean or YAML syntax.
 fn tojson(value: minijinja::Value) -> Result<String, minijinja::Error> {
-    serde_json::to_string(&value)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
+    match value.as_str() {
+        Some(s) => Ok(json_string(s)),
+        None if value.is_number() || value.kind() == minijinja::value::ValueKind::Bool => {
+            Ok(value.to_string())
+        }
+        None => Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!(
+                "tojson takes a string, number or boolean, not {}",
+                value.kind()
+            ),
+        )),
+    }
+}
+
+/// `text` as a JSON string literal (also a YAML double-quoted scalar).
+pub fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The items of a sequence joined by `sep`.
@@ -193,6 +223,27 @@ fn banner(plan: &Plan, what: &str) -> String {
         plan.cluster_name,
         env!("CARGO_PKG_VERSION")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_string_matches_serde_json() {
+        for s in [
+            "plain",
+            "quote \" here",
+            "back\\slash",
+            "line\nbreak\ttab",
+            "\u{1}ctl",
+            "ünï",
+        ] {
+            assert_eq!(
+                super::json_string(s),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]
