@@ -64,9 +64,12 @@ pub struct Checked {
 pub fn check(source: &SourceFile) -> Checked {
     let topology = match parse::parse(&source.text) {
         Ok(t) => t,
-        Err(d) => {
+        Err(found) => {
             let mut diagnostics = Diagnostics::new();
-            diagnostics.push(*d);
+            for d in found {
+                diagnostics.push(d);
+            }
+            diagnostics.sort();
             return Checked {
                 diagnostics,
                 plan: None,

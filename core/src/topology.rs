@@ -1,42 +1,46 @@
 //! The raw `topology.yaml` model (apiVersion `hagen/v1alpha1`), as the user wrote it.
 //!
 //! Every user value is wrapped in [`S`], which keeps its position, so rules can point at
-//! the exact value they are about. Addresses, CIDRs and versions stay strings here: the
+//! the exact value they are about. [`crate::parse`] reads the file into these types; the
+//! `serde` attributes below are read by the JSON Schema derive only. Addresses, CIDRs and versions stay strings here: the
 //! rules parse them and report *every* bad one, instead of the parser stopping at the
 //! first. Doc comments on fields are user documentation: they become the JSON Schema's
 //! descriptions and the wizard's help text. Defaults live in [`crate::defaults`].
 
 use crate::source::Span;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
-use serde::Deserialize;
-use serde_saphyr::Spanned;
 use std::borrow::Cow;
 
-/// A value with the place it was written. Deserialize through serde-saphyr to get positions.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(transparent)]
-pub struct S<T>(pub Spanned<T>);
+/// A value with the place it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S<T> {
+    /// The value.
+    pub value: T,
+    /// Its bytes in the source text.
+    pub span: Span,
+}
 
 impl<T> S<T> {
-    /// The value.
-    pub fn get(&self) -> &T {
-        &self.0.value
+    /// A value at a place.
+    pub fn new(value: T, span: Span) -> Self {
+        S { value, span }
     }
 
-    /// The bytes of the value in the source text (empty at offset 0 if unknown).
+    /// The value.
+    pub fn get(&self) -> &T {
+        &self.value
+    }
+
+    /// The bytes of the value in the source text.
     pub fn span(&self) -> Span {
-        let span = self.0.referenced.span();
-        match (span.byte_offset(), span.byte_len()) {
-            (Some(start), Some(len)) => Span::new(start as usize, (start + len) as usize),
-            _ => Span::new(0, 0),
-        }
+        self.span
     }
 }
 
 impl<T> std::ops::Deref for S<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0.value
+        &self.value
     }
 }
 
@@ -57,7 +61,7 @@ impl<T: JsonSchema> JsonSchema for S<T> {
 }
 
 /// A highly available Kubernetes control plane, declared once.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "hagen topology (hagen/v1alpha1)")]
 pub struct Topology {
@@ -74,7 +78,7 @@ pub struct Topology {
 }
 
 /// Names the cluster.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Metadata {
     /// Cluster name: becomes kubeadm's `clusterName` (lowercase letters, digits, '-' and '.').
@@ -82,7 +86,7 @@ pub struct Metadata {
 }
 
 /// What the cluster is made of.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Spec {
     /// Kubernetes version, such as `v1.31.2`. Picks the kubeadm API: v1beta4 from 1.31, v1beta3 before.
@@ -106,7 +110,7 @@ pub struct Spec {
 }
 
 /// The stable address of the API: a VIP, a DNS name, or both, and the port clients dial.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ControlPlaneEndpoint {
     /// Virtual IP with its prefix length (`192.168.2.250/24`), held by VRRP or kube-vip.
@@ -119,7 +123,7 @@ pub struct ControlPlaneEndpoint {
 }
 
 /// Settings shared by every kube-apiserver.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiServer {
     /// The port each kube-apiserver listens on. Default 6443.
@@ -131,7 +135,7 @@ pub struct ApiServer {
 }
 
 /// The kind of load balancing in front of the API servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LbType {
     /// haproxy on every control plane behind a keepalived VRRP VIP.
@@ -173,7 +177,7 @@ impl LbType {
 }
 
 /// The load balancer in front of the API servers.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBalancer {
     /// haproxy-keepalived | keepalived | nginx-local | kube-vip | external
@@ -193,7 +197,7 @@ pub struct LoadBalancer {
 }
 
 /// Where etcd runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EtcdType {
     /// One etcd member on every control-plane node, managed by kubeadm.
@@ -203,7 +207,7 @@ pub enum EtcdType {
 }
 
 /// The etcd layout.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Etcd {
     /// stacked (default) | external
@@ -212,7 +216,7 @@ pub struct Etcd {
 }
 
 /// The cluster's networks.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Networking {
     /// Pod network CIDR (`10.244.0.0/16`); each node gets a /24 of it.
@@ -224,7 +228,7 @@ pub struct Networking {
 }
 
 /// The key algorithm of every generated key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
 pub enum KeyAlgorithm {
     /// ECDSA on P-256 (default): fast, accepted by every Kubernetes component.
     #[serde(rename = "ecdsa-p256")]
@@ -241,7 +245,7 @@ pub enum KeyAlgorithm {
 }
 
 /// Key algorithm and certificate lifetimes.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Pki {
     /// ecdsa-p256 (default) | rsa-2048 | rsa-3072 | rsa-4096
@@ -255,7 +259,7 @@ pub struct Pki {
 }
 
 /// What a node does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Runs an API server, controller manager and scheduler (and etcd when stacked).
@@ -267,7 +271,7 @@ pub enum Role {
 }
 
 /// One machine.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Node {
     /// Node name: lowercase RFC 1123 (`k8s-m1`); becomes the kubelet, etcd member and certificate name.

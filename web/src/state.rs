@@ -401,7 +401,11 @@ impl Form {
     pub fn import(text: &str) -> Result<Form, String> {
         match hagen_core::parse::parse(text) {
             Ok(t) => Ok(Form::from_topology(&t)),
-            Err(d) => Err(d.message),
+            Err(found) => Err(found
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")),
         }
     }
 }
