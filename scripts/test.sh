@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh machine, then runs the
-# formatting and lint gates, every test, and the wasm32 build of the core.
+# formatting and lint gates, every test, the wasm32 build of the core, and the wizard
+# built and driven in headless Chromium (web/tests/e2e.mjs).
 # Usage: scripts/test.sh            (CI runs exactly this through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,5 +51,10 @@ cargo test --workspace
 
 step "hagen-core builds for wasm32-unknown-unknown"
 cargo build -p hagen-core --target wasm32-unknown-unknown --quiet
+
+step "the wizard: tools (wasm-bindgen-cli, binaryen, playwright-core, chromium), build, browser test"
+scripts/web-tools.sh
+web/build.sh
+node web/tests/e2e.mjs
 
 step "all green"
