@@ -88,9 +88,21 @@ fn lint_paths(args: &LintArgs) -> Result<u8, String> {
                 color: super::use_color(args.color),
             };
             let mut out = String::new();
+            // Files met while walking a directory that are not a kind hagen lints (keys,
+            // READMEs) are counted, not listed one by one; named files are always listed.
+            let named: Vec<String> = args.paths.iter().map(|p| display(p)).collect();
+            let mut quiet = 0;
             for d in diags {
+                let walked = files.get(d.file).is_some_and(|f| !named.contains(&f.name));
+                if d.rule.code == "LNT003" && walked {
+                    quiet += 1;
+                    continue;
+                }
                 out.push_str(&text::render_diagnostic(&files, d, style));
                 out.push('\n');
+            }
+            if quiet > 0 {
+                out.push_str(&format!("({quiet} file(s) of kinds hagen does not lint were skipped; --format json lists them)\n"));
             }
             let parsed = report
                 .files
