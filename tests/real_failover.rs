@@ -12,8 +12,8 @@
 
 use crate::real::{bundle_files, render_text};
 use hagen_tests::sandbox::{
-    ApiServerCert, Netns, Proc, Scratch, TestPki, in_netns, materialize, node_command_in,
-    require_real_tools, run_bounded, run_name, text, tool, wait_for,
+    Netns, Proc, Scratch, TestPki, in_netns, materialize, node_command_in, require_real_tools,
+    run_bounded, run_name, text, tool, wait_for,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -79,15 +79,24 @@ impl Lab {
         let scratch = Scratch::new(tag);
         let bundle = scratch.join("bundle");
         materialize(&bundle_files(&render_text(tag, topology)), &bundle);
-        let certs: Vec<ApiServerCert<'_>> = cps
-            .iter()
-            .map(|(node, ip)| ApiServerCert {
-                node,
-                ip,
-                extra_sans,
-            })
-            .collect();
-        let pki = TestPki::new(&scratch.join("pki"), &certs);
+        // The certificates and CA are the ones hagen makes for this topology; the endpoint
+        // name and VIP must be in them already (`extra_sans` is what the test relies on).
+        let pki = TestPki::from_topology(&scratch.join("pki"), topology);
+        for (node, _) in cps {
+            let (crt, _) = pki.apiserver_pair(node);
+            let text = std::process::Command::new("openssl")
+                .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+                .arg(&crt)
+                .output()
+                .expect("openssl runs");
+            let sans = String::from_utf8_lossy(&text.stdout).into_owned();
+            for want in extra_sans {
+                assert!(
+                    sans.contains(want),
+                    "{node}'s apiserver.crt lacks {want}: {sans}"
+                );
+            }
+        }
         let ns = run_name(tag);
         let mut netns = Netns::default();
         netns.add(&ns);
@@ -166,6 +175,22 @@ impl Lab {
             .arg("--resolve")
             .arg(format!("{DNS}:{PORT}:{address}"))
             .arg(format!("https://{DNS}:{PORT}/name"));
+        let out = run_bounded(cmd, Duration::from_secs(15));
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(text(&out))
+        }
+    }
+
+    /// One request to the VIP as an address (`https://VIP:PORT/`), so TLS is verified
+    /// against the VIP as an IP SAN rather than the endpoint name.
+    fn request_by_ip(&self, vip: &str) -> Result<String, String> {
+        let mut cmd = in_netns(&self.ns, "curl");
+        cmd.args(["--silent", "--show-error", "--fail", "--max-time", "8"])
+            .arg("--cacert")
+            .arg(self.pki.ca())
+            .arg(format!("https://{vip}:{PORT}/name"));
         let out = run_bounded(cmd, Duration::from_secs(15));
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -349,6 +374,11 @@ fn haproxy_marks_a_dead_api_server_down_and_keeps_serving() {
         started.elapsed()
     );
     let served = lab.requests(VIP, 6);
+    let by_ip = lab.request_by_ip(VIP);
+    assert!(
+        by_ip.is_ok(),
+        "a client dialling the VIP itself verifies hagen's certificate: {by_ip:?}"
+    );
     let everyone: BTreeSet<String> = HAPROXY_CPS.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(served, everyone, "round robin reaches every API server");
 
@@ -459,7 +489,7 @@ fn nginx_local_keeps_serving_when_an_api_server_dies() {
     }
     let workers = [("ngx-w1", "127.0.0.31")];
     let topology = loop_topology("nginx-local", None, NGINX_CPS, &workers);
-    let mut lab = Lab::new("ngx", &topology, NGINX_CPS, &[DNS, "127.0.0.1"]);
+    let mut lab = Lab::new("ngx", &topology, NGINX_CPS, &[DNS]);
 
     // Every node runs the same proxy on 127.0.0.1:PORT (only the banner differs).
     let body = |node: &str| {

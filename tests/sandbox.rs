@@ -557,6 +557,54 @@ impl TestPki {
         pki
     }
 
+    /// The PKI `hagen render` makes for `topology` (seeded, so reproducible), laid out like
+    /// [`TestPki::new`]: the cluster CA, and per control plane its own `apiserver` pair.
+    /// The failover tests use this one, so haproxy verifies the certificates hagen made
+    /// against the CA hagen made.
+    pub fn from_topology(dir: &Path, topology: &str) -> Self {
+        let checked = hagen_core::check(&hagen_core::source::SourceFile::new("t.yaml", topology));
+        let plan = checked.plan.expect("the test topology is valid");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let pki = hagen_core::pki::generate(
+            &plan,
+            &hagen_core::pki::Existing::none(),
+            &mut hagen_core::pki::SeededEntropy::new(7),
+            now,
+        )
+        .expect("the PKI is made");
+        let file = |path: &str| -> Vec<u8> {
+            pki.files
+                .iter()
+                .find(|(p, _)| p == path)
+                .unwrap_or_else(|| panic!("the PKI has no {path}"))
+                .1
+                .bytes
+                .clone()
+        };
+        let out = Self {
+            dir: dir.to_path_buf(),
+        };
+        let first = plan.control_planes().next().expect("a control plane");
+        let ca = file(&format!("nodes/{}/etc/kubernetes/pki/ca.crt", first.name));
+        fs::create_dir_all(out.common_layer().join("kubernetes/pki")).unwrap();
+        fs::write(out.ca(), &ca).unwrap();
+        fs::write(out.common_layer().join("kubernetes/pki/ca.crt"), &ca).unwrap();
+        for cp in plan.control_planes() {
+            let d = out.layer(&cp.name).join("kubernetes/pki");
+            fs::create_dir_all(&d).unwrap();
+            for name in ["ca.crt", "apiserver.crt", "apiserver.key"] {
+                let bytes = file(&format!("nodes/{}/etc/kubernetes/pki/{name}", cp.name));
+                fs::write(d.join(name), bytes).unwrap();
+            }
+            fs::set_permissions(d.join("apiserver.key"), fs::Permissions::from_mode(0o600))
+                .unwrap();
+        }
+        out
+    }
+
     /// Issues a serving certificate for `sans` as `apiserver.crt`/`.key` in `out`.
     pub fn issue(&self, tag: &str, sans: &[&str], out: &Path) {
         fs::create_dir_all(out).unwrap();
