@@ -26,9 +26,14 @@ fn assert_sane(bytes: &[u8]) {
     );
     let _ =
         hagen_core::diag::sarif::report(&[source], &checked.diagnostics, hagen_core::rules::all());
-    if checked.diagnostics.has_errors() {
-        assert!(checked.plan.is_none());
-    }
+    // Errors and a plan exclude each other: a topology the rules accept always plans
+    // (a value that cannot be planned must be a rule's error, never a silent `None`).
+    assert_eq!(
+        checked.diagnostics.has_errors(),
+        checked.plan.is_none(),
+        "{:?}",
+        checked.diagnostics
+    );
 }
 
 fn seeds() -> &'static [String] {

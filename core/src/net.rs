@@ -105,8 +105,8 @@ impl Cidr {
             return None;
         }
         Some(match self.addr {
-            IpAddr::V4(a) => IpAddr::V4((u32::from(a) + n).into()),
-            IpAddr::V6(a) => IpAddr::V6((u128::from(a) + u128::from(n)).into()),
+            IpAddr::V4(a) => IpAddr::V4(u32::from(a).checked_add(n)?.into()),
+            IpAddr::V6(a) => IpAddr::V6(u128::from(a).checked_add(u128::from(n))?.into()),
         })
     }
 }
@@ -300,6 +300,22 @@ mod tests {
         assert!(wide.overlaps(&pods) && pods.overlaps(&wide));
         assert_eq!(svc.nth(10).unwrap().to_string(), "10.96.0.10");
         assert_eq!(Cidr::parse("10.0.0.0/30").unwrap().nth(4), None);
+        assert_eq!(
+            Cidr::parse("255.255.255.255/32")
+                .unwrap()
+                .nth(0)
+                .unwrap()
+                .to_string(),
+            "255.255.255.255"
+        );
+        assert_eq!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .nth(1)
+                .unwrap()
+                .to_string(),
+            "0.0.0.1"
+        );
     }
 
     #[test]

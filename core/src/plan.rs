@@ -28,8 +28,10 @@ pub struct Plan {
     pub etcd: EtcdType,
     /// Pod network(s), comma-separated as kubeadm takes them.
     pub pod_subnet: Option<String>,
-    /// Service network.
+    /// Service network (the first one, when dual-stack).
     pub service_subnet: Cidr,
+    /// Service networks as kubeadm takes them (`v4` or `v4,v6`).
+    pub service_subnets: String,
     /// Cluster DNS domain.
     pub dns_domain: String,
     /// Key algorithm of every generated key.
@@ -191,10 +193,19 @@ impl Plan {
             pod_subnet: networking
                 .and_then(|n| n.pod_subnet.as_ref())
                 .map(|p| p.get().clone()),
+            service_subnets: networking
+                .and_then(|n| n.service_subnet.as_ref())
+                .map_or(defaults::SERVICE_SUBNET.to_string(), |s| {
+                    s.get().replace(' ', "")
+                }),
+            // kubeadm takes the first of a dual-stack pair for the `kubernetes` Service IP.
             service_subnet: Cidr::parse(
                 networking
                     .and_then(|n| n.service_subnet.as_ref())
-                    .map_or(defaults::SERVICE_SUBNET, |s| s.get().as_str()),
+                    .map_or(defaults::SERVICE_SUBNET, |s| s.get().as_str())
+                    .split(',')
+                    .next()
+                    .unwrap_or_default(),
             )
             .ok()?,
             dns_domain: networking
@@ -225,5 +236,24 @@ impl Plan {
             EtcdType::External => Role::Etcd,
         };
         self.nodes.iter().filter(move |n| n.has(role))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::topology::test_support::{THREE_CP, topology};
+
+    /// A dual-stack Service network validates and plans: the first CIDR gives the
+    /// `kubernetes` Service IP, kubeadm gets both.
+    #[test]
+    fn dual_stack_service_subnet_plans() {
+        let t = topology(
+            "networking:\n  serviceSubnet: 10.96.0.0/16,fd00:10:96::/112",
+            &THREE_CP,
+        );
+        let checked = crate::check(&crate::source::SourceFile::new("t", t));
+        let plan = checked.plan.expect("a plan for a valid topology");
+        assert_eq!(plan.service_subnet.nth(1).unwrap().to_string(), "10.96.0.1");
+        assert_eq!(plan.service_subnets, "10.96.0.0/16,fd00:10:96::/112");
     }
 }

@@ -105,7 +105,7 @@ fn context(input: &Input<'_>, node: &Node, kind: &'static str) -> Ctx {
         endpoint: host_port(&plan.endpoint.host(), plan.endpoint.port),
         cluster_name: plan.cluster_name.clone(),
         kubernetes_version: plan.version.to_string(),
-        service_subnet: plan.service_subnet.to_string(),
+        service_subnet: plan.service_subnets.clone(),
         pod_subnet: plan.pod_subnet.clone(),
         dns_domain: plan.dns_domain.clone(),
         cert_sans,

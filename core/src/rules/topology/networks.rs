@@ -339,6 +339,10 @@ mod tests {
             ("  serviceSubnet: 10.0.0.0/8", &["TOP051", "TOP052"]),
             ("  serviceSubnet: 172.16.0.0/29", &["TOP052"]),
             ("  serviceSubnet: 172.16.0.0/26", &["TOP052"]),
+            (
+                "  podSubnet: 10.244.0.0/16,fd00:10:244::/56\n  serviceSubnet: 10.96.0.0/16,fd00:10:96::/112",
+                &[],
+            ),
             ("  podSubnet: 10.244.0.0/25", &["TOP053"]),
             ("  podSubnet: 10.244.0.0/23", &["TOP053"]),
             ("  podSubnet: 10.244.0.0/22", &[]),
