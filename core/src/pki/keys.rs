@@ -139,18 +139,11 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
         }
         #[cfg(feature = "rsa")]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-            use rsa::pkcs8::EncodePrivateKey;
-            let bits = match alg {
-                KeyAlgorithm::Rsa2048 => 2048,
-                KeyAlgorithm::Rsa3072 => 3072,
-                _ => 4096,
-            };
-            let key = rsa::RsaPrivateKey::new(&mut rng, bits)
-                .map_err(|e| format!("cannot make an RSA-{bits} key: {e}"))?;
-            key.to_pkcs8_der()
-                .map_err(|e| format!("cannot encode an RSA key: {e}"))?
-                .as_bytes()
-                .to_vec()
+            // Through a seed, as [`generate_many`] does: one key made here is the same as
+            // one made there from the same 32 bytes.
+            let mut seed = [0u8; 32];
+            rng.0.fill(&mut seed);
+            rsa_der_from_seed(alg, seed)?
         }
     };
     let pair = Signer::from_pkcs8(&der).map_err(|e| format!("the new key does not load: {e}"))?;
@@ -158,6 +151,143 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
         pair,
         pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
     })
+}
+
+/// The PKCS#8 DER of a new RSA key of `alg`, made from a 32-byte seed alone: the seed
+/// keys a ChaCha20 generator that feeds the prime search. This is what lets
+/// [`generate_many`] make keys on several threads and still give the same keys for the
+/// same [`Entropy`] stream: the seeds are drawn in a fixed order, the searches (which
+/// take a different amount of randomness each) no longer share one stream.
+///
+/// With the OS generator behind [`Entropy`] (the CLI) each seed is 256 uniformly random
+/// bits, and ChaCha20 under a uniformly random 256-bit key is a cryptographic
+/// generator, so a key is as unpredictable as one drawn from the OS directly (2048-bit
+/// RSA is worth about 112 bits; the seed holds 256).
+#[cfg(feature = "rsa")]
+pub fn rsa_der_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Vec<u8>, String> {
+    use rand_core::SeedableRng;
+    use rsa::pkcs8::EncodePrivateKey;
+    let bits = match alg {
+        KeyAlgorithm::Rsa2048 => 2048,
+        KeyAlgorithm::Rsa3072 => 3072,
+        KeyAlgorithm::Rsa4096 => 4096,
+        KeyAlgorithm::EcdsaP256 => return Err("not an RSA algorithm".into()),
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
+    let key = rsa::RsaPrivateKey::new(&mut rng, bits)
+        .map_err(|e| format!("cannot make an RSA-{bits} key: {e}"))?;
+    Ok(key
+        .to_pkcs8_der()
+        .map_err(|e| format!("cannot encode an RSA key: {e}"))?
+        .as_bytes()
+        .to_vec())
+}
+
+/// Calls back after each key [`generate_many`] made: `(done, total)`. Called from the
+/// worker threads, so it must be `Sync`.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// Makes one RSA key per seed (see [`rsa_der_from_seed`]), on up to `threads` threads
+/// natively (one in the browser); the result is in the order of `seeds` whatever the
+/// number of threads, so the output only depends on the seeds.
+#[cfg(feature = "rsa")]
+pub fn generate_many(
+    alg: KeyAlgorithm,
+    seeds: &[[u8; 32]],
+    threads: usize,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<Key>, String> {
+    let ders = ders_from_seeds(alg, seeds, threads, progress)?;
+    ders.into_iter()
+        .map(|der| {
+            let pair =
+                Signer::from_pkcs8(&der).map_err(|e| format!("the new key does not load: {e}"))?;
+            Ok(Key {
+                pair,
+                pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
+            })
+        })
+        .collect()
+}
+
+/// Native: the seeds are handed out one at a time from a shared counter (a prime search
+/// takes anywhere from a fraction to several times its mean, so fixed shares would leave
+/// a core idle), and each result goes back into its seed's slot.
+#[cfg(all(feature = "rsa", not(target_arch = "wasm32")))]
+fn ders_from_seeds(
+    alg: KeyAlgorithm,
+    seeds: &[[u8; 32]],
+    threads: usize,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<Vec<u8>>, String> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let total = seeds.len();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<Vec<u8>, String>>>> =
+        seeds.iter().map(|_| Mutex::new(None)).collect();
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(seed) = seeds.get(i) else { break };
+            let der = rsa_der_from_seed(alg, *seed);
+            let failed = der.is_err();
+            if let Ok(mut slot) = slots[i].lock() {
+                *slot = Some(der);
+            }
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = progress {
+                p(n, total);
+            }
+            if failed {
+                // Stop handing out work: the caller reports the first error anyway.
+                next.store(total, Ordering::Relaxed);
+            }
+        }
+    };
+    let threads = threads.clamp(1, total.max(1));
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+    }
+    let results: Vec<Option<Result<Vec<u8>, String>>> = slots
+        .into_iter()
+        .map(|m| m.into_inner().ok().flatten())
+        .collect();
+    // The first real error, rather than a slot left empty after it.
+    if let Some(Err(e)) = results.iter().flatten().find(|r| r.is_err()) {
+        return Err(e.clone());
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("a key was not made".into())))
+        .collect()
+}
+
+/// The browser has no threads here: one key after another, with progress.
+#[cfg(all(feature = "rsa", target_arch = "wasm32"))]
+fn ders_from_seeds(
+    alg: KeyAlgorithm,
+    seeds: &[[u8; 32]],
+    _threads: usize,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<Vec<u8>>, String> {
+    let total = seeds.len();
+    let mut out = Vec::with_capacity(total);
+    for (i, seed) in seeds.iter().enumerate() {
+        out.push(rsa_der_from_seed(alg, *seed)?);
+        if let Some(p) = progress {
+            p(i + 1, total);
+        }
+    }
+    Ok(out)
 }
 
 /// Loads a PEM private key in PKCS#8, PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE
@@ -331,6 +461,38 @@ mod tests {
         assert_ne!(a.pem, c.pem);
         let again = load(&a.pem).unwrap();
         assert_eq!(again.pair.public_key_raw(), a.pair.public_key_raw());
+    }
+
+    /// A key made alone from the entropy stream is the key `generate_many` makes from the
+    /// seed drawn from that stream, and the thread count changes nothing.
+    #[cfg(feature = "rsa")]
+    #[test]
+    fn rsa_keys_come_from_their_seeds_alone() {
+        let mut e = SeededEntropy::new(3);
+        let seeds: Vec<[u8; 32]> = (0..3)
+            .map(|_| {
+                let mut s = [0u8; 32];
+                e.fill(&mut s);
+                s
+            })
+            .collect();
+        let one = generate_many(KeyAlgorithm::Rsa2048, &seeds, 1, None).unwrap();
+        let done = std::sync::Mutex::new(Vec::new());
+        let progress = |d: usize, t: usize| done.lock().unwrap().push((d, t));
+        let many = generate_many(KeyAlgorithm::Rsa2048, &seeds, 4, Some(&progress)).unwrap();
+        let pems = |keys: &[Key]| keys.iter().map(|k| k.pem.clone()).collect::<Vec<_>>();
+        assert_eq!(pems(&one), pems(&many));
+        let mut done = done.into_inner().unwrap();
+        done.sort();
+        assert_eq!(done, [(1, 3), (2, 3), (3, 3)]);
+        let alone = generate(KeyAlgorithm::Rsa2048, &mut SeededEntropy::new(3)).unwrap();
+        assert_eq!(alone.pem, one[0].pem);
+        assert_ne!(one[0].pem, one[1].pem);
+        assert!(
+            generate_many(KeyAlgorithm::Rsa2048, &[], 2, None)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
