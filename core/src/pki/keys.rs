@@ -225,8 +225,8 @@ fn ders_from_seeds(
     let total = seeds.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<Vec<u8>, String>>>> =
-        seeds.iter().map(|_| Mutex::new(None)).collect();
+    type Slot = Mutex<Option<Result<Vec<u8>, String>>>;
+    let slots: Vec<Slot> = seeds.iter().map(|_| Mutex::new(None)).collect();
     let work = || {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
