@@ -122,7 +122,7 @@ impl SigningKey for Signer {
 /// which every Kubernetes component and etcd reads.
 pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, String> {
     let mut rng = EntropyRng(entropy);
-    let der: Vec<u8> = match alg {
+    match alg {
         KeyAlgorithm::EcdsaP256 => {
             // The public point is computed once, here; going through `to_pkcs8_der` and
             // `Signer::from_pkcs8` computed it three times (a scalar multiplication each,
@@ -133,18 +133,17 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
             let der = p256_pkcs8(&secret.to_bytes(), point.as_bytes());
             let ring = KeyPair::try_from(der.as_slice())
                 .map_err(|e| format!("the new key does not load: {e}"))?;
-            return Ok(Key {
+            Ok(Key {
                 pair: Signer {
                     ring,
                     p256: Some(signing),
                 },
                 pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
-            });
+            })
         }
         #[cfg(not(feature = "rsa"))]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-            let _ = &mut rng;
-            return Err("this build of hagen makes no RSA keys (the `rsa` feature is off); use the hagen command line or ecdsa-p256".into());
+            Err("this build of hagen makes no RSA keys (the `rsa` feature is off); use the hagen command line or ecdsa-p256".into())
         }
         #[cfg(feature = "rsa")]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
@@ -152,13 +151,18 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
             // one made there from the same 32 bytes.
             let mut seed = [0u8; 32];
             rng.0.fill(&mut seed);
-            rsa_der_from_seed(alg, seed)?
+            from_new_der(&rsa_der_from_seed(alg, seed)?)
         }
-    };
-    let pair = Signer::from_pkcs8(&der).map_err(|e| format!("the new key does not load: {e}"))?;
+    }
+}
+
+/// A key this module just encoded, loaded to sign.
+#[cfg(feature = "rsa")]
+fn from_new_der(der: &[u8]) -> Result<Key, String> {
+    let pair = Signer::from_pkcs8(der).map_err(|e| format!("the new key does not load: {e}"))?;
     Ok(Key {
         pair,
-        pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
+        pem: pem_encode("PRIVATE KEY", der).into_bytes(),
     })
 }
 
@@ -207,16 +211,7 @@ pub fn generate_many(
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<Key>, String> {
     let ders = ders_from_seeds(alg, seeds, threads, progress)?;
-    ders.into_iter()
-        .map(|der| {
-            let pair =
-                Signer::from_pkcs8(&der).map_err(|e| format!("the new key does not load: {e}"))?;
-            Ok(Key {
-                pair,
-                pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
-            })
-        })
-        .collect()
+    ders.iter().map(|der| from_new_der(der)).collect()
 }
 
 /// Native: the seeds are handed out one at a time from a shared counter (a prime search
