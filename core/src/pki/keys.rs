@@ -210,35 +210,41 @@ pub fn generate_many(
     threads: usize,
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<Key>, String> {
-    let ders = ders_from_seeds(alg, seeds, threads, progress)?;
-    ders.iter().map(|der| from_new_der(der)).collect()
+    keys_from_seeds(alg, seeds, threads, progress)
+}
+
+/// One new RSA key, ready to sign (loading it into ring checks it: done on the worker
+/// thread too).
+#[cfg(feature = "rsa")]
+fn rsa_key_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Key, String> {
+    from_new_der(&rsa_der_from_seed(alg, seed)?)
 }
 
 /// Native: the seeds are handed out one at a time from a shared counter (a prime search
 /// takes anywhere from a fraction to several times its mean, so fixed shares would leave
 /// a core idle), and each result goes back into its seed's slot.
 #[cfg(all(feature = "rsa", not(target_arch = "wasm32")))]
-fn ders_from_seeds(
+fn keys_from_seeds(
     alg: KeyAlgorithm,
     seeds: &[[u8; 32]],
     threads: usize,
     progress: Option<Progress<'_>>,
-) -> Result<Vec<Vec<u8>>, String> {
+) -> Result<Vec<Key>, String> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let total = seeds.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    type Slot = Mutex<Option<Result<Vec<u8>, String>>>;
+    type Slot = Mutex<Option<Result<Key, String>>>;
     let slots: Vec<Slot> = seeds.iter().map(|_| Mutex::new(None)).collect();
     let work = || {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(seed) = seeds.get(i) else { break };
-            let der = rsa_der_from_seed(alg, *seed);
-            let failed = der.is_err();
+            let key = rsa_key_from_seed(alg, *seed);
+            let failed = key.is_err();
             if let Ok(mut slot) = slots[i].lock() {
-                *slot = Some(der);
+                *slot = Some(key);
             }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if let Some(p) = progress {
@@ -261,7 +267,7 @@ fn ders_from_seeds(
             work();
         });
     }
-    let results: Vec<Option<Result<Vec<u8>, String>>> = slots
+    let results: Vec<Option<Result<Key, String>>> = slots
         .into_iter()
         .map(|m| m.into_inner().ok().flatten())
         .collect();
@@ -277,16 +283,16 @@ fn ders_from_seeds(
 
 /// The browser has no threads here: one key after another, with progress.
 #[cfg(all(feature = "rsa", target_arch = "wasm32"))]
-fn ders_from_seeds(
+fn keys_from_seeds(
     alg: KeyAlgorithm,
     seeds: &[[u8; 32]],
     _threads: usize,
     progress: Option<Progress<'_>>,
-) -> Result<Vec<Vec<u8>>, String> {
+) -> Result<Vec<Key>, String> {
     let total = seeds.len();
     let mut out = Vec::with_capacity(total);
     for (i, seed) in seeds.iter().enumerate() {
-        out.push(rsa_der_from_seed(alg, *seed)?);
+        out.push(rsa_key_from_seed(alg, *seed)?);
         if let Some(p) = progress {
             p(i + 1, total);
         }
