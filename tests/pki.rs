@@ -367,6 +367,59 @@ fn file<'a>(pki: &'a Pki, path: &str) -> &'a [u8] {
         .bytes
 }
 
+/// RSA keys are made on several threads from seeds drawn in a fixed order: the same seed
+/// gives the same files on one thread and on many; a re-render with part of the PKI
+/// present makes only the missing keys (debug builds check the count) and keeps the rest.
+#[test]
+fn rsa_pki_does_not_depend_on_the_thread_count() {
+    use hagen_core::pki::{Options, generate_with};
+    let plan = plan_of("valid/v1beta3-keepalived-rsa.yaml", None);
+    let at = now();
+    let with = |threads: usize, existing: &Existing| {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let progress = |done: usize, total: usize| {
+            assert!(done >= 1 && done <= total);
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        };
+        let options = Options {
+            threads,
+            progress: Some(&progress),
+        };
+        let pki = generate_with(&plan, existing, &mut SeededEntropy::new(21), at, &options)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (pki, calls.into_inner())
+    };
+    let (one, one_calls) = with(1, &Existing::none());
+    let (three, three_calls) = with(3, &Existing::none());
+    assert_eq!(one.files, three.files);
+    assert_eq!(one.join, three.join);
+    // 3 CAs, sa, and per control plane 7 leaves and 3 kubeconfigs (1.28: no super-admin).
+    assert_eq!((one_calls, three_calls), (4 + 3 * 10, 4 + 3 * 10));
+
+    // Drop one node's leaves: only their keys are made again.
+    let mut existing = Existing::from_bundle(
+        one.files
+            .iter()
+            .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
+    )
+    .unwrap();
+    existing.per_node.remove("m2");
+    let (again, calls) = with(2, &existing);
+    assert_eq!(calls, 10);
+    let kept = |pki: &Pki, node: &str| -> Vec<(String, File)> {
+        pki.files
+            .iter()
+            .filter(|(p, _)| !p.starts_with(&format!("nodes/{node}/")))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(kept(&again, "m2"), kept(&one, "m2"));
+    assert_ne!(
+        file(&again, "nodes/m2/etc/kubernetes/pki/apiserver.key"),
+        file(&one, "nodes/m2/etc/kubernetes/pki/apiserver.key")
+    );
+}
+
 #[test]
 fn v1_28_rsa_pki_verifies() {
     let plan = plan_of("valid/v1beta3-keepalived-rsa.yaml", None);

@@ -135,6 +135,10 @@ pub struct RenderArgs {
     /// List every PKI file with what was done to it.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Threads for RSA key generation (default: one per available core). The files do
+    /// not depend on it.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// When to color human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,

@@ -95,7 +95,15 @@ pub fn run(args: &RenderArgs) -> u8 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let pki = match hagen_core::pki::generate(plan, &existing, &mut OsEntropy, now) {
+    let bar = Bar::new();
+    let progress = |done: usize, total: usize| bar.show(done, total);
+    let options = hagen_core::pki::Options {
+        threads: args.jobs.unwrap_or(0),
+        progress: Some(&progress),
+    };
+    let made = hagen_core::pki::generate_with(plan, &existing, &mut OsEntropy, now, &options);
+    bar.finish();
+    let pki = match made {
         Ok(p) => p,
         Err(e) => {
             let place = args
@@ -181,4 +189,56 @@ fn read_tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
         }
     }
     Ok(out)
+}
+
+/// A progress bar for RSA key generation on stderr: only on a terminal, and only once it
+/// has taken more than a moment (ECDSA keys and a kept PKI never show one).
+struct Bar {
+    tty: bool,
+    start: std::time::Instant,
+    shown: std::sync::atomic::AtomicBool,
+    /// The highest count drawn (the workers report out of order).
+    drawn: std::sync::Mutex<usize>,
+}
+
+impl Bar {
+    const AFTER: std::time::Duration = std::time::Duration::from_millis(300);
+    const WIDTH: usize = 30;
+
+    fn new() -> Bar {
+        use std::io::IsTerminal;
+        Bar {
+            tty: std::io::stderr().is_terminal(),
+            start: std::time::Instant::now(),
+            shown: std::sync::atomic::AtomicBool::new(false),
+            drawn: std::sync::Mutex::new(0),
+        }
+    }
+
+    fn show(&self, done: usize, total: usize) {
+        if !self.tty || total == 0 || self.start.elapsed() < Self::AFTER {
+            return;
+        }
+        let Ok(mut drawn) = self.drawn.lock() else {
+            return;
+        };
+        if done <= *drawn {
+            return;
+        }
+        *drawn = done;
+        self.shown.store(true, std::sync::atomic::Ordering::Relaxed);
+        let filled = Self::WIDTH * done / total;
+        eprint!(
+            "\rmaking RSA keys [{}{}] {done}/{total}",
+            "#".repeat(filled),
+            " ".repeat(Self::WIDTH - filled)
+        );
+    }
+
+    /// Clears the bar's line, if it was drawn.
+    fn finish(&self) {
+        if self.shown.load(std::sync::atomic::Ordering::Relaxed) {
+            eprint!("\r{}\r", " ".repeat(Self::WIDTH + 40));
+        }
+    }
 }

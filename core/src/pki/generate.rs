@@ -318,11 +318,59 @@ struct Want<'a> {
 
 /// Makes (or keeps) the whole PKI of `plan`. `now` is the current time in Unix seconds:
 /// core has no clock, and tests pin it.
+///
+/// Natively, RSA keys are made on every core ([`generate_with`] says how many and reports
+/// progress); the files only depend on the entropy stream, never on the thread count.
 pub fn generate(
     plan: &Plan,
     existing: &Existing,
     entropy: &mut dyn Entropy,
     now: i64,
+) -> Result<Pki, PkiError> {
+    generate_with(plan, existing, entropy, now, &Options::default())
+}
+
+/// How [`generate_with`] makes RSA keys (ECDSA keys take microseconds and are made in
+/// line).
+#[derive(Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Threads for RSA key generation; 0 means one per available core. The browser
+    /// build always uses one.
+    pub threads: usize,
+    /// Called after each new RSA key with `(done, total)`, from the worker threads.
+    pub progress: Option<keys::Progress<'a>>,
+}
+
+impl Options<'_> {
+    /// The number of threads to use.
+    pub fn threads(&self) -> usize {
+        if self.threads > 0 {
+            return self.threads;
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            1
+        }
+    }
+}
+
+/// [`generate`] with [`Options`].
+///
+/// RSA keys are made before anything is signed: the number of new keys is known from the
+/// plan and `existing`, one 32-byte seed per key is drawn from `entropy` in a fixed
+/// order, and the keys are made from their seeds in parallel ([`keys::generate_many`]).
+/// The CAs, leaves and kubeconfigs then take them in that order, so the same entropy
+/// stream gives the same files with one thread or many.
+pub fn generate_with(
+    plan: &Plan,
+    existing: &Existing,
+    entropy: &mut dyn Entropy,
+    now: i64,
+    options: &Options<'_>,
 ) -> Result<Pki, PkiError> {
     let mut out = Out::default();
     // Join material first, so it does not shift when the PKI's shape changes; an earlier
@@ -333,6 +381,9 @@ pub fn generate(
         token = t.clone();
         cert_key = k.clone();
     }
+
+    let mut entropy = Rand::new(plan, existing, entropy, options)?;
+    let entropy = &mut entropy;
 
     let control_planes: Vec<&Node> = plan.control_planes().collect();
     let mut cas: BTreeMap<&'static str, Ca> = BTreeMap::new();
@@ -356,7 +407,7 @@ pub fn generate(
         cas.insert(row.name, ca);
     }
 
-    let (sa_key, sa_pub, sa_action) = service_account(plan, existing, entropy)?;
+    let (sa_key, sa_pub, sa_action) = service_account(existing, entropy)?;
     for node in &control_planes {
         let base = bundle_path(node, paths::K8S_PKI);
         out.add(
@@ -416,12 +467,119 @@ pub fn generate(
         ca_cert_hash: ca_cert_hash(&ca.der)?,
         certificate_key: cert_key,
     };
+    debug_assert_eq!(
+        (entropy.made, entropy.ready.len()),
+        (entropy.expected, 0),
+        "new_keys_needed disagrees with the keys generate took"
+    );
     out.files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Pki {
         files: out.files,
         join,
         report: out.report,
     })
+}
+
+/// The entropy of one [`generate_with`] run, and the RSA keys made ahead of time.
+struct Rand<'e> {
+    entropy: &'e mut dyn Entropy,
+    alg: crate::topology::KeyAlgorithm,
+    /// Keys made ahead, taken in order.
+    ready: std::collections::VecDeque<Key>,
+    /// How many new keys [`new_keys_needed`] said this run makes, and how many it took:
+    /// debug builds check they agree (if the count fell short, the missing RSA keys are
+    /// made in line from seeds drawn then: slower, still deterministic).
+    expected: usize,
+    made: usize,
+}
+
+impl<'e> Rand<'e> {
+    fn new(
+        plan: &Plan,
+        existing: &Existing,
+        entropy: &'e mut dyn Entropy,
+        options: &Options<'_>,
+    ) -> Result<Rand<'e>, PkiError> {
+        let expected = new_keys_needed(plan, existing);
+        let mut ready = std::collections::VecDeque::new();
+        #[cfg(feature = "rsa")]
+        {
+            if plan.key_algorithm != crate::topology::KeyAlgorithm::EcdsaP256 {
+                let seeds: Vec<[u8; 32]> = (0..expected)
+                    .map(|_| {
+                        let mut seed = [0u8; 32];
+                        entropy.fill(&mut seed);
+                        seed
+                    })
+                    .collect();
+                ready.extend(
+                    keys::generate_many(
+                        plan.key_algorithm,
+                        &seeds,
+                        options.threads(),
+                        options.progress,
+                    )
+                    .map_err(crypto)?,
+                );
+            }
+        }
+        #[cfg(not(feature = "rsa"))]
+        let _ = (options, &mut ready);
+        Ok(Rand {
+            entropy,
+            alg: plan.key_algorithm,
+            ready,
+            expected,
+            made: 0,
+        })
+    }
+
+    /// The next new private key.
+    fn new_key(&mut self) -> Result<Key, PkiError> {
+        self.made += 1;
+        if let Some(key) = self.ready.pop_front() {
+            return Ok(key);
+        }
+        keys::generate(self.alg, self.entropy).map_err(crypto)
+    }
+}
+
+impl Entropy for Rand<'_> {
+    fn fill(&mut self, buf: &mut [u8]) {
+        self.entropy.fill(buf);
+    }
+}
+
+/// How many new keys [`generate_with`] will make for `plan` given `existing`: the same
+/// walk, counting only the places where neither the file nor its key exists.
+fn new_keys_needed(plan: &Plan, existing: &Existing) -> usize {
+    let mut n = 0;
+    for row in CERTS.iter().filter(|r| r.is_ca) {
+        let has = |ext: &str| existing.shared.contains_key(&format!("{}.{ext}", row.name));
+        n += usize::from(!has("crt") && !has("key"));
+    }
+    n += usize::from(
+        !existing.shared.contains_key(spec::SA_KEY) && !existing.shared.contains_key(spec::SA_PUB),
+    );
+    let first = plan.control_planes().next().map(|n| n.name.as_str());
+    for node in &plan.nodes {
+        for row in CERTS.iter().filter(|r| !r.is_ca) {
+            if let Some((rel, _)) = row.place(plan, node) {
+                let has = |ext: &str| existing.node_file(&node.name, &format!("{rel}.{ext}"));
+                n += usize::from(has("crt").is_none() && has("key").is_none());
+            }
+        }
+        if node.has(Role::ControlPlane) {
+            for kc in KUBECONFIGS {
+                if !(kc.since)(&plan.version) || (kc.first_only && first != Some(&node.name)) {
+                    continue;
+                }
+                let rel = format!("etc/kubernetes/{}", kc.file);
+                n += usize::from(existing.node_file(&node.name, &rel).is_none());
+            }
+        }
+    }
+    n
 }
 
 /// `sha256:<hex>` of a certificate's SubjectPublicKeyInfo, as `kubeadm join
@@ -506,7 +664,7 @@ fn load_or_make_ca(
     plan: &Plan,
     row: &CertSpec,
     existing: &Existing,
-    entropy: &mut dyn Entropy,
+    entropy: &mut Rand<'_>,
     now: i64,
 ) -> Result<Ca, PkiError> {
     let crt_path = format!("{}.crt", row.name);
@@ -553,7 +711,7 @@ fn load_or_make_ca(
             cert: crt_path,
         }),
         (None, None) => {
-            let key = keys::generate(plan.key_algorithm, entropy).map_err(crypto)?;
+            let key = entropy.new_key()?;
             let want = Want {
                 cn: match row.cn {
                     spec::Cn::Fixed(cn) => cn.to_string(),
@@ -587,9 +745,8 @@ type Outcome = (PkiAction, &'static str);
 
 /// The service-account key pair: (sa.key bytes, sa.pub bytes, what happened).
 fn service_account(
-    plan: &Plan,
     existing: &Existing,
-    entropy: &mut dyn Entropy,
+    entropy: &mut Rand<'_>,
 ) -> Result<(Vec<u8>, Vec<u8>, Outcome), PkiError> {
     let (key_path, pub_path) = (spec::SA_KEY, spec::SA_PUB);
     match (existing.shared.get(key_path), existing.shared.get(pub_path)) {
@@ -626,7 +783,7 @@ fn service_account(
             key: key_path.to_string(),
         }),
         (None, None) => {
-            let key = keys::generate(plan.key_algorithm, entropy).map_err(crypto)?;
+            let key = entropy.new_key()?;
             let public = keys::pem_encode("PUBLIC KEY", &key.pair.subject_public_key_info());
             Ok((
                 key.pem,
@@ -823,7 +980,7 @@ fn issue(
 fn leaf(
     plan: &Plan,
     existing: &Existing,
-    entropy: &mut dyn Entropy,
+    entropy: &mut Rand<'_>,
     now: i64,
     node: &Node,
     rel: &str,
@@ -891,7 +1048,7 @@ fn leaf(
             );
         }
         (None, None) => {
-            let key: Key = keys::generate(plan.key_algorithm, entropy).map_err(crypto)?;
+            let key: Key = entropy.new_key()?;
             let pem = issue(want, &key.pair, ca, now, days, entropy)?;
             out.add(crt_path, &pem, MODE_FILE, (PkiAction::Generated, "new"));
             out.add(
@@ -909,7 +1066,7 @@ fn leaf(
 fn kubeconfig_file(
     plan: &Plan,
     existing: &Existing,
-    entropy: &mut dyn Entropy,
+    entropy: &mut Rand<'_>,
     now: i64,
     node: &Node,
     kc: &spec::KubeconfigSpec,
@@ -936,7 +1093,7 @@ fn kubeconfig_file(
         key_pem: Vec::new(),
     };
     let Some(bytes) = existing.node_file(&node.name, &rel) else {
-        let key = keys::generate(plan.key_algorithm, entropy).map_err(crypto)?;
+        let key = entropy.new_key()?;
         let cert_pem = issue(&want, &key.pair, ca, now, days, entropy)?;
         let text = kubeconfig::render(&Parts {
             cert_pem,

@@ -122,42 +122,182 @@ impl SigningKey for Signer {
 /// which every Kubernetes component and etcd reads.
 pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, String> {
     let mut rng = EntropyRng(entropy);
-    let der: Vec<u8> = match alg {
+    match alg {
         KeyAlgorithm::EcdsaP256 => {
-            use p256::pkcs8::EncodePrivateKey;
+            // The public point is computed once, here; going through `to_pkcs8_der` and
+            // `Signer::from_pkcs8` computed it three times (a scalar multiplication each,
+            // most of a P-256 PKI's time).
             let secret = p256::SecretKey::random(&mut rng);
-            secret
-                .to_pkcs8_der()
-                .map_err(|e| format!("cannot encode an ECDSA key: {e}"))?
-                .as_bytes()
-                .to_vec()
+            let signing = p256::ecdsa::SigningKey::from(&secret);
+            let point = signing.verifying_key().to_encoded_point(false);
+            let der = p256_pkcs8(&secret.to_bytes(), point.as_bytes());
+            let ring = KeyPair::try_from(der.as_slice())
+                .map_err(|e| format!("the new key does not load: {e}"))?;
+            Ok(Key {
+                pair: Signer {
+                    ring,
+                    p256: Some(signing),
+                },
+                pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
+            })
         }
         #[cfg(not(feature = "rsa"))]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-            let _ = &mut rng;
-            return Err("this build of hagen makes no RSA keys (the `rsa` feature is off); use the hagen command line or ecdsa-p256".into());
+            Err("this build of hagen makes no RSA keys (the `rsa` feature is off); use the hagen command line or ecdsa-p256".into())
         }
         #[cfg(feature = "rsa")]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-            use rsa::pkcs8::EncodePrivateKey;
-            let bits = match alg {
-                KeyAlgorithm::Rsa2048 => 2048,
-                KeyAlgorithm::Rsa3072 => 3072,
-                _ => 4096,
-            };
-            let key = rsa::RsaPrivateKey::new(&mut rng, bits)
-                .map_err(|e| format!("cannot make an RSA-{bits} key: {e}"))?;
-            key.to_pkcs8_der()
-                .map_err(|e| format!("cannot encode an RSA key: {e}"))?
-                .as_bytes()
-                .to_vec()
+            // Through a seed, as [`generate_many`] does: one key made here is the same as
+            // one made there from the same 32 bytes.
+            let mut seed = [0u8; 32];
+            rng.0.fill(&mut seed);
+            from_new_der(&rsa_der_from_seed(alg, seed)?)
         }
-    };
-    let pair = Signer::from_pkcs8(&der).map_err(|e| format!("the new key does not load: {e}"))?;
+    }
+}
+
+/// A key this module just encoded, loaded to sign.
+#[cfg(feature = "rsa")]
+fn from_new_der(der: &[u8]) -> Result<Key, String> {
+    let pair = Signer::from_pkcs8(der).map_err(|e| format!("the new key does not load: {e}"))?;
     Ok(Key {
         pair,
-        pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
+        pem: pem_encode("PRIVATE KEY", der).into_bytes(),
     })
+}
+
+/// The PKCS#8 DER of a new RSA key of `alg`, made from a 32-byte seed alone: the seed
+/// keys a ChaCha20 generator that feeds the prime search. This is what lets
+/// [`generate_many`] make keys on several threads and still give the same keys for the
+/// same [`Entropy`] stream: the seeds are drawn in a fixed order, the searches (which
+/// take a different amount of randomness each) no longer share one stream.
+///
+/// With the OS generator behind [`Entropy`] (the CLI) each seed is 256 uniformly random
+/// bits, and ChaCha20 under a uniformly random 256-bit key is a cryptographic
+/// generator, so a key is as unpredictable as one drawn from the OS directly (2048-bit
+/// RSA is worth about 112 bits; the seed holds 256).
+#[cfg(feature = "rsa")]
+pub fn rsa_der_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Vec<u8>, String> {
+    use rand_core::SeedableRng;
+    use rsa::pkcs8::EncodePrivateKey;
+    let bits = match alg {
+        KeyAlgorithm::Rsa2048 => 2048,
+        KeyAlgorithm::Rsa3072 => 3072,
+        KeyAlgorithm::Rsa4096 => 4096,
+        KeyAlgorithm::EcdsaP256 => return Err("not an RSA algorithm".into()),
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
+    let key = rsa::RsaPrivateKey::new(&mut rng, bits)
+        .map_err(|e| format!("cannot make an RSA-{bits} key: {e}"))?;
+    Ok(key
+        .to_pkcs8_der()
+        .map_err(|e| format!("cannot encode an RSA key: {e}"))?
+        .as_bytes()
+        .to_vec())
+}
+
+/// Calls back after each key [`generate_many`] made: `(done, total)`. Called from the
+/// worker threads, so it must be `Sync`.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// Makes one RSA key per seed (see [`rsa_der_from_seed`]), on up to `threads` threads
+/// natively (one in the browser); the result is in the order of `seeds` whatever the
+/// number of threads, so the output only depends on the seeds.
+#[cfg(feature = "rsa")]
+pub fn generate_many(
+    alg: KeyAlgorithm,
+    seeds: &[[u8; 32]],
+    threads: usize,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<Key>, String> {
+    keys_from_seeds(alg, seeds, threads, progress)
+}
+
+/// One new RSA key, ready to sign (loading it into ring checks it: done on the worker
+/// thread too).
+#[cfg(feature = "rsa")]
+fn rsa_key_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Key, String> {
+    from_new_der(&rsa_der_from_seed(alg, seed)?)
+}
+
+/// Native: the seeds are handed out one at a time from a shared counter (a prime search
+/// takes anywhere from a fraction to several times its mean, so fixed shares would leave
+/// a core idle), and each result goes back into its seed's slot.
+#[cfg(all(feature = "rsa", not(target_arch = "wasm32")))]
+fn keys_from_seeds(
+    alg: KeyAlgorithm,
+    seeds: &[[u8; 32]],
+    threads: usize,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<Key>, String> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let total = seeds.len();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    type Slot = Mutex<Option<Result<Key, String>>>;
+    let slots: Vec<Slot> = seeds.iter().map(|_| Mutex::new(None)).collect();
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(seed) = seeds.get(i) else { break };
+            let key = rsa_key_from_seed(alg, *seed);
+            let failed = key.is_err();
+            if let Ok(mut slot) = slots[i].lock() {
+                *slot = Some(key);
+            }
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = progress {
+                p(n, total);
+            }
+            if failed {
+                // Stop handing out work: the caller reports the first error anyway.
+                next.store(total, Ordering::Relaxed);
+            }
+        }
+    };
+    let threads = threads.clamp(1, total.max(1));
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+    }
+    let results: Vec<Option<Result<Key, String>>> = slots
+        .into_iter()
+        .map(|m| m.into_inner().ok().flatten())
+        .collect();
+    // The first real error, rather than a slot left empty after it.
+    if let Some(Err(e)) = results.iter().flatten().find(|r| r.is_err()) {
+        return Err(e.clone());
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("a key was not made".into())))
+        .collect()
+}
+
+/// The browser has no threads here: one key after another, with progress.
+#[cfg(all(feature = "rsa", target_arch = "wasm32"))]
+fn keys_from_seeds(
+    alg: KeyAlgorithm,
+    seeds: &[[u8; 32]],
+    _threads: usize,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<Key>, String> {
+    let total = seeds.len();
+    let mut out = Vec::with_capacity(total);
+    for (i, seed) in seeds.iter().enumerate() {
+        out.push(rsa_key_from_seed(alg, *seed)?);
+        if let Some(p) = progress {
+            p(i + 1, total);
+        }
+    }
+    Ok(out)
 }
 
 /// Loads a PEM private key in PKCS#8, PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE
@@ -201,6 +341,7 @@ const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
 const OCTET_STRING: u8 = 0x04;
 const NULL: u8 = 0x05;
 const OID: u8 = 0x06;
@@ -252,6 +393,25 @@ fn pkcs8(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
     ]
     .concat();
     tlv(SEQUENCE, &body)
+}
+
+/// PKCS#8 of a P-256 key from its scalar and uncompressed public point, byte for byte
+/// what `p256`'s `to_pkcs8_der` writes (SEC1 `ECPrivateKey` v1 with the public key and
+/// without the curve, which the algorithm identifier names).
+fn p256_pkcs8(scalar: &[u8], point: &[u8]) -> Vec<u8> {
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(point);
+    let sec1 = tlv(
+        SEQUENCE,
+        &[
+            tlv(INTEGER, &[1]),
+            tlv(OCTET_STRING, scalar),
+            tlv(0xa1, &tlv(BIT_STRING, &bits)),
+        ]
+        .concat(),
+    );
+    let alg = [tlv(OID, OID_EC_PUBLIC_KEY), tlv(OID, OID_P256)].concat();
+    pkcs8(&alg, &sec1)
 }
 
 /// Wraps a PKCS#1 `RSAPrivateKey` (what `RSA PRIVATE KEY` holds) into PKCS#8: the
@@ -331,6 +491,56 @@ mod tests {
         assert_ne!(a.pem, c.pem);
         let again = load(&a.pem).unwrap();
         assert_eq!(again.pair.public_key_raw(), a.pair.public_key_raw());
+    }
+
+    /// A key made alone from the entropy stream is the key `generate_many` makes from the
+    /// seed drawn from that stream, and the thread count changes nothing.
+    #[cfg(feature = "rsa")]
+    #[test]
+    fn rsa_keys_come_from_their_seeds_alone() {
+        let mut e = SeededEntropy::new(3);
+        let seeds: Vec<[u8; 32]> = (0..3)
+            .map(|_| {
+                let mut s = [0u8; 32];
+                e.fill(&mut s);
+                s
+            })
+            .collect();
+        let one = generate_many(KeyAlgorithm::Rsa2048, &seeds, 1, None).unwrap();
+        let done = std::sync::Mutex::new(Vec::new());
+        let progress = |d: usize, t: usize| done.lock().unwrap().push((d, t));
+        let many = generate_many(KeyAlgorithm::Rsa2048, &seeds, 4, Some(&progress)).unwrap();
+        let pems = |keys: &[Key]| keys.iter().map(|k| k.pem.clone()).collect::<Vec<_>>();
+        assert_eq!(pems(&one), pems(&many));
+        let mut done = done.into_inner().unwrap();
+        done.sort();
+        assert_eq!(done, [(1, 3), (2, 3), (3, 3)]);
+        let alone = generate(KeyAlgorithm::Rsa2048, &mut SeededEntropy::new(3)).unwrap();
+        assert_eq!(alone.pem, one[0].pem);
+        assert_ne!(one[0].pem, one[1].pem);
+        assert!(
+            generate_many(KeyAlgorithm::Rsa2048, &[], 2, None)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// The hand-made encoding of a new P-256 key is p256's own, and it loads back.
+    #[test]
+    fn p256_keys_are_encoded_as_p256_does() {
+        use p256::pkcs8::EncodePrivateKey;
+        for seed in 0..20 {
+            let key = generate(KeyAlgorithm::EcdsaP256, &mut SeededEntropy::new(seed)).unwrap();
+            let secret = p256::SecretKey::random(&mut EntropyRng(&mut SeededEntropy::new(seed)));
+            let theirs = secret.to_pkcs8_der().unwrap();
+            assert_eq!(
+                key.pem,
+                pem_encode("PRIVATE KEY", theirs.as_bytes()).into_bytes()
+            );
+            let again = load(&key.pem).unwrap();
+            assert_eq!(again.pair.public_key_raw(), key.pair.public_key_raw());
+            assert_eq!(again.pair.sign(b"m").ok(), key.pair.sign(b"m").ok());
+        }
     }
 
     #[test]

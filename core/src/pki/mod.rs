@@ -16,7 +16,8 @@ pub mod kubeconfig;
 pub mod spec;
 
 pub use generate::{
-    Existing, Pki, PkiAction, PkiError, PkiEvent, ca_cert_hash, generate, join_file,
+    Existing, Options, Pki, PkiAction, PkiError, PkiEvent, ca_cert_hash, generate, generate_with,
+    join_file,
 };
 
 /// The source of randomness for everything hagen makes itself. The CLI passes the OS
