@@ -42,6 +42,7 @@ pub mod starter;
 pub mod topology;
 pub mod version;
 pub mod whatif;
+pub mod yaml;
 pub mod zip;
 
 use diag::Diagnostics;

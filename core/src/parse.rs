@@ -1,17 +1,17 @@
 //! Step 1: text → [`Topology`]. The YAML is read into the spanned, untyped tree of
-//! [`crate::lint::yaml`] (the same parser as the linters), then converted into the
+//! [`crate::yaml`] (the same tree as the linters'), then converted into the
 //! typed model here, field by field. Doing the conversion ourselves, instead of through
 //! a serde deserializer, reports *every* unknown key and wrong type at once, each with
 //! its path and a position, and keeps the wizard's wasm about 100 KB (gzip) smaller.
 
 use crate::diag::Diagnostic;
-use crate::lint::yaml::{self, Key, Node, Value};
 use crate::rules::topology::{INVALID_YAML, UNKNOWN_KEY};
 use crate::source::Span;
 use crate::topology::{
     ApiServer, ControlPlaneEndpoint, Etcd, EtcdType, KeyAlgorithm, LbType, LoadBalancer, Metadata,
     Networking, Node as TopologyNode, Pki, Role, S, Spec, Topology,
 };
+use crate::yaml::{self, Key, Node, Value};
 
 /// Parses topology text, or returns every reason it cannot be read as a topology.
 pub fn parse(text: &str) -> Result<Topology, Vec<Diagnostic>> {

@@ -26,7 +26,7 @@ pub mod kubeadm;
 pub mod kubevip;
 pub mod nginx;
 pub mod scan;
-pub mod yaml;
+pub use crate::yaml;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::plan::Plan;

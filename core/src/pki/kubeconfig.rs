@@ -50,7 +50,7 @@ pub fn render(p: &Parts) -> String {
 /// than serde: the same parser, without a typed deserializer per kubeconfig struct (which
 /// costs the wizard's wasm about 40 KB).
 pub fn parse(text: &[u8]) -> Result<Parts, String> {
-    use crate::lint::yaml::{self, Node};
+    use crate::yaml::{self, Node};
     let text = std::str::from_utf8(text).map_err(|_| "it is not UTF-8".to_string())?;
     let parsed = yaml::parse(text);
     if let Some((msg, _)) = &parsed.error {

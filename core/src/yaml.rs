@@ -1,5 +1,6 @@
-//! A spanned, untyped YAML tree for the linters (kubeadm, etcd config, kube-vip and
-//! static pods, kubeconfigs).
+//! A spanned, untyped YAML tree: what topology.yaml is read into before it is converted
+//! to the typed model (`parse.rs`), and what the linters read kubeadm files, etcd
+//! configs, kube-vip and static pods and kubeconfigs into.
 //!
 //! Why not serde: the linted files are not ours, so there is no schema to deserialize
 //! into, and rules need the byte span of every key and value. The tree is built from
