@@ -8,7 +8,7 @@ use crate::topology::LbType;
 use minijinja::Environment;
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct Backend {
     name: String,
     address: String,
@@ -46,13 +46,7 @@ pub(super) fn render(
             ),
             port: plan.endpoint.port,
             bind_port: plan.bind_port,
-            backends: backends
-                .iter()
-                .map(|b| Backend {
-                    name: b.name.clone(),
-                    address: b.address.clone(),
-                })
-                .collect(),
+            backends: backends.clone(),
         };
         out.add(
             node_path(node, "etc/haproxy/haproxy.cfg"),
