@@ -145,7 +145,7 @@ fn configish() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(crate::fuzz_config(256))]
 
     #[test]
     fn arbitrary_text_never_panics(name in prop::sample::select(NAMES), text in ".{0,400}") {
@@ -172,5 +172,16 @@ proptest! {
             }
         }
         assert_sane(name, &chars.into_iter().collect::<String>());
+    }
+}
+
+/// Inputs the fuzzers once found; each is a bug that stays fixed.
+#[test]
+fn regressions() {
+    for (name, text) in [
+        // A quote before a multi-byte character put a span inside the character.
+        ("haproxy.cfg", "\"\"A0\u{b}\"¡{\u{b}"),
+    ] {
+        assert_sane(name, text);
     }
 }

@@ -100,7 +100,7 @@ pub fn parse(text: &str) -> Result<Config, Error> {
             .zip(line.words.last())
             .is_some_and(|(c, w)| c == w.span.end && c > 0);
         let mut current: Vec<Word> = Vec::new();
-        for w in split_braces(line.words) {
+        for w in split_braces(text, line.words) {
             match w.text.as_str() {
                 "{" => {
                     let header = std::mem::take(&mut current);
@@ -154,10 +154,14 @@ fn stmt(words: Vec<Word>, cut: bool) -> Item {
     }
 }
 
-fn split_braces(words: Vec<Word>) -> Vec<Word> {
+/// Splits `{` and `}` out of words written without quotes or escapes (`vrrp_instance
+/// VI_1{`); a quoted word keeps its braces, and its byte offsets would not map onto the
+/// text anyway.
+fn split_braces(source: &str, words: Vec<Word>) -> Vec<Word> {
     let mut out = Vec::new();
     for w in words {
-        if !w.text.contains(['{', '}']) || w.span.end - w.span.start != w.text.len() {
+        let verbatim = source.get(w.span.start..w.span.end) == Some(w.text.as_str());
+        if !verbatim || !w.text.contains(['{', '}']) {
             out.push(w);
             continue;
         }
