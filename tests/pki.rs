@@ -384,6 +384,7 @@ fn rsa_pki_does_not_depend_on_the_thread_count() {
         let options = Options {
             threads,
             progress: Some(&progress),
+            ..Options::default()
         };
         let pki = generate_with(&plan, existing, &mut SeededEntropy::new(21), at, &options)
             .unwrap_or_else(|e| panic!("{e}"));

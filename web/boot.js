@@ -1,3 +1,50 @@
-// Loads the wizard. A file of its own because the Content-Security-Policy forbids inline scripts.
+// Starts the wizard (a file of its own: the Content-Security-Policy forbids inline
+// scripts) and its RSA key workers, one per core. The workers load now, with the page:
+// after load the page fetches nothing, ever, so they must be ready before anyone asks
+// for keys. ECDSA keys (the default) take microseconds and never need them.
 import init from './hagen-web.js';
+
+const size = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
+const workers = Array.from({ length: size }, () =>
+  new Worker(new URL('rsa-worker.js', import.meta.url), { type: 'module' }));
+const ready = Promise.all(workers.map((w) => new Promise((resolve, reject) => {
+  const onMessage = (e) => {
+    if (e.data && e.data.ready) { w.removeEventListener('message', onMessage); resolve(); }
+  };
+  w.addEventListener('message', onMessage);
+  w.addEventListener('error', (e) => reject(new Error(`a key worker did not start: ${e.message}`)), { once: true });
+})));
+ready.then(() => { document.documentElement.dataset.keyWorkers = String(size); }, () => {});
+
+// Makes one RSA key of `bits` per 32-byte seed in `seeds`; each free worker takes the
+// next seed (prime searches vary a lot in length, fixed shares would idle a core).
+// Resolves to the PKCS#8 DERs in seed order; `progress(done, total)` after each.
+async function rsa(bits, seeds, progress) {
+  await ready;
+  const total = seeds.length / 32;
+  const keys = new Array(total);
+  let next = 0;
+  let done = 0;
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const feed = (w) => {
+      if (failed || next >= total) return;
+      const i = next++;
+      const onMessage = (e) => {
+        w.removeEventListener('message', onMessage);
+        if (e.data.error) { failed = true; reject(new Error(e.data.error)); return; }
+        keys[i] = e.data.der;
+        done++;
+        progress(done, total);
+        if (done === total) resolve(keys); else feed(w);
+      };
+      w.addEventListener('message', onMessage);
+      w.postMessage({ bits, seed: seeds.slice(i * 32, i * 32 + 32) });
+    };
+    if (total === 0) resolve(keys);
+    workers.forEach(feed);
+  });
+}
+
+globalThis.hagenKeys = { workers: size, rsa };
 init();

@@ -139,6 +139,7 @@ fn pki_rsa2048(bencher: divan::Bencher, threads: usize) {
     let options = Options {
         threads,
         progress: None,
+        ..Options::default()
     };
     bencher.bench(|| {
         pki::generate_with(

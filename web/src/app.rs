@@ -7,7 +7,7 @@ use hagen_core::Checked;
 use hagen_core::bundle::Bundle;
 use hagen_core::diag::{Diagnostic, Severity};
 use hagen_core::source::{LineIndex, SourceFile};
-use hagen_core::topology::{EtcdType, KeyAlgorithm, LbType};
+use hagen_core::topology::{EtcdType, LbType};
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -68,6 +68,21 @@ pub enum Msg {
     Imported(Result<String, String>),
     Export,
     Generate,
+    /// `(done, total)` from the key workers.
+    KeyProgress(u32, u32),
+    /// The key workers' RSA keys (PKCS#8 DER, in seed order), or why there are none.
+    RsaKeys(Result<Vec<Vec<u8>>, String>),
+}
+
+/// A generation waiting for its RSA keys: what was valid when Generate was pressed, so
+/// edits made meanwhile do not change the bundle being made.
+struct Pending {
+    plan: hagen_core::plan::Plan,
+    yaml: String,
+    what_if: Vec<hagen_core::whatif::Scenario>,
+    done: u32,
+    total: u32,
+    started_ms: f64,
 }
 
 pub struct App {
@@ -82,6 +97,8 @@ pub struct App {
     /// Milliseconds the last edit took, from input to updated findings and previews.
     last_update_ms: f64,
     join: hagen_core::pki::JoinMaterial,
+    /// Set while the key workers make RSA keys.
+    pending: Option<Pending>,
 }
 
 fn input_value(e: &InputEvent) -> String {
@@ -171,6 +188,7 @@ impl Component for App {
             status: String::new(),
             last_update_ms: 0.0,
             join,
+            pending: None,
         };
         app.recompute();
         app
@@ -315,7 +333,25 @@ impl Component for App {
                 return true;
             }
             Msg::Generate => {
-                self.status = self.generate();
+                self.status = self.generate(ctx);
+                return true;
+            }
+            Msg::KeyProgress(done, total) => {
+                if let Some(p) = &mut self.pending {
+                    (p.done, p.total) = (done, total);
+                }
+                return true;
+            }
+            Msg::RsaKeys(result) => {
+                let Some(p) = self.pending.take() else {
+                    return false;
+                };
+                self.status = match result {
+                    Ok(keys) => {
+                        self.finish(&p.plan, &p.yaml, &p.what_if, Some(&keys), p.started_ms)
+                    }
+                    Err(e) => format!("Key generation failed: {e}"),
+                };
                 return true;
             }
         }
@@ -407,9 +443,15 @@ impl Component for App {
                 { &self.status }
               </div>
               <div class="actions">
-                <button id="generate" type="button" disabled={self.checked.plan.is_none()} onclick={link.callback(|_| Msg::Generate)}>{"Generate keys and download the bundle"}</button>
+                <button id="generate" type="button" disabled={self.checked.plan.is_none() || self.pending.is_some()} onclick={link.callback(|_| Msg::Generate)}>{"Generate keys and download the bundle"}</button>
                 <button id="export" type="button" onclick={link.callback(|_| Msg::Export)}>{"Export topology.yaml"}</button>
               </div>
+              if let Some(p) = &self.pending {
+                <p class="keys">
+                  <label for="key-progress">{ format!("RSA keys made in {} background workers: {} of {}", browser::key_workers(), p.done, p.total) }</label>
+                  <progress id="key-progress" max={p.total.to_string()} value={p.done.to_string()}></progress>
+                </p>
+              }
               { self.findings_view(ctx) }
               { self.what_if_view() }
               { self.files_view(ctx) }
@@ -642,42 +684,81 @@ impl App {
         }
     }
 
-    /// Makes the PKI in the page, assembles the bundle exactly as `hagen render` does,
-    /// and offers it as a zip. The keys exist only in this page's memory until then.
-    fn generate(&mut self) -> String {
+    /// Starts making the bundle from the topology as it is now. ECDSA keys take
+    /// microseconds and are made right here; RSA keys are searched for in the key
+    /// workers (one per core, started with the page), and [`Msg::RsaKeys`] finishes.
+    fn generate(&mut self, ctx: &Context<Self>) -> String {
         let Some(plan) = self.checked.plan.clone() else {
             return "Fix the errors first.".into();
         };
-        if plan.key_algorithm != KeyAlgorithm::EcdsaP256 {
-            // RSA key generation takes about a second per key in wasm on one thread (about
-            // 45 s for three control planes), freezing the page; the CLI does it on all cores.
-            return "RSA keys are made by the command line (hagen render); choose ecdsa-p256 here."
-                .into();
+        if self.pending.is_some() {
+            return "Already making keys.".into();
         }
-        let start = browser::now_ms();
-        let pki = match hagen_core::pki::generate(
-            &plan,
+        let what_if = self.checked.what_if.clone().unwrap_or_default();
+        let started_ms = browser::now_ms();
+        let Some(bits) = hagen_core::pki::keys::rsa_bits(plan.key_algorithm) else {
+            return self.finish(&plan, &self.yaml.text.clone(), &what_if, None, started_ms);
+        };
+        let total = hagen_core::pki::new_keys_needed(&plan, &hagen_core::pki::Existing::none());
+        let mut seeds = vec![0u8; total * 32];
+        hagen_core::pki::Entropy::fill(&mut browser::BrowserEntropy, &mut seeds);
+        let link = ctx.link().clone();
+        let progress = ctx
+            .link()
+            .callback(|(done, total)| Msg::KeyProgress(done, total));
+        wasm_bindgen_futures::spawn_local(async move {
+            let keys = browser::rsa_keys(bits as u32, &seeds, progress).await;
+            link.send_message(Msg::RsaKeys(keys));
+        });
+        self.pending = Some(Pending {
+            plan,
+            yaml: self.yaml.text.clone(),
+            what_if,
+            done: 0,
+            total: total as u32,
+            started_ms,
+        });
+        format!("Making {total} RSA-{bits} keys; the page stays usable meanwhile.")
+    }
+
+    /// Makes the PKI (with the workers' RSA keys, if any), assembles the bundle exactly as
+    /// `hagen render` does, and offers it as a zip. The keys exist only in this page's
+    /// memory until then.
+    fn finish(
+        &mut self,
+        plan: &hagen_core::plan::Plan,
+        yaml: &str,
+        what_if: &[hagen_core::whatif::Scenario],
+        rsa_keys: Option<&[Vec<u8>]>,
+        started_ms: f64,
+    ) -> String {
+        let options = hagen_core::pki::Options {
+            rsa_keys,
+            ..hagen_core::pki::Options::default()
+        };
+        let pki = match hagen_core::pki::generate_with(
+            plan,
             &hagen_core::pki::Existing::none(),
             &mut browser::BrowserEntropy,
             browser::unix_seconds(),
+            &options,
         ) {
             Ok(p) => p,
             Err(e) => return format!("Key generation failed: {e}"),
         };
-        let what_if = self.checked.what_if.clone().unwrap_or_default();
-        let source = SourceFile::new("topology.yaml", self.yaml.text.clone());
-        let bundle = match hagen_core::assemble(&source, &plan, &what_if, &pki) {
+        let source = SourceFile::new("topology.yaml", yaml.to_string());
+        let bundle = match hagen_core::assemble(&source, plan, what_if, &pki) {
             Ok(b) => b,
             Err(e) => return format!("Rendering failed: {e}"),
         };
         let zip = hagen_core::zip::bundle_zip(&bundle, "hagen-bundle", &[]);
-        let ms = browser::now_ms() - start;
+        let seconds = (browser::now_ms() - started_ms) / 1000.0;
         // Previews now show this bundle's token and CA hash.
         self.join = pki.join;
         self.recompute();
         match browser::download("hagen-bundle.zip", &zip, "application/zip") {
             Ok(()) => format!(
-                "Generated {} files ({} keys and certificates) in {ms:.0} ms: hagen-bundle.zip.",
+                "Generated {} files ({} keys and certificates) in {seconds:.1} s: hagen-bundle.zip.",
                 bundle.len(),
                 pki.files.len()
             ),

@@ -57,3 +57,65 @@ pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
     let _ = web_sys::Url::revoke_object_url(&url);
     Ok(())
 }
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `hagenKeys.rsa(bits, seeds, progress)` from boot.js: a promise of one PKCS#8 DER
+    /// per 32-byte seed, made by the key workers.
+    #[wasm_bindgen(js_namespace = hagenKeys, js_name = rsa, catch)]
+    fn rsa_in_workers(
+        bits: u32,
+        seeds: js_sys::Uint8Array,
+        progress: &js_sys::Function,
+    ) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+
+    /// How many key workers boot.js started.
+    #[wasm_bindgen(js_namespace = hagenKeys, js_name = workers, thread_local_v2)]
+    static KEY_WORKERS: f64;
+}
+
+/// The number of key workers.
+pub fn key_workers() -> u32 {
+    KEY_WORKERS.with(|n| *n as u32)
+}
+
+/// One RSA key of `bits` per 32-byte seed in `seeds`, made in the key workers; `progress`
+/// hears `(done, total)` after each key.
+pub async fn rsa_keys(
+    bits: u32,
+    seeds: &[u8],
+    progress: yew::Callback<(u32, u32)>,
+) -> Result<Vec<Vec<u8>>, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let on_progress =
+        Closure::<dyn Fn(u32, u32)>::new(move |done, total| progress.emit((done, total)));
+    let promise = rsa_in_workers(
+        bits,
+        js_sys::Uint8Array::from(seeds),
+        on_progress.as_ref().unchecked_ref(),
+    )
+    .map_err(js_error)?;
+    // `on_progress` lives until the promise settles: the workers call it until then.
+    let keys = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(js_error)?;
+    drop(on_progress);
+    let keys: js_sys::Array = keys
+        .dyn_into()
+        .map_err(|_| "the key workers sent no list")?;
+    Ok(keys
+        .iter()
+        .map(|k| js_sys::Uint8Array::new(&k).to_vec())
+        .collect())
+}
+
+fn js_error(e: wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| "the key workers failed".into())
+}

@@ -45,6 +45,30 @@ function walk(dir, base = dir, out = {}) {
   return out;
 }
 
+// Unzips a downloaded bundle and has the CLI re-render the same topology into a copy:
+// it keeps the keys and join secrets it finds, so every file must come out identical
+// (same list, modes and bytes). Returns the unzipped bundle's directory.
+async function compareWithCli(download, label) {
+  const zipPath = path.join(work, `${label}.zip`);
+  await download.saveAs(zipPath);
+  const unz = path.join(work, label);
+  execFileSync('python3', ['-c', 'import sys, zipfile, os\nz = zipfile.ZipFile(sys.argv[1])\nfor i in z.infolist():\n    p = os.path.join(sys.argv[2], i.filename)\n    os.makedirs(os.path.dirname(p), exist_ok=True)\n    open(p, "wb").write(z.read(i))\n    os.chmod(p, i.external_attr >> 16 & 0o777)', zipPath, unz]);
+  const bundleDir = path.join(unz, 'hagen-bundle');
+  const fromZip = walk(bundleDir);
+  check(`${label}: zip holds the bundle and its topology.yaml`, fs.existsSync(path.join(bundleDir, 'topology.yaml')) && Object.keys(fromZip).length > 20, `${Object.keys(fromZip).length} files`);
+  const cliDir = path.join(work, `${label}-cli`);
+  fs.cpSync(bundleDir, cliDir, { recursive: true });
+  execFileSync(hagen, ['render', path.join(cliDir, 'topology.yaml'), '-o', cliDir], { stdio: 'pipe' });
+  const fromCli = walk(cliDir);
+  const names = (o) => Object.keys(o).sort().join('\n');
+  check(`${label}: same file list as the CLI`, names(fromZip) === names(fromCli));
+  const modeDiff = Object.keys(fromZip).filter(p => fromCli[p] && fromCli[p].mode !== fromZip[p].mode);
+  check(`${label}: same modes as the CLI`, modeDiff.length === 0, modeDiff.join(', '));
+  const byteDiff = Object.keys(fromZip).filter(p => fromCli[p] && !fromCli[p].bytes.equals(fromZip[p].bytes));
+  check(`${label}: same bytes as the CLI`, byteDiff.length === 0, byteDiff.join(', '));
+  return bundleDir;
+}
+
 const port = await freePort();
 const server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '-d', dist], { stdio: 'ignore' });
 let browser;
@@ -69,10 +93,13 @@ try {
   page.on('pageerror', e => errors.push(String(e)));
   page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
   let loaded = false;
+  const beforeLoad = [];
   const afterLoad = [];
-  page.on('request', r => { if (loaded && /^(https?|wss?):/.test(r.url())) afterLoad.push(r.url()); });
+  page.on('request', r => { if (/^(https?|wss?):/.test(r.url())) (loaded ? afterLoad : beforeLoad).push(r.url()); });
   await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'networkidle' });
   await page.waitForSelector('#generate', { timeout: 20000 });
+  // The key workers load with the page; after this nothing may be fetched.
+  await page.waitForFunction(() => document.documentElement.dataset.keyWorkers, null, { timeout: 20000 });
   loaded = true;
 
   // Build the topology through the form.
@@ -102,34 +129,56 @@ try {
   await page.waitForFunction(() => !document.getElementById('spec.controlPlaneEndpoint.vip-msg').textContent.includes('TOP040'), null, { timeout: 5000 });
   check('error goes away when fixed', !(await vipMsg.textContent()).includes('TOP040'));
 
-  // Generate and download.
+  // Generate and download (ECDSA, the default: made on the page's thread).
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click('#generate')]);
-  const zipPath = path.join(work, 'bundle.zip');
-  await download.saveAs(zipPath);
+  const bundleDir = await compareWithCli(download, 'ecdsa');
   await page.screenshot({ path: path.join(root, 'web/screenshot.png'), fullPage: false });
-  const unz = path.join(work, 'unzipped');
-  execFileSync('python3', ['-c', 'import sys, zipfile, os\nz = zipfile.ZipFile(sys.argv[1])\nfor i in z.infolist():\n    p = os.path.join(sys.argv[2], i.filename)\n    os.makedirs(os.path.dirname(p), exist_ok=True)\n    open(p, "wb").write(z.read(i))\n    os.chmod(p, i.external_attr >> 16 & 0o777)', zipPath, unz]);
-  const bundleDir = path.join(unz, 'hagen-bundle');
-  const fromZip = walk(bundleDir);
-  check('zip holds the bundle and its topology.yaml', fs.existsSync(path.join(bundleDir, 'topology.yaml')) && Object.keys(fromZip).length > 20, `${Object.keys(fromZip).length} files`);
-
-  // The CLI re-rendering the same topology into the unzipped bundle keeps its keys and
-  // join secrets, so every file must come out identical: same list, modes and bytes.
-  const cliDir = path.join(work, 'cli');
-  fs.cpSync(bundleDir, cliDir, { recursive: true });
-  execFileSync(hagen, ['render', path.join(cliDir, 'topology.yaml'), '-o', cliDir], { stdio: 'pipe' });
-  const fromCli = walk(cliDir);
-  const names = (o) => Object.keys(o).sort().join('\n');
-  check('same file list as the CLI', names(fromZip) === names(fromCli));
-  const modeDiff = Object.keys(fromZip).filter(p => fromCli[p] && fromCli[p].mode !== fromZip[p].mode);
-  check('same modes as the CLI', modeDiff.length === 0, modeDiff.join(', '));
-  const byteDiff = Object.keys(fromZip).filter(p => fromCli[p] && !fromCli[p].bytes.equals(fromZip[p].bytes));
-  check('same bytes as the CLI', byteDiff.length === 0, byteDiff.join(', '));
 
   // The certificates verify against the zip's CA.
   const pki = path.join(bundleDir, 'nodes/cp-2/etc/kubernetes/pki');
   const verify = execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', path.join(pki, 'ca.crt'), path.join(pki, 'apiserver.crt'), path.join(pki, 'apiserver-kubelet-client.crt')]).toString();
   check('certificates verify against the zip CA', (verify.match(/: OK/g) || []).length === 2, verify.trim());
+
+  // RSA: the prime searches run in the key workers while the page stays responsive.
+  // A requestAnimationFrame loop records the longest gap between frames while the
+  // progress bar is short of its end (the signing that follows is on the page's thread).
+  await page.getByLabel('Key algorithm', { exact: true }).selectOption('rsa-2048');
+  await page.evaluate(() => {
+    window.hagenGaps = [];
+    let last = performance.now();
+    const tick = (t) => {
+      const bar = document.getElementById('key-progress');
+      if (bar && bar.value < bar.max) window.hagenGaps.push(t - last);
+      last = t;
+      if (!window.hagenStop) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  const rsaStart = Date.now();
+  let rsaKeys = '?';
+  const [rsaDownload] = await Promise.all([
+    page.waitForEvent('download', { timeout: 300000 }),
+    (async () => {
+      await page.click('#generate');
+      await page.locator('#key-progress').waitFor({ timeout: 5000 });
+      rsaKeys = await page.locator('#key-progress').getAttribute('max');
+      // Typing during the search still updates the form and its findings.
+      await fill('Cluster name', 'typed-during-rsa');
+      await page.waitForFunction(() => document.querySelector('[id="metadata.name"]').value === 'typed-during-rsa', null, { timeout: 2000 });
+    })(),
+  ]);
+  const rsaSeconds = (Date.now() - rsaStart) / 1000;
+  const gaps = await page.evaluate(() => { window.hagenStop = true; return window.hagenGaps; });
+  const worst = Math.max(...gaps);
+  const workers = await page.evaluate(() => document.documentElement.dataset.keyWorkers);
+  check('RSA keys made in workers without freezing the page', gaps.length > 10 && worst < 250,
+    `${rsaSeconds.toFixed(1)} s for the bundle (${rsaKeys} keys) with ${workers} worker(s); ${gaps.length} frames during the search, longest gap ${worst.toFixed(0)} ms`);
+  const rsaDir = await compareWithCli(rsaDownload, 'rsa-2048');
+  const rsaPki = path.join(rsaDir, 'nodes/cp-1/etc/kubernetes/pki');
+  const keyText = execFileSync('openssl', ['pkey', '-in', path.join(rsaPki, 'apiserver.key'), '-noout', '-text']).toString();
+  const rsaVerify = execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', path.join(rsaPki, 'ca.crt'), path.join(rsaPki, 'apiserver.crt')]).toString();
+  check('RSA bundle: 2048-bit keys, certificates verify', /Private-Key: \(2048 bit/.test(keyText) && /: OK/.test(rsaVerify), `${keyText.split('\n')[0]}; ${rsaVerify.trim()}`);
+  await page.getByLabel('Key algorithm', { exact: true }).selectOption('ecdsa-p256');
 
   // Latency of an edit on a 7-control-plane topology, measured by the page itself.
   const seven = fs.readFileSync(path.join(root, 'fixtures/topologies/valid/haproxy-keepalived-stacked.yaml'), 'utf8')
@@ -148,7 +197,11 @@ try {
 
   await page.setViewportSize({ width: 420, height: 900 });
   await page.screenshot({ path: path.join(root, 'web/screenshot-narrow.png') });
-  check('no network request after load', afterLoad.length === 0, afterLoad.join(', '));
+  // The listener sees the workers' own fetches (they load with the page), so the count
+  // after load covers the workers too.
+  const workerFetch = beforeLoad.some(u => u.endsWith('/hagen_rsa_worker_bg.wasm'));
+  check('no network request after load (page and workers)', workerFetch && afterLoad.length === 0,
+    `${beforeLoad.length} at load${workerFetch ? ' (worker fetches seen)' : ', worker fetches NOT seen'}; after: ${afterLoad.join(', ')}`);
   check('no page errors', errors.length === 0, errors.join(' | '));
 } catch (e) {
   check('e2e run', false, String(e && e.stack || e));

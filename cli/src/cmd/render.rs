@@ -100,6 +100,7 @@ pub fn run(args: &RenderArgs) -> u8 {
     let options = hagen_core::pki::Options {
         threads: args.jobs.unwrap_or(0),
         progress: Some(&progress),
+        ..hagen_core::pki::Options::default()
     };
     let made = hagen_core::pki::generate_with(plan, &existing, &mut OsEntropy, now, &options);
     bar.finish();

@@ -339,6 +339,9 @@ pub struct Options<'a> {
     pub threads: usize,
     /// Called after each new RSA key with `(done, total)`, from the worker threads.
     pub progress: Option<keys::Progress<'a>>,
+    /// RSA keys made elsewhere (the wizard makes them in Web Workers), PKCS#8 DER: one per
+    /// new key, [`new_keys_needed`] of them, taken in order. Nothing is made here then.
+    pub rsa_keys: Option<&'a [Vec<u8>]>,
 }
 
 impl Options<'_> {
@@ -502,29 +505,29 @@ impl<'e> Rand<'e> {
     ) -> Result<Rand<'e>, PkiError> {
         let expected = new_keys_needed(plan, existing);
         let mut ready = std::collections::VecDeque::new();
-        #[cfg(feature = "rsa")]
-        {
-            if plan.key_algorithm != crate::topology::KeyAlgorithm::EcdsaP256 {
-                let seeds: Vec<[u8; 32]> = (0..expected)
-                    .map(|_| {
-                        let mut seed = [0u8; 32];
-                        entropy.fill(&mut seed);
-                        seed
-                    })
-                    .collect();
-                ready.extend(
-                    keys::generate_many(
-                        plan.key_algorithm,
-                        &seeds,
-                        options.threads(),
-                        options.progress,
-                    )
-                    .map_err(crypto)?,
-                );
+        let bits = keys::rsa_bits(plan.key_algorithm);
+        if let Some(made) = options.rsa_keys {
+            let bits = bits.ok_or_else(|| crypto("RSA keys were given for an ECDSA PKI"))?;
+            if made.len() != expected {
+                return Err(crypto(format!(
+                    "{} RSA keys were made for a PKI that needs {expected}",
+                    made.len()
+                )));
             }
+            for der in made {
+                let key = keys::from_pkcs8_der(der).map_err(crypto)?;
+                let got = keys::rsa_modulus_bits(&key);
+                if got != Some(bits) {
+                    return Err(crypto(format!(
+                        "a key made for this RSA-{bits} PKI is {}",
+                        got.map_or("not RSA".into(), |b| format!("RSA-{b}"))
+                    )));
+                }
+                ready.push_back(key);
+            }
+        } else if bits.is_some() {
+            ready.extend(rsa_keys_from_seeds(plan, entropy, expected, options)?);
         }
-        #[cfg(not(feature = "rsa"))]
-        let _ = (options, &mut ready);
         Ok(Rand {
             entropy,
             alg: plan.key_algorithm,
@@ -550,9 +553,46 @@ impl Entropy for Rand<'_> {
     }
 }
 
+/// The `expected` RSA keys of a run, from seeds drawn in order, on [`Options::threads`].
+#[cfg(feature = "rsa")]
+fn rsa_keys_from_seeds(
+    plan: &Plan,
+    entropy: &mut dyn Entropy,
+    expected: usize,
+    options: &Options<'_>,
+) -> Result<Vec<Key>, PkiError> {
+    let seeds: Vec<[u8; 32]> = (0..expected)
+        .map(|_| {
+            let mut seed = [0u8; 32];
+            entropy.fill(&mut seed);
+            seed
+        })
+        .collect();
+    keys::generate_many(
+        plan.key_algorithm,
+        &seeds,
+        options.threads(),
+        options.progress,
+    )
+    .map_err(crypto)
+}
+
+/// Without the `rsa` feature keys come from [`Options::rsa_keys`] or not at all.
+#[cfg(not(feature = "rsa"))]
+fn rsa_keys_from_seeds(
+    _plan: &Plan,
+    _entropy: &mut dyn Entropy,
+    _expected: usize,
+    _options: &Options<'_>,
+) -> Result<Vec<Key>, PkiError> {
+    Err(crypto(
+        "this build of hagen makes no RSA keys itself (the `rsa` feature is off) and none were given",
+    ))
+}
+
 /// How many new keys [`generate_with`] will make for `plan` given `existing`: the same
 /// walk, counting only the places where neither the file nor its key exists.
-fn new_keys_needed(plan: &Plan, existing: &Existing) -> usize {
+pub fn new_keys_needed(plan: &Plan, existing: &Existing) -> usize {
     let mut n = 0;
     for row in CERTS.iter().filter(|r| r.is_ca) {
         let has = |ext: &str| existing.shared.contains_key(&format!("{}.{ext}", row.name));
@@ -1166,6 +1206,7 @@ mod tests {
     use super::*;
     use crate::pki::SeededEntropy;
     use crate::source::SourceFile;
+    use crate::topology::KeyAlgorithm;
 
     const NOW: i64 = 1_800_000_000;
 
@@ -1194,6 +1235,56 @@ mod tests {
                 .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
         )
         .unwrap()
+    }
+
+    /// Keys made elsewhere (the wizard's workers) are taken in order, and a wrong count,
+    /// size or algorithm is refused rather than signed.
+    #[cfg(feature = "rsa")]
+    #[test]
+    fn rsa_keys_made_elsewhere_are_used_in_order() {
+        let mut p = plan31();
+        p.key_algorithm = KeyAlgorithm::Rsa2048;
+        let n = new_keys_needed(&p, &Existing::none());
+        let a = keys::rsa_der_from_seed(KeyAlgorithm::Rsa2048, [1; 32]).unwrap();
+        let b = keys::rsa_der_from_seed(KeyAlgorithm::Rsa2048, [2; 32]).unwrap();
+        let made: Vec<Vec<u8>> = (0..n).map(|i| [&a, &b][i % 2].clone()).collect();
+        let with = |keys: &[Vec<u8>], p: &Plan| {
+            let options = Options {
+                rsa_keys: Some(keys),
+                ..Options::default()
+            };
+            generate_with(
+                p,
+                &Existing::none(),
+                &mut SeededEntropy::new(1),
+                NOW,
+                &options,
+            )
+        };
+        let pki = with(&made, &p).unwrap();
+        let file = |path: &str| &pki.files.iter().find(|(p, _)| p == path).unwrap().1.bytes;
+        let pem = |der: &[u8]| keys::pem_encode("PRIVATE KEY", der).into_bytes();
+        assert_eq!(file("nodes/m1/etc/kubernetes/pki/ca.key"), &pem(&a));
+        assert_eq!(
+            file("nodes/m1/etc/kubernetes/pki/front-proxy-ca.key"),
+            &pem(&b)
+        );
+        assert_eq!(file("nodes/m1/etc/kubernetes/pki/etcd/ca.key"), &pem(&a));
+
+        let short = with(&made[1..], &p).err().unwrap().to_string();
+        assert!(
+            short.contains(&format!(
+                "{} RSA keys were made for a PKI that needs {n}",
+                n - 1
+            )),
+            "{short}"
+        );
+        p.key_algorithm = KeyAlgorithm::Rsa3072;
+        let small = with(&made, &p).err().unwrap().to_string();
+        assert!(small.contains("RSA-3072 PKI is RSA-2048"), "{small}");
+        p.key_algorithm = KeyAlgorithm::EcdsaP256;
+        let ecdsa = with(&made, &p).err().unwrap().to_string();
+        assert!(ecdsa.contains("given for an ECDSA PKI"), "{ecdsa}");
     }
 
     #[test]

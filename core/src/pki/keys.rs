@@ -151,14 +151,14 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
             // one made there from the same 32 bytes.
             let mut seed = [0u8; 32];
             rng.0.fill(&mut seed);
-            from_new_der(&rsa_der_from_seed(alg, seed)?)
+            from_pkcs8_der(&rsa_der_from_seed(alg, seed)?)
         }
     }
 }
 
-/// A key this module just encoded, loaded to sign.
-#[cfg(feature = "rsa")]
-fn from_new_der(der: &[u8]) -> Result<Key, String> {
+/// A PKCS#8 key made by this module or by the wizard's key workers, loaded to sign and
+/// written as `PRIVATE KEY`.
+pub fn from_pkcs8_der(der: &[u8]) -> Result<Key, String> {
     let pair = Signer::from_pkcs8(der).map_err(|e| format!("the new key does not load: {e}"))?;
     Ok(Key {
         pair,
@@ -166,34 +166,37 @@ fn from_new_der(der: &[u8]) -> Result<Key, String> {
     })
 }
 
-/// The PKCS#8 DER of a new RSA key of `alg`, made from a 32-byte seed alone: the seed
-/// keys a ChaCha20 generator that feeds the prime search. This is what lets
-/// [`generate_many`] make keys on several threads and still give the same keys for the
-/// same [`Entropy`] stream: the seeds are drawn in a fixed order, the searches (which
-/// take a different amount of randomness each) no longer share one stream.
-///
-/// With the OS generator behind [`Entropy`] (the CLI) each seed is 256 uniformly random
-/// bits, and ChaCha20 under a uniformly random 256-bit key is a cryptographic
-/// generator, so a key is as unpredictable as one drawn from the OS directly (2048-bit
-/// RSA is worth about 112 bits; the seed holds 256).
+/// The modulus size of an RSA key in bits (`None` for any other key): the public key is
+/// PKCS#1 `RSAPublicKey`, a SEQUENCE whose first INTEGER is the modulus.
+pub fn rsa_modulus_bits(key: &Key) -> Option<usize> {
+    if key.pair.algorithm() != &rcgen::PKCS_RSA_SHA256 {
+        return None;
+    }
+    let (_, seq, _) = read_tlv(key.pair.public_key_raw()).filter(|t| t.0 == SEQUENCE)?;
+    let (_, modulus, _) = read_tlv(seq).filter(|t| t.0 == INTEGER)?;
+    let digits = match modulus.iter().position(|b| *b != 0) {
+        Some(i) => &modulus[i..],
+        None => return Some(0),
+    };
+    Some(digits.len() * 8 - digits[0].leading_zeros() as usize)
+}
+
+/// The modulus size of an RSA algorithm; `None` for ECDSA.
+pub fn rsa_bits(alg: KeyAlgorithm) -> Option<usize> {
+    match alg {
+        KeyAlgorithm::Rsa2048 => Some(2048),
+        KeyAlgorithm::Rsa3072 => Some(3072),
+        KeyAlgorithm::Rsa4096 => Some(4096),
+        KeyAlgorithm::EcdsaP256 => None,
+    }
+}
+
+/// The PKCS#8 DER of a new RSA key of `alg`, made from a 32-byte seed alone
+/// ([`hagen_rsa::pkcs8_from_seed`] says why seeds).
 #[cfg(feature = "rsa")]
 pub fn rsa_der_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Vec<u8>, String> {
-    use rand_core::SeedableRng;
-    use rsa::pkcs8::EncodePrivateKey;
-    let bits = match alg {
-        KeyAlgorithm::Rsa2048 => 2048,
-        KeyAlgorithm::Rsa3072 => 3072,
-        KeyAlgorithm::Rsa4096 => 4096,
-        KeyAlgorithm::EcdsaP256 => return Err("not an RSA algorithm".into()),
-    };
-    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
-    let key = rsa::RsaPrivateKey::new(&mut rng, bits)
-        .map_err(|e| format!("cannot make an RSA-{bits} key: {e}"))?;
-    Ok(key
-        .to_pkcs8_der()
-        .map_err(|e| format!("cannot encode an RSA key: {e}"))?
-        .as_bytes()
-        .to_vec())
+    let bits = rsa_bits(alg).ok_or("not an RSA algorithm")?;
+    hagen_rsa::pkcs8_from_seed(bits, seed)
 }
 
 /// Calls back after each key [`generate_many`] made: `(done, total)`. Called from the
@@ -217,7 +220,7 @@ pub fn generate_many(
 /// thread too).
 #[cfg(feature = "rsa")]
 fn rsa_key_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Key, String> {
-    from_new_der(&rsa_der_from_seed(alg, seed)?)
+    from_pkcs8_der(&rsa_der_from_seed(alg, seed)?)
 }
 
 /// Native: the seeds are handed out one at a time from a shared counter (a prime search

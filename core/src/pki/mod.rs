@@ -17,7 +17,7 @@ pub mod spec;
 
 pub use generate::{
     Existing, Options, Pki, PkiAction, PkiError, PkiEvent, ca_cert_hash, generate, generate_with,
-    join_file,
+    join_file, new_keys_needed,
 };
 
 /// The source of randomness for everything hagen makes itself. The CLI passes the OS

@@ -195,6 +195,17 @@ fn split_braces(source: &str, words: Vec<Word>) -> Vec<Word> {
 mod tests {
     use super::*;
 
+    /// Braces split out of bare words only: a quoted word keeps its brace, and a brace
+    /// glued to a bare word still opens the block.
+    #[test]
+    fn quoted_braces_stay_in_their_word() {
+        let c = parse("vrrp_instance \"VI{é\" {\n state MASTER\n}\nvrrp_script chk{\n}\n").unwrap();
+        assert_eq!(c.items[0].arg(1), Some("VI{é"));
+        assert!(c.items[0].get("state").is_some());
+        assert_eq!(c.items[1].arg(1), Some("chk"));
+        assert!(c.items[1].block.is_some());
+    }
+
     #[test]
     fn blocks_and_comments() {
         let c = parse("vrrp_instance VI_1 {\n  authentication {\n auth_pass ab#cd\n }\n unicast_peer { 10.0.0.2 10.0.0.3 }\n}\n").unwrap();
