@@ -182,7 +182,10 @@ fn regressions() {
         // A quote before a multi-byte character put a span inside the character.
         ("haproxy.cfg", "\"\"A0\u{b}\"¡{\u{b}"),
         // The same shape, a quoted word holding a brace, in a keepalived block.
-        ("keepalived.conf", "vrrp_instance \"VI{é\" {\n  state MASTER\n}\n"),
+        (
+            "keepalived.conf",
+            "vrrp_instance \"VI{é\" {\n  state MASTER\n}\n",
+        ),
     ] {
         assert_sane(name, text);
     }

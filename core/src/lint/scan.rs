@@ -1,5 +1,6 @@
 //! Line and word scanning with byte spans, shared by the haproxy, keepalived and check
-//! script parsers (nginx has its own token scanner because it is not line-based).
+//! script parsers (nginx has its own token scanner because it is not line-based), and
+//! the statement tree the two block-structured formats (keepalived, nginx) parse into.
 
 use crate::source::Span;
 
@@ -181,4 +182,76 @@ mod tests {
         assert_eq!(duration_ms("x", 1), None);
         assert_eq!(human_ms(35_000), "35s");
     }
+}
+
+/// A statement of a block-structured config (keepalived.conf, nginx.conf): its words and,
+/// if it opens a `{ }` block, the statements inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stmt {
+    /// The keyword, then its arguments (for a block: the words before `{`).
+    pub words: Vec<Word>,
+    /// The block's statements (`None` for a simple statement).
+    pub block: Option<Vec<Stmt>>,
+    /// True if a comment followed the last word with no space (keepalived reads
+    /// `auth_pass abc#123` as `abc`, a classic surprise).
+    pub cut_by_comment: bool,
+}
+
+impl Stmt {
+    /// A simple statement.
+    pub fn simple(words: Vec<Word>, cut_by_comment: bool) -> Stmt {
+        Stmt {
+            words,
+            block: None,
+            cut_by_comment,
+        }
+    }
+    /// The keyword (`""` for none).
+    pub fn keyword(&self) -> &str {
+        self.words.first().map_or("", |w| w.text.as_str())
+    }
+    /// The i-th word.
+    pub fn arg(&self, i: usize) -> Option<&str> {
+        self.words.get(i).map(|w| w.text.as_str())
+    }
+    /// From the first to the last word.
+    pub fn span(&self) -> Span {
+        match (self.words.first(), self.words.last()) {
+            (Some(a), Some(b)) => Span::new(a.span.start, b.span.end),
+            _ => Span::new(0, 0),
+        }
+    }
+    /// The block's statements (empty for a simple statement).
+    pub fn children(&self) -> &[Stmt] {
+        self.block.as_deref().unwrap_or(&[])
+    }
+    /// Children with this keyword.
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Stmt> + 'a {
+        self.children().iter().filter(move |i| i.keyword() == key)
+    }
+    /// The first child with this keyword.
+    pub fn get(&self, key: &str) -> Option<&Stmt> {
+        self.children().iter().find(|i| i.keyword() == key)
+    }
+    /// The words of a block's statements, flattened (`virtual_ipaddress { a b }`).
+    pub fn block_words(&self) -> Vec<&Word> {
+        self.children()
+            .iter()
+            .flat_map(|i| i.words.iter())
+            .collect()
+    }
+}
+
+/// Top-level statements with this keyword.
+pub fn all<'a>(top: &'a [Stmt], key: &'a str) -> impl Iterator<Item = &'a Stmt> + 'a {
+    top.iter().filter(move |i| i.keyword() == key)
+}
+
+/// A syntax error in a block-structured config: what and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// What is wrong.
+    pub message: String,
+    /// Where.
+    pub span: Span,
 }

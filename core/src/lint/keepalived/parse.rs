@@ -7,52 +7,7 @@ use crate::lint::scan::{self, Word};
 use crate::source::Span;
 
 /// A statement or a block.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
-    /// The words before the block (or the whole statement).
-    pub words: Vec<Word>,
-    /// The block's items, if this is a block.
-    pub block: Option<Vec<Item>>,
-    /// The line's comment start, if a comment followed directly (no space) the last word.
-    pub cut_by_comment: bool,
-}
-
-impl Item {
-    /// The keyword.
-    pub fn keyword(&self) -> &str {
-        self.words.first().map_or("", |w| w.text.as_str())
-    }
-    /// The i-th word.
-    pub fn arg(&self, i: usize) -> Option<&str> {
-        self.words.get(i).map(|w| w.text.as_str())
-    }
-    /// From the first to the last word.
-    pub fn span(&self) -> Span {
-        match (self.words.first(), self.words.last()) {
-            (Some(a), Some(b)) => Span::new(a.span.start, b.span.end),
-            _ => Span::new(0, 0),
-        }
-    }
-    /// The items of the block (empty for a statement).
-    pub fn children(&self) -> &[Item] {
-        self.block.as_deref().unwrap_or(&[])
-    }
-    /// Children with this keyword.
-    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Item> + 'a {
-        self.children().iter().filter(move |i| i.keyword() == key)
-    }
-    /// The first child with this keyword.
-    pub fn get(&self, key: &str) -> Option<&Item> {
-        self.children().iter().find(|i| i.keyword() == key)
-    }
-    /// The words of a block's statements, flattened (`virtual_ipaddress { a b }`).
-    pub fn block_words(&self) -> Vec<&Word> {
-        self.children()
-            .iter()
-            .flat_map(|i| i.words.iter())
-            .collect()
-    }
-}
+pub type Item = scan::Stmt;
 
 /// A parsed keepalived.conf: its top-level items.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -64,7 +19,7 @@ pub struct Config {
 impl Config {
     /// Top-level items with this keyword.
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Item> + 'a {
-        self.items.iter().filter(move |i| i.keyword() == key)
+        scan::all(&self.items, key)
     }
 }
 
@@ -82,13 +37,7 @@ pub fn looks_like(text: &str) -> bool {
 }
 
 /// A syntax error: message and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
-    /// What is wrong.
-    pub message: String,
-    /// Where.
-    pub span: Span,
-}
+pub type Error = scan::SyntaxError;
 
 /// Parses keepalived.conf.
 pub fn parse(text: &str) -> Result<Config, Error> {
@@ -109,7 +58,11 @@ pub fn parse(text: &str) -> Result<Config, Error> {
                 "}" => {
                     if !current.is_empty() {
                         let words = std::mem::take(&mut current);
-                        stack.last_mut().expect("root").1.push(stmt(words, false));
+                        stack
+                            .last_mut()
+                            .expect("root")
+                            .1
+                            .push(Item::simple(words, false));
                     }
                     if stack.len() == 1 {
                         return Err(Error {
@@ -128,7 +81,11 @@ pub fn parse(text: &str) -> Result<Config, Error> {
             }
         }
         if !current.is_empty() {
-            stack.last_mut().expect("root").1.push(stmt(current, cut));
+            stack
+                .last_mut()
+                .expect("root")
+                .1
+                .push(Item::simple(current, cut));
         }
     }
     if stack.len() > 1 {
@@ -144,14 +101,6 @@ pub fn parse(text: &str) -> Result<Config, Error> {
     Ok(Config {
         items: stack.pop().expect("root").1,
     })
-}
-
-fn stmt(words: Vec<Word>, cut: bool) -> Item {
-    Item {
-        words,
-        block: None,
-        cut_by_comment: cut,
-    }
 }
 
 /// Splits `{` and `}` out of words written without quotes or escapes (`vrrp_instance

@@ -34,7 +34,7 @@ pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
             }
             walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
                 // mime.types and the like hold no proxy settings.
-                if d.name() == "include"
+                if d.keyword() == "include"
                     && d.arg(1)
                         .is_some_and(|t| !t.ends_with(".types") && !t.contains("params"))
                 {
@@ -171,10 +171,10 @@ fn inherited<'a>(
 pub fn proxy_timeout_cuts_watches(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
     let mut found = Vec::new();
     walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
-        let in_stream = parents.first().is_some_and(|p| p.name() == "stream");
-        let in_http = parents.first().is_some_and(|p| p.name() == "http");
+        let in_stream = parents.first().is_some_and(|p| p.keyword() == "stream");
+        let in_http = parents.first().is_some_and(|p| p.keyword() == "http");
         if in_stream
-            && d.name() == "server"
+            && d.keyword() == "server"
             && d.block.is_some()
             && d.all("proxy_pass").next().is_some()
             && let Some(t) = inherited(parents, d, "proxy_timeout")
@@ -183,7 +183,7 @@ pub fn proxy_timeout_cuts_watches(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnosti
         {
             found.push(at(&PROXY_TIMEOUT_CUTS_WATCHES, t.span(), format!("`proxy_timeout {}` closes a stream connection idle for {}: quiet API watches and `kubectl logs -f` are cut", t.arg(1).unwrap_or(""), scan::human_ms(ms))).help("use `proxy_timeout 1h;`"));
         }
-        if in_http && d.name() == "location" && d.all("proxy_pass").next().is_some() {
+        if in_http && d.keyword() == "location" && d.all("proxy_pass").next().is_some() {
             match inherited(parents, d, "proxy_read_timeout") {
                 Some(t) => {
                     if let Some(ms) = t.arg(1).and_then(|v| scan::duration_ms(v, 1000))
@@ -241,7 +241,7 @@ pub fn stream_module_not_loaded(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics
 /// NGX003.
 pub fn single_upstream_server(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
     walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
-        if d.name() == "upstream" && d.block.is_some() {
+        if d.keyword() == "upstream" && d.block.is_some() {
             let servers: Vec<&Directive> = d.all("server").collect();
             if servers.len() == 1 {
                 out.push(
@@ -264,9 +264,9 @@ pub fn single_upstream_server(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) 
 pub fn upstream_servers(cfg: &Config) -> Vec<(&Directive, String)> {
     let mut v = Vec::new();
     walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
-        if d.name() == "server"
+        if d.keyword() == "server"
             && d.block.is_none()
-            && parents.last().is_some_and(|p| p.name() == "upstream")
+            && parents.last().is_some_and(|p| p.keyword() == "upstream")
             && let Some(a) = d.arg(1)
         {
             v.push((d, a.to_string()));

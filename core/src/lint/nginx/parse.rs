@@ -2,43 +2,12 @@
 //! `stream`, `server`, `upstream`, `location`, …), words spanned, `#` comments, quotes.
 //! `include` is kept as a directive; core does not follow it.
 
-use crate::lint::scan::Word;
+use crate::lint::scan::{self, Word};
 use crate::source::Span;
 
-/// A directive, with its block if it has one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Directive {
-    /// Name first, then arguments.
-    pub words: Vec<Word>,
-    /// The block's directives (`None` for a simple directive).
-    pub block: Option<Vec<Directive>>,
-}
-
-impl Directive {
-    /// The directive's name.
-    pub fn name(&self) -> &str {
-        self.words.first().map_or("", |w| w.text.as_str())
-    }
-    /// The i-th word.
-    pub fn arg(&self, i: usize) -> Option<&str> {
-        self.words.get(i).map(|w| w.text.as_str())
-    }
-    /// From the first to the last word.
-    pub fn span(&self) -> Span {
-        match (self.words.first(), self.words.last()) {
-            (Some(a), Some(b)) => Span::new(a.span.start, b.span.end),
-            _ => Span::new(0, 0),
-        }
-    }
-    /// The block's directives.
-    pub fn children(&self) -> &[Directive] {
-        self.block.as_deref().unwrap_or(&[])
-    }
-    /// Children with this name.
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Directive> + 'a {
-        self.children().iter().filter(move |d| d.name() == name)
-    }
-}
+/// A directive, with its block if it has one (`cut_by_comment` is always false: nginx
+/// comments need no space before them and cut nothing).
+pub type Directive = scan::Stmt;
 
 /// A parsed nginx.conf: its top-level directives.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,7 +19,7 @@ pub struct Config {
 impl Config {
     /// Top-level directives with this name.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Directive> + 'a {
-        self.directives.iter().filter(move |d| d.name() == name)
+        scan::all(&self.directives, name)
     }
 }
 
@@ -62,13 +31,7 @@ pub fn looks_like(text: &str) -> bool {
 }
 
 /// A syntax error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
-    /// What is wrong.
-    pub message: String,
-    /// Where.
-    pub span: Span,
-}
+pub type Error = scan::SyntaxError;
 
 /// Parses nginx.conf.
 pub fn parse(text: &str) -> Result<Config, Error> {
@@ -95,7 +58,7 @@ pub fn parse(text: &str) -> Result<Config, Error> {
                     .last_mut()
                     .expect("root")
                     .1
-                    .push(Directive { words, block: None });
+                    .push(Directive::simple(words, false));
                 i += 1;
             }
             b'{' => {
@@ -121,6 +84,7 @@ pub fn parse(text: &str) -> Result<Config, Error> {
                 stack.last_mut().expect("root").1.push(Directive {
                     words,
                     block: Some(block),
+                    cut_by_comment: false,
                 });
                 i += 1;
             }
