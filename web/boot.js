@@ -4,9 +4,15 @@
 // for keys. ECDSA keys (the default) take microseconds and never need them.
 import init from './hagen-web.js';
 
+// Each worker starts from a one-line blob that imports rsa-worker.js: a worker made from
+// a blob: URL lives under this page's Content-Security-Policy (one loaded from its own
+// URL would get only the policy of its HTTP response, which a static server leaves
+// empty), so the workers cannot reach the network either.
 const size = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
-const workers = Array.from({ length: size }, () =>
-  new Worker(new URL('rsa-worker.js', import.meta.url), { type: 'module' }));
+const workerSource = URL.createObjectURL(new Blob(
+  [`import ${JSON.stringify(new URL('rsa-worker.js', import.meta.url).href)};`],
+  { type: 'text/javascript' }));
+const workers = Array.from({ length: size }, () => new Worker(workerSource, { type: 'module' }));
 const ready = Promise.all(workers.map((w) => new Promise((resolve, reject) => {
   const onMessage = (e) => {
     if (e.data && e.data.ready) { w.removeEventListener('message', onMessage); resolve(); }

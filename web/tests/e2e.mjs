@@ -1,8 +1,10 @@
 // The wizard in a real browser (headless Chromium driven by playwright-core): build a
 // 3-control-plane haproxy-keepalived topology through the form, watch an error appear
-// and go, generate the bundle, and compare the zip with what the CLI makes. Also
-// measures the page's gzip size and the edit latency of a 7-control-plane topology,
-// and counts network requests made after load (must be 0).
+// and go, generate the bundle (ECDSA, then RSA-2048 in the key workers while the page
+// keeps drawing frames), and compare each zip with what the CLI makes. Also measures the
+// page's gzip size and the edit latency of a 7-control-plane topology, counts network
+// requests made after load (must be 0, workers included), and checks that the
+// Content-Security-Policy refuses other origins in the page and in the workers.
 //
 // usage: node web/tests/e2e.mjs   (after web/build.sh; scripts/test.sh runs both)
 import { createRequire } from 'node:module';
@@ -202,7 +204,35 @@ try {
   const workerFetch = beforeLoad.some(u => u.endsWith('/hagen_rsa_worker_bg.wasm'));
   check('no network request after load (page and workers)', workerFetch && afterLoad.length === 0,
     `${beforeLoad.length} at load${workerFetch ? ' (worker fetches seen)' : ', worker fetches NOT seen'}; after: ${afterLoad.join(', ')}`);
+  // Before the probe below, whose refusals the browser reports as console errors.
   check('no page errors', errors.length === 0, errors.join(' | '));
+
+  // The policy holds in the workers too (they are made from blob: URLs so that they live
+  // under the page's policy): a fetch to another origin, one that is up and would answer,
+  // is refused by the browser in the page and in a worker alike.
+  const otherPort = await freePort();
+  const other = spawn('python3', ['-m', 'http.server', String(otherPort), '--bind', '127.0.0.1', '-d', dist], { stdio: 'ignore' });
+  try {
+    const probeUrl = `http://127.0.0.1:${otherPort}/index.html`;
+    let up = false;
+    for (let i = 0; i < 50 && !up; i++) { try { up = (await fetch(probeUrl)).ok; } catch { await new Promise(r => setTimeout(r, 100)); } }
+    const probe = async (u) => {
+      let violated = '';
+      self.addEventListener('securitypolicyviolation', (e) => { violated = e.effectiveDirective; });
+      let outcome;
+      try { await fetch(u, { mode: 'no-cors' }); outcome = 'fetched'; } catch { outcome = 'refused'; }
+      await new Promise(r => setTimeout(r, 50));
+      return `${outcome} ${violated}`.trim();
+    };
+    const fromPage = await page.evaluate(probe, probeUrl);
+    const keyWorkers = page.workers();
+    const fromWorker = keyWorkers.length ? await keyWorkers[0].evaluate(probe, probeUrl) : 'no worker';
+    check('CSP refuses other origins in the page and in the key workers', up && fromPage === 'refused connect-src' && fromWorker === 'refused connect-src',
+      `probe server up: ${up}; page: ${fromPage}; worker: ${fromWorker}`);
+  } finally {
+    other.kill();
+  }
+
 } catch (e) {
   check('e2e run', false, String(e && e.stack || e));
 } finally {
