@@ -25,19 +25,30 @@ ready.then(() => { document.documentElement.dataset.keyWorkers = String(size); }
 // Makes one RSA key of `bits` per 32-byte seed in `seeds`; each free worker takes the
 // next seed (prime searches vary a lot in length, fixed shares would idle a core).
 // Resolves to the PKCS#8 DERs in seed order; `progress(done, total)` after each.
+// `cancel()` hands out no more seeds: once the workers have finished the ones they hold
+// (their keys are dropped), the promise rejects with 'cancelled'.
+let cancelled = false;
 async function rsa(bits, seeds, progress) {
   await ready;
+  cancelled = false;
   const total = seeds.length / 32;
   const keys = new Array(total);
   let next = 0;
   let done = 0;
+  let busy = 0;
   return new Promise((resolve, reject) => {
     let failed = false;
     const feed = (w) => {
-      if (failed || next >= total) return;
+      if (failed) return;
+      if (cancelled || next >= total) {
+        if (cancelled && busy === 0) { failed = true; keys.fill(undefined); reject('cancelled'); }
+        return;
+      }
       const i = next++;
+      busy++;
       const onMessage = (e) => {
         w.removeEventListener('message', onMessage);
+        busy--;
         if (e.data.error) { failed = true; reject(new Error(e.data.error)); return; }
         keys[i] = e.data.der;
         done++;
@@ -52,5 +63,7 @@ async function rsa(bits, seeds, progress) {
   });
 }
 
-globalThis.hagenKeys = { workers: size, rsa };
+function cancel() { cancelled = true; }
+
+globalThis.hagenKeys = { workers: size, rsa, cancel };
 init();

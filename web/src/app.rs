@@ -72,6 +72,8 @@ pub enum Msg {
     KeyProgress(u32, u32),
     /// The key workers' RSA keys (PKCS#8 DER, in seed order), or why there are none.
     RsaKeys(Result<Vec<Vec<u8>>, String>),
+    /// Stop making RSA keys (the keys already being searched for finish first).
+    CancelKeys,
 }
 
 /// A generation waiting for its RSA keys: what was valid when Generate was pressed, so
@@ -83,6 +85,18 @@ struct Pending {
     done: u32,
     total: u32,
     started_ms: f64,
+}
+
+impl Pending {
+    /// `; about N s left`, from the pace so far (once there is one).
+    fn time_left(&self) -> String {
+        if self.done == 0 || self.done >= self.total {
+            return String::new();
+        }
+        let per_key = (browser::now_ms() - self.started_ms) / f64::from(self.done);
+        let left = per_key * f64::from(self.total - self.done) / 1000.0;
+        format!("; about {left:.0} s left")
+    }
 }
 
 pub struct App {
@@ -350,8 +364,18 @@ impl Component for App {
                     Ok(keys) => {
                         self.finish(&p.plan, &p.yaml, &p.what_if, Some(&keys), p.started_ms)
                     }
+                    Err(e) if e == browser::CANCELLED => {
+                        "Cancelled: no keys were kept and nothing was saved.".into()
+                    }
                     Err(e) => format!("Key generation failed: {e}"),
                 };
+                return true;
+            }
+            Msg::CancelKeys => {
+                if self.pending.is_some() {
+                    browser::cancel_rsa_keys();
+                    self.status = "Cancelling: the workers finish the keys they are on.".into();
+                }
                 return true;
             }
         }
@@ -448,8 +472,9 @@ impl Component for App {
               </div>
               if let Some(p) = &self.pending {
                 <p class="keys">
-                  <label for="key-progress">{ format!("RSA keys made in {} background workers: {} of {}", browser::key_workers(), p.done, p.total) }</label>
+                  <label for="key-progress">{ format!("RSA keys made in {} background workers: {} of {}{}", browser::key_workers(), p.done, p.total, p.time_left()) }</label>
                   <progress id="key-progress" max={p.total.to_string()} value={p.done.to_string()}></progress>
+                  <button id="cancel-keys" type="button" onclick={link.callback(|_| Msg::CancelKeys)}>{"Cancel"}</button>
                 </p>
               }
               { self.findings_view(ctx) }

@@ -69,9 +69,22 @@ extern "C" {
         progress: &js_sys::Function,
     ) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
 
+    /// `hagenKeys.cancel()`: hand out no more seeds; the pending promise then rejects
+    /// with [`CANCELLED`].
+    #[wasm_bindgen(js_namespace = hagenKeys, js_name = cancel)]
+    fn cancel_in_workers();
+
     /// How many key workers boot.js started.
     #[wasm_bindgen(js_namespace = hagenKeys, js_name = workers, thread_local_v2)]
     static KEY_WORKERS: f64;
+}
+
+/// What [`rsa_keys`] fails with after [`cancel_rsa_keys`] (boot.js rejects with it).
+pub const CANCELLED: &str = "cancelled";
+
+/// Asks the key workers to stop after the keys they are on.
+pub fn cancel_rsa_keys() {
+    cancel_in_workers();
 }
 
 /// The number of key workers.

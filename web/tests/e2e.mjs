@@ -180,6 +180,20 @@ try {
   const keyText = execFileSync('openssl', ['pkey', '-in', path.join(rsaPki, 'apiserver.key'), '-noout', '-text']).toString();
   const rsaVerify = execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', path.join(rsaPki, 'ca.crt'), path.join(rsaPki, 'apiserver.crt')]).toString();
   check('RSA bundle: 2048-bit keys, certificates verify', /Private-Key: \(2048 bit/.test(keyText) && /: OK/.test(rsaVerify), `${keyText.split('\n')[0]}; ${rsaVerify.trim()}`);
+
+  // Cancel: the workers finish the keys they hold, nothing is downloaded, and Generate
+  // is available again.
+  let cancelDownloads = 0;
+  const countDownload = () => { cancelDownloads++; };
+  page.on('download', countDownload);
+  await page.click('#generate');
+  await page.locator('#key-progress').waitFor({ timeout: 5000 });
+  await page.click('#cancel-keys');
+  await page.waitForFunction(() => document.getElementById('status').textContent.includes('Cancelled'), null, { timeout: 30000 });
+  await new Promise(r => setTimeout(r, 500));
+  page.off('download', countDownload);
+  check('RSA generation can be cancelled', cancelDownloads === 0 && await page.locator('#generate').isEnabled() && await page.locator('#key-progress').count() === 0,
+    (await status.textContent()).trim());
   await page.getByLabel('Key algorithm', { exact: true }).selectOption('ecdsa-p256');
 
   // Latency of an edit on a 7-control-plane topology, measured by the page itself.
