@@ -5,6 +5,8 @@
 //! `shared/reference/kubeadm-fields.json` (every json field of v1beta3 and v1beta4,
 //! from the Go types); older API versions are only checked for removal.
 
+mod values;
+
 use super::yaml::{self, Node, Value};
 use super::{Ctx, Kind, at, general};
 use crate::diag::{Diagnostics, Severity};
@@ -25,6 +27,8 @@ pub static RULES: &[&Rule] = &[
     &NO_CONTROL_PLANE_ENDPOINT,
     &ENDPOINT_IS_SINGLE_NODE,
     &VIP_MISSING_FROM_SANS,
+    &WRONG_VALUE_TYPE,
+    &INVALID_VALUE,
 ];
 
 /// The single-file checks.
@@ -259,6 +263,79 @@ Add the VIP to `apiServer.certSANs` and regenerate the API server certificate
 ",
 };
 
+/// KAD008.
+pub const WRONG_VALUE_TYPE: Rule = Rule {
+    code: "KAD008",
+    name: "kubeadm-value-wrong-type",
+    severity: Severity::Error,
+    summary: "A kubeadm field holds a number, boolean or string where its Go type wants another",
+    explain: "\
+## What it checks
+Every scalar of a v1beta3/v1beta4 document against the Go type of its field: strings,
+integers, booleans, durations and times. Values are read as kubeadm reads them: YAML
+1.1, where a bare `1.31` is a number and `yes`, `no`, `on` and `off` are booleans.
+
+## Why it matters
+kubeadm turns the YAML into JSON and decodes it strictly: a number in a string field
+(`kubernetesVersion: 1.31`), a quoted `\"6443\"` in `bindPort` or a bare `24` in a
+duration stops `kubeadm init`, `join` and `upgrade` with `json: cannot unmarshal number
+into Go struct field ...`, before anything is done.
+
+## Example
+```yaml
+kubernetesVersion: 1.31
+localAPIEndpoint:
+  bindPort: \"6443\"
+```
+
+## Fix
+```yaml
+kubernetesVersion: v1.31.2
+localAPIEndpoint:
+  bindPort: 6443
+```
+",
+};
+
+/// KAD009.
+pub const INVALID_VALUE: Rule = Rule {
+    code: "KAD009",
+    name: "kubeadm-value-invalid",
+    severity: Severity::Error,
+    summary: "A kubeadm value of the right type that kubeadm still rejects: duration, time, enum, token or key",
+    explain: "\
+## What it checks
+Durations (`ttl`, `timeouts.*`, `certificateValidityPeriod`) against Go's duration
+syntax (units ns, us, ms, s, m, h; no days); times against RFC 3339; `imagePullPolicy`,
+taint effects, `pathType` and `encryptionAlgorithm` against the values kubeadm takes;
+bootstrap tokens against `[a-z0-9]{6}.[a-z0-9]{16}`; `certificateKey` against 64 hex
+characters.
+
+## Why it matters
+Each of these is read or validated before kubeadm does anything, and the command stops:
+`time: unknown unit \"d\" in duration \"365d\"`, `invalid value for imagePullPolicy`,
+`the bootstrap token ... was not of the form ...`.
+
+## Example
+```yaml
+bootstrapTokens:
+  - token: my-token
+    ttl: 1d
+nodeRegistration:
+  imagePullPolicy: ifNotPresent
+```
+
+## Fix
+```yaml
+bootstrapTokens:
+  - token: abcdef.0123456789abcdef   # kubeadm token generate
+    ttl: 24h
+nodeRegistration:
+  imagePullPolicy: IfNotPresent
+```
+",
+};
+
 fn fields() -> &'static HashMap<(&'static str, &'static str), char> {
     static FIELDS: OnceLock<HashMap<(&'static str, &'static str), char>> = OnceLock::new();
     FIELDS.get_or_init(|| {
@@ -412,7 +489,8 @@ fn shape(t: char) -> &'static str {
     }
 }
 
-/// KAD003 and KAD004: walks each v1beta3/v1beta4 document against the field table.
+/// KAD003, KAD004, KAD008 and KAD009: walks each v1beta3/v1beta4 document against the
+/// field table.
 pub fn unknown_fields(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
     let table = fields();
     for (v, kind, d) in documents(y) {
@@ -441,7 +519,11 @@ fn walk(
         Value::Seq(_) => 'l',
         _ => 's',
     };
-    let expected = if t == 'm' { 'o' } else { t };
+    let expected = match t {
+        'm' => 'o',
+        'o' | 'l' => t,
+        _ => 's',
+    };
     if actual != expected {
         out.push(
             at(
@@ -517,7 +599,7 @@ fn walk(
                 walk(table, v, format!("{path}[]"), item, out);
             }
         }
-        _ => {}
+        _ => values::check(t, v, &path, node, out),
     }
 }
 
