@@ -163,7 +163,31 @@ fn lint_corpus(bencher: divan::Bencher) {
     bencher.bench(|| lint::lint(black_box(&files), &options));
 }
 
+/// The 108 real files of `../shared/corpus` (beside the checkout), if it is there.
+#[divan::bench]
+fn lint_shared_corpus(bencher: divan::Bencher) {
+    let corpus = root().join("../shared/corpus");
+    if !corpus.is_dir() {
+        eprintln!(
+            "no {}; lint_shared_corpus measures nothing",
+            corpus.display()
+        );
+        return;
+    }
+    let files = read_tree(&[corpus]);
+    let options = LintOptions::default();
+    bencher.bench(|| lint::lint(black_box(&files), &options));
+}
+
 fn lint_files() -> Vec<SourceFile> {
+    read_tree(&[
+        root().join("fixtures/expected"),
+        root().join("fixtures/lint"),
+    ])
+}
+
+/// Every file under `dirs`, in a stable order.
+fn read_tree(dirs: &[std::path::PathBuf]) -> Vec<SourceFile> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
@@ -179,8 +203,8 @@ fn lint_files() -> Vec<SourceFile> {
         }
     }
     let mut paths = Vec::new();
-    for d in ["fixtures/expected", "fixtures/lint"] {
-        walk(&root().join(d), &mut paths);
+    for d in dirs {
+        walk(d, &mut paths);
     }
     paths
         .iter()
