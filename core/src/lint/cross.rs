@@ -523,40 +523,44 @@ fn topology(parsed: &[Option<Parsed>], kals: &[Kal<'_>], plan: &Plan, out: &mut 
     let vip = plan.endpoint.vip.as_ref().map(|v| v.addr.to_string());
     for (i, p) in parsed.iter().enumerate() {
         match p {
-            Some(Parsed::Haproxy(cfg)) => {
-                let servers = haproxy::backend_servers(cfg);
-                if let Some((d, _)) = servers.first() {
-                    let got: BTreeSet<String> = servers.iter().map(|(_, a)| a.clone()).collect();
-                    if got != expected {
-                        push(
-                            out,
-                            i,
-                            at(
-                                &BACKENDS_DIFFER,
-                                d.words_span(),
-                                diff("haproxy's servers", &got, &expected),
-                            )
-                            .help("re-render haproxy.cfg with hagen"),
-                        );
+            Some(Parsed::Haproxy(_) | Parsed::Nginx(_)) => {
+                // The proxy's servers against the control planes, the same for both.
+                let (rule, first, got, what, file) = match p {
+                    Some(Parsed::Haproxy(cfg)) => {
+                        let servers = haproxy::backend_servers(cfg);
+                        let first = servers.first().map(|(d, _)| d.words_span());
+                        let got: BTreeSet<String> = servers.into_iter().map(|(_, a)| a).collect();
+                        (
+                            &BACKENDS_DIFFER,
+                            first,
+                            got,
+                            "haproxy's servers",
+                            "haproxy.cfg",
+                        )
                     }
-                }
-            }
-            Some(Parsed::Nginx(cfg)) => {
-                let servers = nginx::upstream_servers(cfg);
-                if let Some((d, _)) = servers.first() {
-                    let got: BTreeSet<String> = servers.iter().map(|(_, a)| a.clone()).collect();
-                    if got != expected {
-                        push(
-                            out,
-                            i,
-                            at(
-                                &UPSTREAM_DIFFERS,
-                                d.span(),
-                                diff("nginx's upstream servers", &got, &expected),
-                            )
-                            .help("re-render nginx.conf with hagen"),
-                        );
+                    Some(Parsed::Nginx(cfg)) => {
+                        let servers = nginx::upstream_servers(cfg);
+                        let first = servers.first().map(|(d, _)| d.span());
+                        let got: BTreeSet<String> = servers.into_iter().map(|(_, a)| a).collect();
+                        (
+                            &UPSTREAM_DIFFERS,
+                            first,
+                            got,
+                            "nginx's upstream servers",
+                            "nginx.conf",
+                        )
                     }
+                    _ => continue,
+                };
+                if let Some(span) = first
+                    && got != expected
+                {
+                    push(
+                        out,
+                        i,
+                        at(rule, span, diff(what, &got, &expected))
+                            .help(format!("re-render {file} with hagen")),
+                    );
                 }
             }
             Some(Parsed::Kubeadm(y)) => {
