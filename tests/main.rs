@@ -1,5 +1,6 @@
 //! hagen's library-level integration tests, in one binary.
 
+mod bundle_props;
 mod check;
 mod etcd;
 mod fuzz;

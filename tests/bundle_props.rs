@@ -1,0 +1,190 @@
+//! Property: every topology hagen accepts without a finding renders, with its whole PKI,
+//! into a bundle that hagen's own linter finds clean — no warning, no error — alone and
+//! against the topology. The renderers and the linter were written apart; this holds
+//! them to each other over shapes no fixture spells out (LB type × etcd × node counts ×
+//! zones × ports × versions).
+
+use hagen_core::diag::{Severity, text};
+use hagen_core::lint::{self, LintOptions};
+use hagen_core::pki::{Existing, SeededEntropy};
+use hagen_core::source::SourceFile;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+const LB_TYPES: [&str; 5] = [
+    "haproxy-keepalived",
+    "keepalived",
+    "nginx-local",
+    "kube-vip",
+    "external",
+];
+
+/// The knobs of a topology; `yaml` writes it.
+#[derive(Debug, Clone)]
+struct Shape {
+    minor: u32,
+    patch: u32,
+    lb: usize,
+    external_etcd: bool,
+    control_planes: usize,
+    etcd_members: usize,
+    workers: usize,
+    zoned: bool,
+    port: u16,
+    bind_port: u16,
+    dns: bool,
+    vip_on_external: bool,
+    vrid: u8,
+    key_seed: u64,
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    (
+        (28u32..=36, 0u32..12, 0..LB_TYPES.len(), any::<bool>()),
+        (
+            prop::sample::select(vec![1usize, 2, 3, 3, 5, 7]),
+            prop::sample::select(vec![3usize, 5]),
+            0usize..4,
+        ),
+        (
+            any::<bool>(),
+            prop::sample::select(vec![6443u16, 8443, 16443]),
+            prop::sample::select(vec![6443u16, 6444]),
+        ),
+        (any::<bool>(), any::<bool>(), 1u8..=255, any::<u64>()),
+    )
+        .prop_map(
+            |(
+                (minor, patch, lb, external_etcd),
+                (control_planes, etcd_members, workers),
+                (zoned, port, bind_port),
+                (dns, vip_on_external, vrid, key_seed),
+            )| Shape {
+                minor,
+                patch,
+                lb,
+                external_etcd,
+                control_planes,
+                etcd_members,
+                workers,
+                zoned,
+                port,
+                bind_port,
+                dns,
+                vip_on_external,
+                vrid,
+                key_seed,
+            },
+        )
+}
+
+fn yaml(s: &Shape) -> String {
+    let lb = LB_TYPES[s.lb];
+    let wants_vip = matches!(lb, "haproxy-keepalived" | "keepalived" | "kube-vip")
+        || (lb == "external" && s.vip_on_external);
+    let mut endpoint = Vec::new();
+    if wants_vip {
+        endpoint.push("vip: 10.20.0.100/24".to_string());
+    }
+    if s.dns || (lb == "external" && !wants_vip) {
+        endpoint.push("dns: api.prop.test".to_string());
+    }
+    endpoint.push(format!("port: {}", s.port));
+    let mut balancer = vec![format!("type: {lb}")];
+    if matches!(lb, "haproxy-keepalived" | "keepalived" | "kube-vip") {
+        balancer.push("interface: eth0".into());
+    }
+    if matches!(lb, "haproxy-keepalived" | "keepalived") {
+        balancer.push(format!("virtualRouterId: {}", s.vrid));
+    }
+    let mut nodes = Vec::new();
+    let zone = |i: usize| {
+        if s.zoned {
+            format!(", zone: z{}", i % 3)
+        } else {
+            String::new()
+        }
+    };
+    for i in 0..s.control_planes {
+        nodes.push(format!(
+            "    - {{name: cp-{i}, address: 10.20.0.{}, roles: [control-plane]{}}}",
+            10 + i,
+            zone(i)
+        ));
+    }
+    if s.external_etcd {
+        for i in 0..s.etcd_members {
+            nodes.push(format!(
+                "    - {{name: etcd-{i}, address: 10.20.0.{}, roles: [etcd]{}}}",
+                30 + i,
+                zone(i)
+            ));
+        }
+    }
+    for i in 0..s.workers {
+        nodes.push(format!(
+            "    - {{name: worker-{i}, address: 10.20.0.{}, roles: [worker]{}}}",
+            50 + i,
+            zone(i)
+        ));
+    }
+    format!(
+        "apiVersion: hagen/v1alpha1\nkind: Topology\nmetadata:\n  name: prop\nspec:\n  kubernetesVersion: v1.{}.{}\n  controlPlaneEndpoint: {{{}}}\n  apiServer: {{bindPort: {}}}\n  loadBalancer: {{{}}}\n  etcd: {{type: {}}}\n  nodes:\n{}\n",
+        s.minor,
+        s.patch,
+        endpoint.join(", "),
+        s.bind_port,
+        balancer.join(", "),
+        if s.external_etcd {
+            "external"
+        } else {
+            "stacked"
+        },
+        nodes.join("\n")
+    )
+}
+
+proptest! {
+    #![proptest_config(crate::fuzz_config(48))]
+
+    #[test]
+    fn clean_topologies_render_bundles_that_lint_clean(s in shape()) {
+        let source = SourceFile::new("topology.yaml", yaml(&s));
+        let checked = hagen_core::check(&source);
+        // Only topologies without an error or a warning: a warning (one control plane, say)
+        // may rightly show up again in the files.
+        prop_assume!(
+            checked.diagnostics.count(Severity::Error) == 0
+                && checked.diagnostics.count(Severity::Warning) == 0
+        );
+        let plan = checked.plan.expect("no finding, so a plan");
+        let what_if = checked.what_if.unwrap_or_default();
+        let pki = hagen_core::pki::generate(&plan, &Existing::none(), &mut SeededEntropy::new(s.key_seed), super::lint::NOW)
+            .unwrap_or_else(|e| panic!("PKI: {e}\n{}", source.text));
+        let bundle = hagen_core::assemble(&source, &plan, &what_if, &pki)
+            .unwrap_or_else(|e| panic!("render: {e}\n{}", source.text));
+        let mut files = Vec::new();
+        let mut modes = BTreeMap::new();
+        for (path, file) in bundle.iter().filter(|(p, _)| p.starts_with("nodes/")) {
+            files.push(SourceFile::new(path.clone(), String::from_utf8(file.bytes.clone()).expect("text")));
+            modes.insert(path.clone(), file.mode);
+        }
+        for with_topology in [false, true] {
+            let options = LintOptions {
+                now: Some(super::lint::NOW),
+                modes: modes.clone(),
+                kubernetes_version: Some(plan.version.clone()),
+                topology: with_topology.then(|| plan.clone()),
+                ..LintOptions::default()
+            };
+            let report = lint::lint_report(&files, &options);
+            let bad: Vec<String> = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity > Severity::Info)
+                .map(|d| text::render_diagnostic(&files, d, text::Style { color: false }))
+                .collect();
+            prop_assert!(bad.is_empty(), "topology:\n{}\nwith topology: {with_topology}\n{}", source.text, bad.join("\n"));
+        }
+    }
+}
