@@ -131,8 +131,22 @@ try {
   await page.waitForFunction(() => !document.getElementById('spec.controlPlaneEndpoint.vip-msg').textContent.includes('TOP040'), null, { timeout: 5000 });
   check('error goes away when fixed', !(await vipMsg.textContent()).includes('TOP040'));
 
-  // Generate and download (ECDSA, the default: made on the page's thread).
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click('#generate')]);
+  // Every control has an accessible name (a label, aria-label or its text).
+  const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+    .map(e => e.id || e.outerHTML.slice(0, 60)));
+  check('every control has an accessible name', unnamed.length === 0, unnamed.join(', '));
+
+  // Generate and download (ECDSA, the default: made on the page's thread), by keyboard
+  // alone: from the first field, Tab reaches the button and Enter presses it.
+  await page.getByLabel('Cluster name', { exact: true }).focus();
+  let tabs = 0;
+  while (tabs < 400 && !(await page.evaluate(() => document.activeElement && document.activeElement.id === 'generate'))) {
+    await page.keyboard.press('Tab');
+    tabs++;
+  }
+  check('keyboard alone reaches Generate', tabs < 400, `${tabs} Tab presses from the first field`);
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.keyboard.press('Enter')]);
   const bundleDir = await compareWithCli(download, 'ecdsa');
   await page.screenshot({ path: path.join(root, 'web/screenshot.png'), fullPage: false });
 
