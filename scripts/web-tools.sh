@@ -24,5 +24,5 @@ fi
 if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ] || [ ! -d "$TOOLS/node_modules/playwright-core" ]; then
   mkdir -p "$TOOLS"
   [ -f "$TOOLS/package.json" ] || echo '{"private": true}' > "$TOOLS/package.json"
-  (cd "$TOOLS" && npm install --silent --no-audit --no-fund binaryen@132 playwright-core@1 >/dev/null)
+  (cd "$TOOLS" && npm install --silent --no-audit --no-fund --save-exact binaryen@132.0.0 playwright-core@1.65.1 >/dev/null)
 fi
