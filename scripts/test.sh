@@ -13,7 +13,7 @@ python3 -c 'import jsonschema' 2>/dev/null || need_apt+=(python3-jsonschema)
 command -v clang >/dev/null || need_apt+=(clang)
 # The real programs the bundle tests run (tests/real*.rs): only what is not installed yet.
 real_tools=(haproxy keepalived nginx libnginx-mod-stream etcd-server etcd-client openssl
-  iproute2 curl systemd python3-yaml util-linux)
+  iproute2 curl systemd python3-yaml util-linux unzip)
 for pkg in "${real_tools[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
     need_apt+=("$pkg")

@@ -139,9 +139,21 @@ fn bundle_zip_round_trips_through_an_independent_reader() {
         String::from_utf8_lossy(&out.stderr)
     );
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(listed.as_object().unwrap().len(), bundle.len());
+    let listed = listed.as_object().unwrap();
+    let dirs: Vec<&String> = listed.keys().filter(|k| k.ends_with('/')).collect();
+    assert_eq!(listed.len() - dirs.len(), bundle.len());
+    for d in &dirs {
+        let rel = d.trim_start_matches("bundle").trim_matches('/');
+        let want = if rel.is_empty() {
+            0o755
+        } else {
+            bundle.dir_mode(rel)
+        };
+        assert_eq!(listed[*d][0], format!("0o{want:o}"), "{d}");
+    }
+    assert!(dirs.len() > 3, "directory entries: {dirs:?}");
     for (p, f) in bundle.iter() {
-        let entry = &listed[format!("bundle/{p}")];
+        let entry = &listed[&format!("bundle/{p}")];
         assert_eq!(entry[0], format!("0o{:o}", f.mode), "{p}");
         assert_eq!(
             entry[1].as_str().unwrap().as_bytes(),
@@ -149,4 +161,66 @@ fn bundle_zip_round_trips_through_an_independent_reader() {
             "{p}"
         );
     }
+}
+
+/// What a user does with the wizard's download: `unzip` (Info-ZIP) it. Every file comes
+/// out with its bytes and mode, and every directory with the mode `hagen render` gives
+/// it: the `pki` directories 0700.
+#[test]
+fn bundle_zip_unzips_with_the_render_modes() {
+    let (topology, _) = golden_bundles().into_iter().next().unwrap();
+    let text = std::fs::read_to_string(&topology).unwrap();
+    let source = hagen_core::source::SourceFile::new(rel(&topology), text);
+    let checked = hagen_core::check(&source);
+    let plan = checked.plan.expect("valid");
+    let pki = hagen_core::pki::generate(
+        &plan,
+        &hagen_core::pki::Existing::none(),
+        &mut SeededEntropy::new(5),
+        1_780_272_000,
+    )
+    .unwrap();
+    let bundle =
+        hagen_core::assemble(&source, &plan, &checked.what_if.unwrap_or_default(), &pki).unwrap();
+    let scratch = std::env::temp_dir().join(format!("hagen-unzip-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    struct Cleanup(PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Cleanup(scratch.clone());
+    let zip = scratch.join("bundle.zip");
+    std::fs::write(&zip, hagen_core::zip::bundle_zip(&bundle, "b", &[])).unwrap();
+    let out = std::process::Command::new("unzip")
+        .arg("-q")
+        .arg(&zip)
+        .arg("-d")
+        .arg(&scratch)
+        .output()
+        .expect("unzip (apt package unzip) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let root = scratch.join("b");
+    let mut private_dirs = 0;
+    for (p, f) in bundle.iter() {
+        let on_disk = root.join(p);
+        assert_eq!(std::fs::read(&on_disk).unwrap(), f.bytes, "{p}");
+        assert_eq!(mode(&on_disk), f.mode, "{p}");
+        let mut dir = Path::new(p.as_str()).parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            let want = bundle.dir_mode(&d.to_string_lossy());
+            assert_eq!(mode(&root.join(d)), want, "{}/", d.display());
+            private_dirs += usize::from(want == 0o700);
+            dir = d.parent();
+        }
+    }
+    assert!(private_dirs > 0, "no 0700 directory was checked");
 }

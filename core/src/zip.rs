@@ -1,7 +1,8 @@
 //! A minimal zip writer (stored entries, no compression) for downloading a bundle from
 //! the browser. Bundles are a few hundred KB of text, so compression would save little
 //! and cost a deflate implementation in the page; unix modes are kept in each entry's
-//! external attributes, which `unzip` restores.
+//! external attributes, which `unzip` restores — for directories too, so the `pki`
+//! directories come out 0700 as `hagen render` writes them.
 
 use crate::bundle::Bundle;
 
@@ -24,7 +25,8 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 /// One entry to put in an archive.
 pub struct Entry<'a> {
-    /// Path inside the archive, `/`-separated.
+    /// Path inside the archive, `/`-separated; a directory's ends with `/` (and has no
+    /// bytes).
     pub path: &'a str,
     /// Content.
     pub bytes: &'a [u8],
@@ -42,6 +44,10 @@ pub fn write(entries: &[Entry<'_>]) -> Vec<u8> {
         let crc = crc32(e.bytes);
         let size = e.bytes.len() as u32;
         let name = e.path.as_bytes();
+        let is_dir = e.path.ends_with('/');
+        // Unix type and mode in the high half; MS-DOS's directory bit in the low one.
+        let attributes = ((if is_dir { 0o040_000 } else { 0o100_000 } | e.mode) << 16)
+            | if is_dir { 0x10 } else { 0 };
         // Local file header.
         out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         out.extend_from_slice(&20u16.to_le_bytes()); // version needed
@@ -72,7 +78,7 @@ pub fn write(entries: &[Entry<'_>]) -> Vec<u8> {
         central.extend_from_slice(&0u16.to_le_bytes()); // comment
         central.extend_from_slice(&0u16.to_le_bytes()); // disk
         central.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-        central.extend_from_slice(&((0o100_000 | e.mode) << 16).to_le_bytes()); // regular file + mode
+        central.extend_from_slice(&attributes.to_le_bytes());
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(name);
     }
@@ -90,21 +96,44 @@ pub fn write(entries: &[Entry<'_>]) -> Vec<u8> {
     out
 }
 
-/// A bundle as a zip, every path under `prefix/`, plus extra top-level entries.
+/// A bundle as a zip, every path under `prefix/`, plus extra top-level entries. Every
+/// directory gets an entry of its own, before the files, with the mode `hagen render`
+/// gives it ([`Bundle::dir_mode`]).
 pub fn bundle_zip(bundle: &Bundle, prefix: &str, extra: &[Entry<'_>]) -> Vec<u8> {
+    let mut dirs: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for (p, _) in bundle.iter() {
+        let mut end = p.len();
+        while let Some(slash) = p[..end].rfind('/') {
+            if !dirs.insert(&p[..slash]) {
+                break;
+            }
+            end = slash;
+        }
+    }
+    let dir_entries: Vec<(String, u32)> =
+        std::iter::once((format!("{prefix}/"), crate::bundle::MODE_DIR))
+            .chain(
+                dirs.iter()
+                    .map(|d| (format!("{prefix}/{d}/"), bundle.dir_mode(d))),
+            )
+            .collect();
     let paths: Vec<String> = bundle
         .iter()
         .map(|(p, _)| format!("{prefix}/{p}"))
         .collect();
-    let mut entries: Vec<Entry<'_>> = bundle
+    let mut entries: Vec<Entry<'_>> = dir_entries
         .iter()
-        .zip(&paths)
-        .map(|((_, f), path)| Entry {
+        .map(|(path, mode)| Entry {
             path,
-            bytes: &f.bytes,
-            mode: f.mode,
+            bytes: &[],
+            mode: *mode,
         })
         .collect();
+    entries.extend(bundle.iter().zip(&paths).map(|((_, f), path)| Entry {
+        path,
+        bytes: &f.bytes,
+        mode: f.mode,
+    }));
     entries.extend(extra.iter().map(|e| Entry {
         path: e.path,
         bytes: e.bytes,

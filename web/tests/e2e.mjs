@@ -38,11 +38,15 @@ async function freePort() {
   });
 }
 
+// Every file and directory under `dir`: path → {mode, bytes} (directories end with `/`
+// and have no bytes).
 function walk(dir, base = dir, out = {}) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) walk(p, base, out);
-    else out[path.relative(base, p)] = { mode: fs.statSync(p).mode & 0o777, bytes: fs.readFileSync(p) };
+    if (e.isDirectory()) {
+      out[path.relative(base, p) + '/'] = { mode: fs.statSync(p).mode & 0o777, bytes: Buffer.alloc(0) };
+      walk(p, base, out);
+    } else out[path.relative(base, p)] = { mode: fs.statSync(p).mode & 0o777, bytes: fs.readFileSync(p) };
   }
   return out;
 }
@@ -54,10 +58,13 @@ async function compareWithCli(download, label) {
   const zipPath = path.join(work, `${label}.zip`);
   await download.saveAs(zipPath);
   const unz = path.join(work, label);
-  execFileSync('python3', ['-c', 'import sys, zipfile, os\nz = zipfile.ZipFile(sys.argv[1])\nfor i in z.infolist():\n    p = os.path.join(sys.argv[2], i.filename)\n    os.makedirs(os.path.dirname(p), exist_ok=True)\n    open(p, "wb").write(z.read(i))\n    os.chmod(p, i.external_attr >> 16 & 0o777)', zipPath, unz]);
+  // With Info-ZIP's unzip, as a user would: it restores the modes of files and directories.
+  execFileSync('unzip', ['-q', zipPath, '-d', unz]);
   const bundleDir = path.join(unz, 'hagen-bundle');
   const fromZip = walk(bundleDir);
-  check(`${label}: zip holds the bundle and its topology.yaml`, fs.existsSync(path.join(bundleDir, 'topology.yaml')) && Object.keys(fromZip).length > 20, `${Object.keys(fromZip).length} files`);
+  const privateDirs = Object.keys(fromZip).filter(p => p.endsWith('/pki/') && fromZip[p].mode === 0o700);
+  check(`${label}: zip holds the bundle and its topology.yaml, pki directories 0700`, fs.existsSync(path.join(bundleDir, 'topology.yaml')) && Object.keys(fromZip).length > 20 && privateDirs.length >= 3,
+    `${Object.keys(fromZip).length} files and directories, ${privateDirs.length} pki directories 0700`);
   const cliDir = path.join(work, `${label}-cli`);
   fs.cpSync(bundleDir, cliDir, { recursive: true });
   execFileSync(hagen, ['render', path.join(cliDir, 'topology.yaml'), '-o', cliDir], { stdio: 'pipe' });
@@ -65,7 +72,7 @@ async function compareWithCli(download, label) {
   const names = (o) => Object.keys(o).sort().join('\n');
   check(`${label}: same file list as the CLI`, names(fromZip) === names(fromCli));
   const modeDiff = Object.keys(fromZip).filter(p => fromCli[p] && fromCli[p].mode !== fromZip[p].mode);
-  check(`${label}: same modes as the CLI`, modeDiff.length === 0, modeDiff.join(', '));
+  check(`${label}: same modes as the CLI (files and directories)`, modeDiff.length === 0, modeDiff.join(', '));
   const byteDiff = Object.keys(fromZip).filter(p => fromCli[p] && !fromCli[p].bytes.equals(fromZip[p].bytes));
   check(`${label}: same bytes as the CLI`, byteDiff.length === 0, byteDiff.join(', '));
   return bundleDir;
