@@ -8,8 +8,7 @@
 //! * rendering again over that bundle, with other randomness, gives it back byte for
 //!   byte: every key, certificate, token and file is kept.
 
-use hagen_core::diag::{Severity, text};
-use hagen_core::lint::{self, LintOptions};
+use hagen_core::diag::Severity;
 use hagen_core::pki::{Existing, SeededEntropy};
 use hagen_core::source::SourceFile;
 use proptest::prelude::*;
@@ -174,20 +173,7 @@ proptest! {
             modes.insert(path.clone(), file.mode);
         }
         for with_topology in [false, true] {
-            let options = LintOptions {
-                now: Some(super::lint::NOW),
-                modes: modes.clone(),
-                kubernetes_version: Some(plan.version.clone()),
-                topology: with_topology.then(|| plan.clone()),
-                ..LintOptions::default()
-            };
-            let report = lint::lint_report(&files, &options);
-            let bad: Vec<String> = report
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity > Severity::Info)
-                .map(|d| text::render_diagnostic(&files, d, text::Style { color: false }))
-                .collect();
+            let (bad, _) = super::lint::bundle_findings(&files, modes.clone(), &plan, with_topology);
             prop_assert!(bad.is_empty(), "topology:\n{}\nwith topology: {with_topology}\n{}", source.text, bad.join("\n"));
         }
 

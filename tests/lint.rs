@@ -11,6 +11,7 @@ use hagen_core::diag::{Severity, text};
 use hagen_core::lint::{self, LintOptions, Outcome};
 use hagen_core::source::SourceFile;
 use hagen_tests::{golden, rel, root};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// "Now" for every lint test: 2026-06-01T00:00:00Z (the certificate fixtures' dates are
@@ -157,6 +158,32 @@ fn manifest_modes(bundle: &Path) -> std::collections::BTreeMap<String, u32> {
         .collect()
 }
 
+/// Lints a bundle's node files as `hagen lint` would (with the topology's version, the
+/// files' modes and, if asked, the topology itself): the warnings and errors, rendered,
+/// and the whole report.
+pub fn bundle_findings(
+    files: &[SourceFile],
+    modes: BTreeMap<String, u32>,
+    plan: &hagen_core::plan::Plan,
+    with_topology: bool,
+) -> (Vec<String>, lint::Report) {
+    let options = LintOptions {
+        now: Some(NOW),
+        modes,
+        kubernetes_version: Some(plan.version.clone()),
+        topology: with_topology.then(|| plan.clone()),
+        ..LintOptions::default()
+    };
+    let report = lint::lint_report(files, &options);
+    let bad = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity > Severity::Info)
+        .map(|d| text::render_diagnostic(files, d, text::Style { color: false }))
+        .collect();
+    (bad, report)
+}
+
 /// Every bundle `hagen render` made for the valid topologies lints clean, alone and
 /// against its topology.
 #[test]
@@ -182,20 +209,8 @@ fn golden_bundles_lint_clean() {
         let src = SourceFile::new(rel(&topo), std::fs::read_to_string(&topo).unwrap());
         let plan = hagen_core::check(&src).plan.expect("valid topology");
         for with_topology in [false, true] {
-            let options = LintOptions {
-                now: Some(NOW),
-                modes: manifest_modes(&bundle),
-                kubernetes_version: Some(plan.version.clone()),
-                topology: with_topology.then(|| plan.clone()),
-                ..LintOptions::default()
-            };
-            let report = lint::lint_report(&files, &options);
-            let bad: Vec<String> = report
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity > Severity::Info)
-                .map(|d| text::render_diagnostic(&files, d, text::Style { color: false }))
-                .collect();
+            let (bad, report) =
+                bundle_findings(&files, manifest_modes(&bundle), &plan, with_topology);
             if !bad.is_empty() {
                 failures.push(format!(
                     "{name} (topology: {with_topology}):\n{}",
