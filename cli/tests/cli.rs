@@ -1,23 +1,10 @@
 //! The `hagen` binary end to end: exit codes of the contract, formats, and files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn hagen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hagen"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("hagen runs")
-}
+use common::{hagen, root};
+use std::path::Path;
+use std::process::Output;
 
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exited normally")

@@ -1,22 +1,9 @@
 //! `hagen render` end to end: what is written, what is refused, what is kept.
 
+mod common;
+
+use common::{hagen, root};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn hagen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hagen"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("hagen runs")
-}
 
 struct Scratch(PathBuf);
 
