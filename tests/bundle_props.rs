@@ -1,5 +1,6 @@
 //! Properties of whole bundles over topologies no fixture spells out (LB type × etcd ×
-//! node counts × zones × ports × versions):
+//! node counts × zones × ports × versions × address families: IPv4, IPv6 and
+//! dual-stack):
 //!
 //! * every topology hagen accepts without a finding renders, with its whole PKI, into a
 //!   bundle that hagen's own linter finds clean — no warning, no error — alone and
@@ -39,6 +40,54 @@ struct Shape {
     vip_on_external: bool,
     vrid: u8,
     key_seed: u64,
+    family: Family,
+}
+
+/// The address family of the nodes, the VIP and the cluster networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+    /// IPv4 nodes, dual-stack pod and service networks.
+    DualV4,
+    /// IPv6 nodes, dual-stack pod and service networks (IPv6 first).
+    DualV6,
+}
+
+impl Family {
+    fn v6_nodes(self) -> bool {
+        matches!(self, Family::V6 | Family::DualV6)
+    }
+    /// A node address (`n` < 256) in the nodes' subnet.
+    fn address(self, n: usize) -> String {
+        if self.v6_nodes() {
+            format!("fd00:20::{n:x}")
+        } else {
+            format!("10.20.0.{n}")
+        }
+    }
+    fn vip(self) -> String {
+        if self.v6_nodes() {
+            "fd00:20::100/64".into()
+        } else {
+            "10.20.0.100/24".into()
+        }
+    }
+    /// `networking:` for this family; IPv4 uses the defaults.
+    fn networking(self) -> &'static str {
+        match self {
+            Family::V4 => "",
+            Family::V6 => {
+                "  networking: {podSubnet: \"fd00:10:244::/56\", serviceSubnet: \"fd00:10:96::/112\"}\n"
+            }
+            Family::DualV4 => {
+                "  networking: {podSubnet: \"10.244.0.0/16,fd00:10:244::/56\", serviceSubnet: \"10.96.0.0/16,fd00:10:96::/112\"}\n"
+            }
+            Family::DualV6 => {
+                "  networking: {podSubnet: \"fd00:10:244::/56,10.244.0.0/16\", serviceSubnet: \"fd00:10:96::/112,10.96.0.0/16\"}\n"
+            }
+        }
+    }
 }
 
 fn shape() -> impl Strategy<Value = Shape> {
@@ -55,6 +104,7 @@ fn shape() -> impl Strategy<Value = Shape> {
             prop::sample::select(vec![6443u16, 6444]),
         ),
         (any::<bool>(), any::<bool>(), 1u8..=255, any::<u64>()),
+        prop::sample::select(vec![Family::V4, Family::V6, Family::DualV4, Family::DualV6]),
     )
         .prop_map(
             |(
@@ -62,6 +112,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                 (control_planes, etcd_members, workers),
                 (zoned, port, bind_port),
                 (dns, vip_on_external, vrid, key_seed),
+                family,
             )| Shape {
                 minor,
                 patch,
@@ -77,6 +128,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                 vip_on_external,
                 vrid,
                 key_seed,
+                family,
             },
         )
 }
@@ -87,7 +139,7 @@ fn yaml(s: &Shape) -> String {
         || (lb == "external" && s.vip_on_external);
     let mut endpoint = Vec::new();
     if wants_vip {
-        endpoint.push("vip: 10.20.0.100/24".to_string());
+        endpoint.push(format!("vip: {}", s.family.vip()));
     }
     if s.dns || (lb == "external" && !wants_vip) {
         endpoint.push("dns: api.prop.test".to_string());
@@ -110,29 +162,29 @@ fn yaml(s: &Shape) -> String {
     };
     for i in 0..s.control_planes {
         nodes.push(format!(
-            "    - {{name: cp-{i}, address: 10.20.0.{}, roles: [control-plane]{}}}",
-            10 + i,
+            "    - {{name: cp-{i}, address: {}, roles: [control-plane]{}}}",
+            s.family.address(10 + i),
             zone(i)
         ));
     }
     if s.external_etcd {
         for i in 0..s.etcd_members {
             nodes.push(format!(
-                "    - {{name: etcd-{i}, address: 10.20.0.{}, roles: [etcd]{}}}",
-                30 + i,
+                "    - {{name: etcd-{i}, address: {}, roles: [etcd]{}}}",
+                s.family.address(30 + i),
                 zone(i)
             ));
         }
     }
     for i in 0..s.workers {
         nodes.push(format!(
-            "    - {{name: worker-{i}, address: 10.20.0.{}, roles: [worker]{}}}",
-            50 + i,
+            "    - {{name: worker-{i}, address: {}, roles: [worker]{}}}",
+            s.family.address(50 + i),
             zone(i)
         ));
     }
     format!(
-        "apiVersion: hagen/v1alpha1\nkind: Topology\nmetadata:\n  name: prop\nspec:\n  kubernetesVersion: v1.{}.{}\n  controlPlaneEndpoint: {{{}}}\n  apiServer: {{bindPort: {}}}\n  loadBalancer: {{{}}}\n  etcd: {{type: {}}}\n  nodes:\n{}\n",
+        "apiVersion: hagen/v1alpha1\nkind: Topology\nmetadata:\n  name: prop\nspec:\n  kubernetesVersion: v1.{}.{}\n  controlPlaneEndpoint: {{{}}}\n  apiServer: {{bindPort: {}}}\n  loadBalancer: {{{}}}\n  etcd: {{type: {}}}\n{}  nodes:\n{}\n",
         s.minor,
         s.patch,
         endpoint.join(", "),
@@ -143,6 +195,7 @@ fn yaml(s: &Shape) -> String {
         } else {
             "stacked"
         },
+        s.family.networking(),
         nodes.join("\n")
     )
 }
@@ -168,7 +221,9 @@ proptest! {
             .unwrap_or_else(|e| panic!("render: {e}\n{}", source.text));
         let mut files = Vec::new();
         let mut modes = BTreeMap::new();
-        for (path, file) in bundle.iter().filter(|(p, _)| p.starts_with("nodes/")) {
+        // The whole directory, as `hagen lint --topology t.yaml out/` reads it: the runbook,
+        // MANIFEST, join.yaml and the topology itself included.
+        for (path, file) in bundle.iter() {
             files.push(SourceFile::new(path.clone(), String::from_utf8(file.bytes.clone()).expect("text")));
             modes.insert(path.clone(), file.mode);
         }

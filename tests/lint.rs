@@ -197,7 +197,8 @@ fn golden_bundles_lint_clean() {
     assert!(!bundles.is_empty());
     for bundle in bundles {
         let mut paths = Vec::new();
-        walk(&bundle.join("nodes"), &mut paths);
+        // The whole bundle directory, as `hagen lint --topology t.yaml out/` reads it.
+        walk(&bundle, &mut paths);
         let files: Vec<SourceFile> = paths
             .iter()
             .map(|p| SourceFile::new(rel(p), std::fs::read_to_string(p).unwrap()))

@@ -1,7 +1,132 @@
-//! Addresses, networks and names: small parsers with error messages written for people.
+//! Addresses, networks and names: small parsers with error messages written for people,
+//! and the one way hagen writes and reads `host:port` and URLs (IPv6 in brackets).
 
 use std::fmt;
 use std::net::IpAddr;
+
+/// The host part of a `host:port` or a URL: an IP address or a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Host {
+    /// An IP address (written in brackets before a port when it is IPv6).
+    Ip(IpAddr),
+    /// A DNS name (or anything else that is not an address, kept as written).
+    Name(String),
+}
+
+impl Host {
+    /// Reads a host as written: `10.0.0.1`, `fd00::1`, `[fd00::1]` or a name.
+    pub fn parse(text: &str) -> Host {
+        let bare = text
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .unwrap_or(text);
+        match bare.parse::<IpAddr>() {
+            Ok(ip) => Host::Ip(ip),
+            Err(_) => Host::Name(text.to_string()),
+        }
+    }
+
+    /// True for `localhost` and loopback addresses (`127.0.0.0/8`, `::1`).
+    pub fn is_loopback(&self) -> bool {
+        match self {
+            Host::Ip(ip) => ip.is_loopback(),
+            Host::Name(n) => n.eq_ignore_ascii_case("localhost"),
+        }
+    }
+
+    /// True for a wildcard bind address (`0.0.0.0`, `::`, `*`).
+    pub fn is_unspecified(&self) -> bool {
+        match self {
+            Host::Ip(ip) => ip.is_unspecified(),
+            Host::Name(n) => n == "*",
+        }
+    }
+
+    /// The host as it goes before `:port` or into a URL: IPv6 in brackets.
+    pub fn bracketed(&self) -> String {
+        match self {
+            Host::Ip(IpAddr::V6(a)) => format!("[{a}]"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Without brackets: the form of a certificate SAN or a `--advertise-address`.
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip(ip) => write!(f, "{ip}"),
+            Host::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+impl From<IpAddr> for Host {
+    fn from(ip: IpAddr) -> Host {
+        Host::Ip(ip)
+    }
+}
+
+/// A host and a port: `10.0.0.1:6443`, `[fd00::1]:6443`, `k8s-api.local:8443`.
+/// Two of them are equal when they name the same address, however it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostPort {
+    /// The host.
+    pub host: Host,
+    /// The port.
+    pub port: u16,
+}
+
+impl HostPort {
+    /// A host and a port.
+    pub fn new(host: impl Into<Host>, port: u16) -> HostPort {
+        HostPort {
+            host: host.into(),
+            port,
+        }
+    }
+
+    /// Reads `host:port` or `[v6]:port`; `None` when the port is missing or not a number.
+    pub fn parse(text: &str) -> Option<HostPort> {
+        match split_host_port(text) {
+            (host, Some(port)) if !host.is_empty() => Some(HostPort::new(Host::parse(host), port)),
+            _ => None,
+        }
+    }
+
+    /// `scheme://host:port`, the URL of this endpoint.
+    pub fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://{self}")
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host.bracketed(), self.port)
+    }
+}
+
+/// Splits `host:port`, `[v6]:port`, `[v6]`, a bare IPv6 address or a bare host into the
+/// host (brackets removed) and the port, when there is one that is a number.
+pub fn split_host_port(text: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = text.strip_prefix('[')
+        && let Some((h, p)) = rest.split_once(']')
+    {
+        return (h, p.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match text.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h, p.parse().ok()),
+        _ => (text, None),
+    }
+}
+
+/// The host of a URL (`https://[fd00::1]:2379/x` → `fd00::1`), or of a bare `host:port`.
+pub fn url_host(url: &str) -> Host {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    Host::parse(split_host_port(authority).0)
+}
 
 /// An IP address with an optional prefix length, as a VIP or a node address is written
 /// (`192.168.2.250/24`, `10.0.0.5`). Host bits may be set.
@@ -316,6 +441,48 @@ mod tests {
                 .to_string(),
             "0.0.0.1"
         );
+    }
+
+    #[test]
+    fn host_port_brackets_ipv6_and_compares_by_address() {
+        let v6: IpAddr = "fd00::11".parse().unwrap();
+        assert_eq!(HostPort::new(v6, 6443).to_string(), "[fd00::11]:6443");
+        assert_eq!(
+            HostPort::new(Host::parse("10.0.0.1"), 6443).url("https"),
+            "https://10.0.0.1:6443"
+        );
+        assert_eq!(
+            HostPort::parse("[fd00:0::11]:6443"),
+            Some(HostPort::new(v6, 6443))
+        );
+        assert_eq!(HostPort::parse("fd00::11"), None);
+        assert_eq!(HostPort::parse("api.local"), None);
+        assert_eq!(
+            HostPort::parse("api.local:8443").unwrap().to_string(),
+            "api.local:8443"
+        );
+        assert_eq!(split_host_port("[::1]:6443"), ("::1", Some(6443)));
+        assert_eq!(split_host_port("::1"), ("::1", None));
+    }
+
+    #[test]
+    fn loopback_is_one_answer() {
+        for yes in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
+            assert!(Host::parse(yes).is_loopback(), "{yes}");
+        }
+        for no in ["10.0.0.1", "0.0.0.0", "fd00::1", "localhost.example.com"] {
+            assert!(!Host::parse(no).is_loopback(), "{no}");
+        }
+        assert!(url_host("https://[::1]:2379/health").is_loopback());
+        assert!(url_host("http://user@127.0.0.1:2381").is_loopback());
+        assert_eq!(url_host("https://10.0.0.1:2379").to_string(), "10.0.0.1");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use super::{Parsed, at, certs, etcd, haproxy, keepalived, kubeadm, kubevip, nginx};
 use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::net::{self, Host, HostPort};
 use crate::plan::Plan;
 use crate::rules::Rule;
 use crate::source::{FileId, SourceFile, Span};
@@ -248,8 +249,11 @@ fn dir(name: &str) -> &str {
     name.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.starts_with("127.") || host == "::1" || host == "0.0.0.0"
+/// A check script probing this host probes its own node: loopback, or a wildcard address
+/// (connecting to `0.0.0.0` reaches the local host).
+fn is_local(host: &str) -> bool {
+    let host = Host::parse(host);
+    host.is_loopback() || host.is_unspecified()
 }
 
 /// KAL009: check scripts against the keepalived.conf of their directory and the topology.
@@ -298,7 +302,7 @@ fn check_scripts(
             continue;
         }
         for (host, port, span) in &script.targets {
-            if is_loopback(host) || own.contains(host) {
+            if is_local(host) || own.contains(host) {
                 continue;
             }
             let known = vips.contains(host) || names.contains(host);
@@ -422,11 +426,9 @@ fn initial_clusters(parsed: &[Option<Parsed>], plan: Option<&Plan>, out: &mut Di
     }
 }
 
+/// The host of a URL, IP addresses in their canonical form (so `fd00:0::1` is `fd00::1`).
 fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    keepalived::split_host_port(rest.split('/').next().unwrap_or(""))
-        .0
-        .to_string()
+    net::url_host(url).to_string()
 }
 
 /// KVP003 across kube-vip manifests on 1.29+.
@@ -517,7 +519,7 @@ fn vip_in_sans(
 fn topology(parsed: &[Option<Parsed>], kals: &[Kal<'_>], plan: &Plan, out: &mut Diagnostics) {
     let expected: BTreeSet<String> = plan
         .control_planes()
-        .map(|n| format!("{}:{}", n.address, plan.bind_port))
+        .map(|n| HostPort::new(n.address, plan.bind_port).to_string())
         .collect();
     let addresses: BTreeSet<String> = plan.nodes.iter().map(|n| n.address.to_string()).collect();
     let vip = plan.endpoint.vip.as_ref().map(|v| v.addr.to_string());
@@ -529,7 +531,7 @@ fn topology(parsed: &[Option<Parsed>], kals: &[Kal<'_>], plan: &Plan, out: &mut 
                     Some(Parsed::Haproxy(cfg)) => {
                         let servers = haproxy::backend_servers(cfg);
                         let first = servers.first().map(|(d, _)| d.words_span());
-                        let got: BTreeSet<String> = servers.into_iter().map(|(_, a)| a).collect();
+                        let got = canonical_servers(servers.into_iter().map(|(_, a)| a));
                         (
                             &BACKENDS_DIFFER,
                             first,
@@ -541,7 +543,7 @@ fn topology(parsed: &[Option<Parsed>], kals: &[Kal<'_>], plan: &Plan, out: &mut 
                     Some(Parsed::Nginx(cfg)) => {
                         let servers = nginx::upstream_servers(cfg);
                         let first = servers.first().map(|(d, _)| d.span());
-                        let got: BTreeSet<String> = servers.into_iter().map(|(_, a)| a).collect();
+                        let got = canonical_servers(servers.into_iter().map(|(_, a)| a));
                         (
                             &UPSTREAM_DIFFERS,
                             first,
@@ -653,6 +655,14 @@ fn topology(parsed: &[Option<Parsed>], kals: &[Kal<'_>], plan: &Plan, out: &mut 
             }
         }
     }
+}
+
+/// Server addresses in hagen's own spelling of `host:port` (so `[fd00:0::11]:6443` is
+/// `[fd00::11]:6443`); what is not a `host:port` is kept as written.
+fn canonical_servers(servers: impl Iterator<Item = String>) -> BTreeSet<String> {
+    servers
+        .map(|a| HostPort::parse(&a).map_or(a, |hp| hp.to_string()))
+        .collect()
 }
 
 fn diff(what: &str, got: &BTreeSet<String>, expected: &BTreeSet<String>) -> String {

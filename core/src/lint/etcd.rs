@@ -663,9 +663,7 @@ pub fn single_member(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
 }
 
 fn loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let (host, _) = super::keepalived::split_host_port(rest.split('/').next().unwrap_or(""));
-    host == "localhost" || host.starts_with("127.") || host == "::1"
+    crate::net::url_host(url).is_loopback()
 }
 
 /// ETC003.

@@ -111,6 +111,8 @@ pub enum Kind {
     Certificate,
     /// A kubeconfig (client certificates are checked like PEM files).
     Kubeconfig,
+    /// A hagen topology (`apiVersion: hagen/…`, `kind: Topology`), checked with the TOP rules.
+    Topology,
     /// Anything else (skipped with an info).
     Unknown,
 }
@@ -128,6 +130,7 @@ impl Kind {
             Kind::KubeVip => "kube-vip",
             Kind::Certificate => "certificate",
             Kind::Kubeconfig => "kubeconfig",
+            Kind::Topology => "topology",
             Kind::Unknown => "unknown",
         }
     }
@@ -188,6 +191,8 @@ pub enum Parsed {
     KubeVip(kubevip::Manifest),
     /// Certificates (from PEM or a kubeconfig).
     Certs(Vec<certs::Cert>),
+    /// A hagen topology that has no error.
+    Topology(Box<Plan>),
 }
 
 /// Per-file context handed to every single-file rule.
@@ -275,6 +280,7 @@ fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>
         Kind::Etcd => etcd::lint(ctx, out).map(Parsed::Etcd),
         Kind::KubeVip => kubevip::lint(ctx, out).map(Parsed::KubeVip),
         Kind::Certificate | Kind::Kubeconfig => certs::lint(ctx, kind, out).map(Parsed::Certs),
+        Kind::Topology => lint_topology(ctx, out).map(|p| Parsed::Topology(Box::new(p))),
         Kind::Unknown => None,
     };
     let outcome = if parsed.is_some() {
@@ -283,6 +289,30 @@ fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>
         Outcome::Unparseable
     };
     (report(outcome), parsed)
+}
+
+/// A topology met among the linted files gets the checks `hagen validate` runs; its plan
+/// is kept, though the files are judged against it only when it is given as `--topology`
+/// (a directory may hold topologies of other clusters).
+fn lint_topology(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Plan> {
+    let checked = crate::check(ctx.file);
+    let parsed = checked.what_if.is_some();
+    for d in checked.diagnostics.into_vec() {
+        out.push(d);
+    }
+    parsed.then_some(checked.plan).flatten()
+}
+
+/// True for a hagen topology: its `apiVersion` is `hagen/…` and its kind `Topology`.
+fn is_topology(text: &str) -> bool {
+    let top_level = |key: &str| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().trim_matches(['"', '\'']))
+            .next()
+    };
+    top_level("apiVersion:").is_some_and(|v| v.starts_with("hagen/"))
+        && top_level("kind:") == Some("Topology")
 }
 
 /// The first template marker (`{{` or `{%`) in a text, if any.
@@ -306,6 +336,10 @@ pub fn detect(name: &str, text: &str) -> Kind {
     }
     let yamlish = is_yaml_name(base) || base.ends_with(".conf") && text.contains("apiVersion:");
     if yamlish || text.trim_start().starts_with("apiVersion:") {
+        // Before the others: a topology mentions kube-vip, etcd and kubeadm's versions.
+        if is_topology(text) {
+            return Kind::Topology;
+        }
         if text.contains("kubeadm.k8s.io/") {
             return Kind::Kubeadm;
         }
@@ -575,6 +609,16 @@ mod tests {
             Kind::Kubeadm
         );
         assert_eq!(detect("notes.txt", "hello"), Kind::Unknown);
+        let topology =
+            "apiVersion: hagen/v1alpha1\nkind: Topology\nspec:\n  loadBalancer: {type: kube-vip}\n";
+        assert_eq!(detect("out/topology.yaml", topology), Kind::Topology);
+        assert_eq!(
+            detect(
+                "t.yaml",
+                "apiVersion: v1\nkind: Pod\n# hagen/ kind: Topology\n"
+            ),
+            Kind::Unknown
+        );
         assert!(template_marker("a {{ b }}").is_some());
     }
 }

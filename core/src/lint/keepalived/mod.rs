@@ -806,7 +806,7 @@ pub fn parse_script(text: &str) -> Script {
         if hostport.is_empty() {
             continue;
         }
-        let (host, port) = split_host_port(hostport);
+        let (host, port) = crate::net::split_host_port(hostport);
         let (host, span) = match resolve(&vars, host) {
             Some((v, s)) => (v, s),
             None if host.contains('$') => continue,
@@ -839,19 +839,6 @@ fn resolve(vars: &[(String, (String, Span))], word: &str) -> Option<(String, Spa
         .rev()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.clone())
-}
-
-/// `host:port`, `[v6]:port` or a bare host.
-pub fn split_host_port(s: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = s.strip_prefix('[')
-        && let Some((h, p)) = rest.split_once(']')
-    {
-        return (h, p.strip_prefix(':').and_then(|p| p.parse().ok()));
-    }
-    match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => (h, p.parse().ok()),
-        _ => (s, None),
-    }
 }
 
 /// One VRRP instance's facts for the cross-file rules.
@@ -941,6 +928,5 @@ mod tests {
         assert_eq!(s.targets[0].0, "10.0.0.100");
         assert_eq!(s.targets[0].1, Some(8443));
         assert_eq!(s.targets[1].1, None);
-        assert_eq!(split_host_port("[::1]:6443"), ("::1", Some(6443)));
     }
 }

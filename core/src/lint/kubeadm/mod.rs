@@ -611,7 +611,7 @@ pub fn endpoint(y: &yaml::Yaml) -> Option<(String, Option<u16>, &Node)> {
         .and_then(|(_, _, d)| {
             let n = d.get("controlPlaneEndpoint")?;
             let text = n.str()?;
-            let (h, p) = super::keepalived::split_host_port(text);
+            let (h, p) = crate::net::split_host_port(text);
             Some((h.to_string(), p, n))
         })
 }
