@@ -24,8 +24,11 @@ fn assert_sane(bytes: &[u8]) {
         &checked.diagnostics,
         hagen_core::diag::text::Style { color: false },
     );
-    let _ =
-        hagen_core::diag::sarif::report(&[source], &checked.diagnostics, hagen_core::rules::all());
+    let _ = hagen_core::diag::sarif::report(
+        &[source],
+        &checked.diagnostics,
+        hagen_core::registry::all(),
+    );
     // Errors and a plan exclude each other: a topology the rules accept always plans
     // (a value that cannot be planned must be a rule's error, never a silent `None`).
     assert_eq!(

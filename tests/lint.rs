@@ -7,6 +7,7 @@
 //! as `--topology`. Each case's human output is compared with `<case>.expected`
 //! (HAGEN_BLESS=1 rewrites them for review).
 
+use hagen_core::config;
 use hagen_core::diag::{Severity, text};
 use hagen_core::lint::{self, LintOptions, Outcome};
 use hagen_core::source::SourceFile;
@@ -130,8 +131,11 @@ fn sarif_of_every_fixture_validates() {
     let mut logs = Vec::new();
     for (i, case) in cases().iter().enumerate() {
         let (files, report) = run_case(case);
-        let log =
-            hagen_core::diag::sarif::report(&files, &report.diagnostics, hagen_core::rules::all());
+        let log = hagen_core::diag::sarif::report(
+            &files,
+            &report.diagnostics,
+            hagen_core::registry::all(),
+        );
         assert_eq!(
             log["runs"][0]["results"].as_array().unwrap().len(),
             report.diagnostics.len()
@@ -305,8 +309,8 @@ fn suppression_and_levels() {
     let files = [SourceFile::new("haproxy.cfg", text)];
     let all = lint::lint(&files, &LintOptions::default());
     assert_eq!(all.iter().filter(|d| d.rule.code == "HAP003").count(), 1);
-    let cfg =
-        lint::parse_config("rules:\n  HAP003: off\n  HAP002: error\ncertExpiryDays: 10\n").unwrap();
+    let cfg = config::parse_config("rules:\n  HAP003: off\n  HAP002: error\ncertExpiryDays: 10\n")
+        .unwrap();
     assert_eq!(cfg.cert_expiry_days, Some(10));
     let opts = LintOptions {
         levels: cfg.levels,
@@ -319,6 +323,6 @@ fn suppression_and_levels() {
             .filter(|d| d.rule.code == "HAP002")
             .all(|d| d.severity == Severity::Error)
     );
-    assert!(lint::parse_config("rules: {NOPE01: off}\n").is_err());
-    assert!(lint::parse_config("rules: {HAP003: loud}\n").is_err());
+    assert!(config::parse_config("rules: {NOPE01: off}\n").is_err());
+    assert!(config::parse_config("rules: {HAP003: loud}\n").is_err());
 }

@@ -1,6 +1,7 @@
 //! Property tests for every lint parser: arbitrary text and mutated fixtures never make
 //! detection, parsing, the rules or the renderers panic, and every span is in bounds.
 
+use hagen_core::config;
 use hagen_core::lint::{self, LintOptions};
 use hagen_core::source::SourceFile;
 use proptest::prelude::*;
@@ -61,8 +62,9 @@ fn assert_sane(name: &str, text: &str) {
         &report.diagnostics,
         hagen_core::diag::text::Style { color: false },
     );
-    let _ = hagen_core::diag::sarif::report(&files, &report.diagnostics, hagen_core::rules::all());
-    let _ = lint::parse_config(text);
+    let _ =
+        hagen_core::diag::sarif::report(&files, &report.diagnostics, hagen_core::registry::all());
+    let _ = config::parse_config(text);
 }
 
 /// Config-shaped noise: braces, semicolons, quotes, comments and the keywords the

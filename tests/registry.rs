@@ -1,12 +1,12 @@
 //! Registry hygiene: codes unique and sorted, every explanation complete, every rule
 //! with a fixture that triggers it, and the rule list reviewed as a golden file.
 
-use hagen_core::rules;
+use hagen_core::registry;
 use hagen_tests::{fixtures, golden, root};
 
 #[test]
 fn codes_are_unique_sorted_and_well_formed() {
-    let all: Vec<_> = rules::all().collect();
+    let all: Vec<_> = registry::all().collect();
     for pair in all.windows(2) {
         assert!(
             pair[0].code < pair[1].code,
@@ -48,8 +48,8 @@ fn codes_are_unique_sorted_and_well_formed() {
         ] {
             assert!(r.explain.contains(section), "{} lacks {section}", r.code);
         }
-        assert_eq!(rules::find(r.code).map(|f| f.code), Some(r.code));
-        assert_eq!(rules::find(r.name).map(|f| f.code), Some(r.code));
+        assert_eq!(registry::find(r.code).map(|f| f.code), Some(r.code));
+        assert_eq!(registry::find(r.name).map(|f| f.code), Some(r.code));
     }
 }
 
@@ -77,7 +77,7 @@ fn every_rule_has_a_fixture() {
         );
         lint_files.extend(names);
     }
-    let missing: Vec<&str> = rules::all()
+    let missing: Vec<&str> = registry::all()
         .map(|r| r.code)
         .filter(|code| !files.iter().any(|f| f.starts_with(&format!("{code}-"))))
         .filter(|code| {
@@ -91,7 +91,7 @@ fn every_rule_has_a_fixture() {
 
 #[test]
 fn rule_list_is_reviewed() {
-    let list: String = rules::all()
+    let list: String = registry::all()
         .map(|r| {
             format!(
                 "{} {} {} {}\n",

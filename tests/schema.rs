@@ -84,7 +84,7 @@ fn sarif_validates_against_the_sarif_schema() {
         let log = hagen_core::diag::sarif::report(
             &[source],
             &checked.diagnostics,
-            hagen_core::rules::all(),
+            hagen_core::registry::all(),
         );
         // Structure GitHub relies on: a result per finding, each with a rule id and a region.
         let results = log["runs"][0]["results"].as_array().unwrap();

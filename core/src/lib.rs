@@ -20,13 +20,14 @@
 //!
 //! [`check`] runs steps 1–3 in one call.
 //!
-//! The linter ([`lint::lint`]) is a second entry point over the same [`rules::Rule`]s and
+//! The linter ([`lint::lint`]) is a second entry point over the same [`diag::Rule`]s and
 //! [`diag::Diagnostic`]s: existing files (haproxy, keepalived, nginx, kubeadm, etcd,
 //! kube-vip, certificates) in, findings out, optionally against a [`plan::Plan`].
 
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod config;
 pub mod defaults;
 pub mod diag;
 pub mod lint;
@@ -34,6 +35,7 @@ pub mod net;
 pub mod parse;
 pub mod pki;
 pub mod plan;
+pub mod registry;
 pub mod render;
 pub mod rules;
 pub mod schema;

@@ -4,14 +4,72 @@
 //! a serde deserializer, reports *every* unknown key and wrong type at once, each with
 //! its path and a position, and keeps the wizard's wasm about 100 KB (gzip) smaller.
 
-use crate::diag::Diagnostic;
-use crate::rules::topology::{INVALID_YAML, UNKNOWN_KEY};
+use crate::diag::{Diagnostic, Rule, Severity};
 use crate::source::Span;
 use crate::topology::{
     ApiServer, ControlPlaneEndpoint, Etcd, EtcdType, KeyAlgorithm, LbType, LoadBalancer, Metadata,
     Networking, Node as TopologyNode, Pki, Role, S, Spec, Topology,
 };
 use crate::yaml::{self, Key, Node, Value};
+
+// The two rules this step reports (listed with the TOP rules in `rules::topology`).
+
+/// TOP000: the parser could not read the file as a topology.
+pub const INVALID_YAML: Rule = Rule {
+    code: "TOP000",
+    name: "invalid-yaml",
+    severity: Severity::Error,
+    summary: "The file is not valid YAML, or a value has the wrong type",
+    explain: "\
+## What it checks
+That the file is UTF-8 YAML whose values have the types topology.yaml expects: a mapping
+where a mapping belongs, a number for ports, one of the listed words for `type` fields,
+every required key present.
+
+## Why it matters
+Nothing else can be checked, or rendered, from a file that cannot be read.
+
+## Example
+```yaml
+spec:
+  loadBalancer:
+    type: haproxy        # not one of the load balancer types
+  controlPlaneEndpoint:
+    port: https          # a port is a number
+```
+
+## Fix
+Correct the value at the position shown. `hagen init` writes a valid, commented
+starter topology; `hagen schema` prints the JSON Schema an editor can check against.
+",
+};
+
+/// TOP001: a key that topology.yaml does not have.
+pub const UNKNOWN_KEY: Rule = Rule {
+    code: "TOP001",
+    name: "unknown-key",
+    severity: Severity::Error,
+    summary: "A key that topology.yaml does not define (often a typo)",
+    explain: "\
+## What it checks
+That every key is one topology.yaml defines at that place.
+
+## Why it matters
+A misspelled key would otherwise be ignored silently: `virtualRouterID: 48` would leave
+the VRID at its default, and two clusters on one subnet would fight over the same VRRP
+router.
+
+## Example
+```yaml
+spec:
+  etdc:            # meant: etcd
+    type: external
+```
+
+## Fix
+Use the key the hint suggests, or remove the key. `hagen schema` lists every key.
+",
+};
 
 /// Parses topology text, or returns every reason it cannot be read as a topology.
 pub fn parse(text: &str) -> Result<Topology, Vec<Diagnostic>> {

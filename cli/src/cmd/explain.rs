@@ -2,11 +2,11 @@
 
 use crate::args::ExplainArgs;
 use crate::exit;
-use hagen_core::rules;
+use hagen_core::registry;
 
 pub fn run(args: &ExplainArgs) -> u8 {
     let Some(query) = &args.rule else {
-        for r in rules::all() {
+        for r in registry::all() {
             println!(
                 "{}  {:<8} {:<38} {}",
                 r.code,
@@ -17,7 +17,7 @@ pub fn run(args: &ExplainArgs) -> u8 {
         }
         return exit::OK;
     };
-    match rules::find(query) {
+    match registry::find(query) {
         Some(r) => {
             println!(
                 "# {} {} ({} by default)\n\n{}\n",
@@ -30,7 +30,7 @@ pub fn run(args: &ExplainArgs) -> u8 {
             exit::OK
         }
         None => {
-            let names: Vec<&str> = rules::all().flat_map(|r| [r.code, r.name]).collect();
+            let names: Vec<&str> = registry::all().flat_map(|r| [r.code, r.name]).collect();
             let hint = hagen_core::parse::did_you_mean(query, &names)
                 .map(|n| format!(" Did you mean `{n}`?"))
                 .unwrap_or_default();

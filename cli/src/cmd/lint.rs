@@ -3,6 +3,7 @@
 
 use crate::args::{Format, LintArgs};
 use crate::exit;
+use hagen_core::config;
 use hagen_core::diag::{Severity, json, sarif, text};
 use hagen_core::lint::{self, LintOptions, Outcome};
 use hagen_core::source::SourceFile;
@@ -29,7 +30,7 @@ fn lint_paths(args: &LintArgs) -> Result<u8, String> {
     if let Some(path) = config_path {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let cfg = lint::parse_config(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let cfg = config::parse_config(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         options.levels = cfg.levels;
         if let Some(d) = cfg.cert_expiry_days {
             options.cert_expiry_days = d;
@@ -134,7 +135,7 @@ fn lint_paths(args: &LintArgs) -> Result<u8, String> {
             extra.insert("files".into(), serde_json::Value::Array(list));
             pretty(&json::report(&files, diags, extra))
         }
-        Format::Sarif => pretty(&sarif::report(&files, diags, hagen_core::rules::all())),
+        Format::Sarif => pretty(&sarif::report(&files, diags, hagen_core::registry::all())),
     };
     print!("{output}");
     Ok(if diags.has_errors() {

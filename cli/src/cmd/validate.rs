@@ -3,7 +3,7 @@
 use crate::args::{Format, ValidateArgs};
 use crate::exit;
 use hagen_core::diag::{json, sarif, text};
-use hagen_core::{rules, whatif};
+use hagen_core::{registry, whatif};
 use serde_json::{Map, json as j};
 
 pub fn run(args: &ValidateArgs) -> u8 {
@@ -67,7 +67,11 @@ pub fn run(args: &ValidateArgs) -> u8 {
             extra.insert("whatIf".into(), j!(checked.what_if));
             pretty(&json::report(&files, &checked.diagnostics, extra))
         }
-        Format::Sarif => pretty(&sarif::report(&files, &checked.diagnostics, rules::all())),
+        Format::Sarif => pretty(&sarif::report(
+            &files,
+            &checked.diagnostics,
+            registry::all(),
+        )),
     };
     print!("{output}");
     if checked.diagnostics.has_errors() {

@@ -5,9 +5,45 @@ pub mod json;
 pub mod sarif;
 pub mod text;
 
-use crate::rules::Rule;
 use crate::source::{FileId, Span};
 use serde::Serialize;
+
+/// A check hagen can report.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable code: a domain prefix and three digits (`TOP010`). Never reused.
+    pub code: &'static str,
+    /// Kebab-case name of the problem (`even-etcd-members`).
+    pub name: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// One line, used in rule lists and as SARIF `shortDescription`.
+    pub summary: &'static str,
+    /// Markdown with the sections What it checks / Why it matters / Example / Fix.
+    pub explain: &'static str,
+}
+
+/// What a rule is set to in a lint configuration: off, or a severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// The rule does not report.
+    Off,
+    /// The rule reports at this severity instead of its default.
+    At(Severity),
+}
+
+impl Level {
+    /// `off`, `info`, `warning` (or `warn`), `error`.
+    pub fn parse(text: &str) -> Option<Level> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" | "allow" | "none" => Some(Level::Off),
+            "info" | "note" => Some(Level::At(Severity::Info)),
+            "warning" | "warn" => Some(Level::At(Severity::Warning)),
+            "error" | "deny" => Some(Level::At(Severity::Error)),
+            _ => None,
+        }
+    }
+}
 
 /// How serious a finding is. Errors make `validate` exit 1 and stop `render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

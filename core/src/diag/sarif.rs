@@ -2,7 +2,7 @@
 //! driver with its whole rule registry, one result per finding.
 
 use super::{Diagnostics, Severity};
-use crate::rules::Rule;
+use crate::diag::Rule;
 use crate::source::{LineIndex, SourceFile};
 use serde_json::{Value, json};
 

@@ -197,7 +197,7 @@ mod tests {
         let start = text.find("192").unwrap();
         let mut ds = Diagnostics::new();
         ds.push(
-            Diagnostic::new(&crate::rules::topology::INVALID_YAML, "bad")
+            Diagnostic::new(&crate::parse::INVALID_YAML, "bad")
                 .at(Span::new(start, start + 17), "vip")
                 .help("fix it"),
         );

@@ -3,8 +3,8 @@
 
 use super::yaml;
 use super::{Ctx, Kind, at, general};
+use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
-use crate::rules::Rule;
 use crate::source::Span;
 use x509_parser::prelude::*;
 use x509_parser::public_key::PublicKey;

@@ -7,10 +7,10 @@
 //! within a group, so a directory of unrelated configs does not report mismatches.
 
 use super::{Parsed, at, certs, etcd, haproxy, keepalived, kubeadm, kubevip, nginx};
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::net::{self, Host, HostPort};
 use crate::plan::Plan;
-use crate::rules::Rule;
 use crate::source::{FileId, SourceFile, Span};
 use std::collections::BTreeSet;
 

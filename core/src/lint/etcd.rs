@@ -7,8 +7,8 @@
 
 use super::yaml::{self, Value};
 use super::{Ctx, at};
+use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
-use crate::rules::Rule;
 use crate::source::Span;
 
 /// One etcd setting.

@@ -2,8 +2,8 @@
 //! kind hagen lints).
 
 use super::{Kind, at};
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Severity};
-use crate::rules::Rule;
 use crate::source::Span;
 
 /// LNT001.

@@ -3,8 +3,8 @@
 
 use super::yaml::{self, Node};
 use super::{Ctx, Kind, at, general};
+use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
-use crate::rules::Rule;
 use crate::source::Span;
 
 /// The kube-vip container of a manifest: its environment and kubeconfig mount.

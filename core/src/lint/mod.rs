@@ -28,34 +28,11 @@ pub mod nginx;
 pub mod scan;
 pub use crate::yaml;
 
-use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::diag::{Diagnostic, Diagnostics, Level, Rule};
 use crate::plan::Plan;
-use crate::rules::Rule;
 use crate::source::{SourceFile, Span};
 use crate::version::KubeVersion;
 use std::collections::BTreeMap;
-
-/// What a rule is set to in the configuration: off, or a severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// The rule does not report.
-    Off,
-    /// The rule reports at this severity instead of its default.
-    At(Severity),
-}
-
-impl Level {
-    /// `off`, `info`, `warning` (or `warn`), `error`.
-    pub fn parse(text: &str) -> Option<Level> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "off" | "allow" | "none" => Some(Level::Off),
-            "info" | "note" => Some(Level::At(Severity::Info)),
-            "warning" | "warn" => Some(Level::At(Severity::Warning)),
-            "error" | "deny" => Some(Level::At(Severity::Error)),
-            _ => None,
-        }
-    }
-}
 
 /// Everything a lint run needs besides the files.
 #[derive(Debug, Clone)]
@@ -486,70 +463,6 @@ pub fn suppressed(text: &str, code: &str, span: Option<Span>) -> bool {
             !rest.starts_with("-file") && names(rest, code)
         })
     })
-}
-
-/// The settings of a `.hagen-lint.yaml` file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Config {
-    /// `rules: {HAP003: off, KAL002: warning}`.
-    pub levels: BTreeMap<String, Level>,
-    /// `certExpiryDays: 30`.
-    pub cert_expiry_days: Option<u32>,
-    /// `kubernetesVersion: v1.31.2`.
-    pub kubernetes_version: Option<KubeVersion>,
-}
-
-/// Parses a `.hagen-lint.yaml` configuration; errors name the key and the problem.
-pub fn parse_config(text: &str) -> Result<Config, String> {
-    let y = yaml::parse(text);
-    if let Some((m, _)) = y.error {
-        return Err(format!("invalid YAML: {m}"));
-    }
-    let mut cfg = Config::default();
-    let Some(doc) = y.docs.first() else {
-        return Ok(cfg);
-    };
-    for (k, v) in doc.entries() {
-        match k.text.as_str() {
-            "rules" => {
-                for (code, level) in v.entries() {
-                    let rule = crate::rules::find(&code.text)
-                        .ok_or_else(|| format!("`rules.{}`: no such rule", code.text))?;
-                    let text = level.str().ok_or_else(|| {
-                        format!(
-                            "`rules.{}`: expected off, info, warning or error",
-                            code.text
-                        )
-                    })?;
-                    // YAML 1.1 reads an unquoted `off` as false; accept both.
-                    let text = if text == "false" { "off" } else { text };
-                    let level = Level::parse(text).ok_or_else(|| {
-                        format!(
-                            "`rules.{}`: `{text}` is not off, info, warning or error",
-                            code.text
-                        )
-                    })?;
-                    cfg.levels.insert(rule.code.to_string(), level);
-                }
-            }
-            "certExpiryDays" => {
-                let n = v
-                    .str()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or("`certExpiryDays`: expected a number of days")?;
-                cfg.cert_expiry_days = Some(n);
-            }
-            "kubernetesVersion" => {
-                cfg.kubernetes_version = Some(KubeVersion::parse(v.str().unwrap_or(""))?);
-            }
-            other => {
-                return Err(format!(
-                    "unknown key `{other}` (expected rules, certExpiryDays, kubernetesVersion)"
-                ));
-            }
-        }
-    }
-    Ok(cfg)
 }
 
 /// Every lint rule, sorted by code, for the registry.

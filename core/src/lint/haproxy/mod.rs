@@ -3,8 +3,8 @@
 pub mod parse;
 
 use super::{Ctx, at, scan};
+use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
-use crate::rules::Rule;
 use parse::{Config, Section};
 
 /// A single-file haproxy rule.

@@ -3,8 +3,8 @@
 pub mod parse;
 
 use super::{Ctx, Kind, at, general};
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::rules::Rule;
 use crate::source::Span;
 use parse::{Config, Item};
 

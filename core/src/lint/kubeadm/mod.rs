@@ -9,8 +9,8 @@ mod values;
 
 use super::yaml::{self, Node, Value};
 use super::{Ctx, Kind, at, general};
+use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
-use crate::rules::Rule;
 use crate::version::KubeVersion;
 use std::collections::HashMap;
 use std::sync::OnceLock;

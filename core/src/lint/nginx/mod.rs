@@ -3,8 +3,8 @@
 pub mod parse;
 
 use super::{Ctx, Kind, at, general, scan};
+use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
-use crate::rules::Rule;
 use parse::{Config, Directive};
 
 /// A single-file nginx rule.

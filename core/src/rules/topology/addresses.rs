@@ -1,9 +1,9 @@
 //! TOP040–TOP046: node names and addresses, and the VIP among them.
 
 use super::Ctx;
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::net::{IfAddr, check_dns1123_subdomain};
-use crate::rules::Rule;
 
 /// TOP040.
 pub const INVALID_IP_ADDRESS: Rule = Rule {

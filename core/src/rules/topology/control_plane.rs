@@ -1,8 +1,8 @@
 //! TOP020–TOP024: control-plane count and node roles.
 
 use super::Ctx;
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::rules::Rule;
 use crate::topology::EtcdType;
 
 /// TOP020.

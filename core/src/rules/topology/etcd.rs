@@ -1,8 +1,8 @@
 //! TOP010–TOP014: the etcd membership.
 
 use super::{Ctx, quorum, tolerated_failures};
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::rules::Rule;
 use crate::topology::{EtcdType, Role};
 
 /// TOP010.

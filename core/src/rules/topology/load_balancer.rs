@@ -1,9 +1,9 @@
 //! TOP060–TOP068: what each load-balancer type needs, ports and interfaces.
 
 use super::Ctx;
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::net::check_interface_name;
-use crate::rules::Rule;
 use crate::topology::LbType;
 
 /// TOP060.

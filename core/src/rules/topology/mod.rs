@@ -16,12 +16,10 @@ mod syntax;
 mod version;
 mod zones;
 
-pub use syntax::{INVALID_YAML, UNKNOWN_KEY};
-
 use crate::defaults;
 use crate::diag::Diagnostics;
+use crate::diag::Rule;
 use crate::net::IfAddr;
-use crate::rules::Rule;
 use crate::source::Span;
 use crate::topology::{EtcdType, LbType, Node, Role, S, Spec, Topology};
 use crate::version::KubeVersion;
@@ -31,8 +29,8 @@ pub type CheckFn = fn(&Ctx<'_>, &mut Diagnostics);
 
 /// Every topology rule with its check, sorted by code.
 pub static RULES: &[(&Rule, CheckFn)] = &[
-    (&syntax::INVALID_YAML, syntax::reported_by_parser),
-    (&syntax::UNKNOWN_KEY, syntax::reported_by_parser),
+    (&crate::parse::INVALID_YAML, syntax::reported_by_parser),
+    (&crate::parse::UNKNOWN_KEY, syntax::reported_by_parser),
     (&syntax::WRONG_API_VERSION, syntax::wrong_api_version),
     (&etcd::EVEN_ETCD_MEMBERS, etcd::even_etcd_members),
     (&etcd::SINGLE_ETCD_MEMBER, etcd::single_etcd_member),

@@ -1,9 +1,9 @@
 //! TOP080–TOP081: DNS names and certificate SANs.
 
 use super::Ctx;
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::net::{IfAddr, check_dns_name};
-use crate::rules::Rule;
 
 /// TOP080.
 pub const INVALID_CERT_SAN: Rule = Rule {

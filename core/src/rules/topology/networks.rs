@@ -2,9 +2,9 @@
 
 use super::Ctx;
 use crate::defaults;
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::net::Cidr;
-use crate::rules::Rule;
 use crate::source::Span;
 use crate::topology::S;
 

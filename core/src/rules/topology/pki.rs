@@ -2,8 +2,8 @@
 
 use super::Ctx;
 use crate::defaults;
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::rules::Rule;
 
 /// TOP090.
 pub const INVALID_CERTIFICATE_VALIDITY: Rule = Rule {

@@ -1,65 +1,8 @@
 //! TOP000–TOP002: the file is a readable topology of the right kind.
 
 use super::Ctx;
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::rules::Rule;
-
-/// TOP000: the parser could not read the file as a topology.
-pub const INVALID_YAML: Rule = Rule {
-    code: "TOP000",
-    name: "invalid-yaml",
-    severity: Severity::Error,
-    summary: "The file is not valid YAML, or a value has the wrong type",
-    explain: "\
-## What it checks
-That the file is UTF-8 YAML whose values have the types topology.yaml expects: a mapping
-where a mapping belongs, a number for ports, one of the listed words for `type` fields,
-every required key present.
-
-## Why it matters
-Nothing else can be checked, or rendered, from a file that cannot be read.
-
-## Example
-```yaml
-spec:
-  loadBalancer:
-    type: haproxy        # not one of the load balancer types
-  controlPlaneEndpoint:
-    port: https          # a port is a number
-```
-
-## Fix
-Correct the value at the position shown. `hagen init` writes a valid, commented
-starter topology; `hagen schema` prints the JSON Schema an editor can check against.
-",
-};
-
-/// TOP001: a key that topology.yaml does not have.
-pub const UNKNOWN_KEY: Rule = Rule {
-    code: "TOP001",
-    name: "unknown-key",
-    severity: Severity::Error,
-    summary: "A key that topology.yaml does not define (often a typo)",
-    explain: "\
-## What it checks
-That every key is one topology.yaml defines at that place.
-
-## Why it matters
-A misspelled key would otherwise be ignored silently: `virtualRouterID: 48` would leave
-the VRID at its default, and two clusters on one subnet would fight over the same VRRP
-router.
-
-## Example
-```yaml
-spec:
-  etdc:            # meant: etcd
-    type: external
-```
-
-## Fix
-Use the key the hint suggests, or remove the key. `hagen schema` lists every key.
-",
-};
 
 /// TOP002: apiVersion or kind is not the one hagen reads.
 pub const WRONG_API_VERSION: Rule = Rule {

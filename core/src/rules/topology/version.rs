@@ -2,8 +2,8 @@
 
 use super::Ctx;
 use crate::defaults::{MAX_MINOR, MIN_MINOR};
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::rules::Rule;
 use crate::version::KubeVersion;
 
 /// TOP070.

@@ -2,8 +2,8 @@
 //! at least one API server?
 
 use super::{Ctx, NodeFacts, quorum, tolerated_failures};
+use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::rules::Rule;
 
 /// TOP030.
 pub const ZONE_LOSS_BREAKS_ETCD_QUORUM: Rule = Rule {
