@@ -2,55 +2,56 @@
 //! peers with certificate authentication on both, and the full initial cluster from the
 //! start, so no member ever needs to be added by hand.
 
-use super::{Input, RenderError, banner, node_path, render_template, url_host};
-use crate::bundle::{Bundle, MODE_FILE};
+use super::{FileSpec, Input, On, etcd_members, to_value, url_host};
+use crate::bundle::MODE_FILE;
+use crate::plan::Node;
 use crate::topology::EtcdType;
-use minijinja::Environment;
+use minijinja::value::Value;
 use serde::Serialize;
+
+/// The config file; the unit only differs in template and path, and shares its context.
+const CONF: FileSpec = FileSpec {
+    template: template!("etcd.conf.yml"),
+    path: "etc/etcd/etcd.conf.yml",
+    mode: MODE_FILE,
+    applies: |plan| plan.etcd == EtcdType::External,
+    on: On::Nodes {
+        nodes: etcd_members,
+        banner: "etcd member {node}",
+        context,
+    },
+};
+
+pub(super) const FILES: &[FileSpec] = &[
+    CONF,
+    FileSpec {
+        template: template!("etcd.service"),
+        path: "etc/systemd/system/etcd.service",
+        ..CONF
+    },
+];
 
 #[derive(Serialize)]
 struct Ctx {
-    banner: String,
     name: String,
     address: String,
     initial_cluster: String,
     cluster_token: String,
 }
 
-pub(super) fn render(
-    input: &Input<'_>,
-    env: &Environment<'static>,
-    out: &mut Bundle,
-) -> Result<(), RenderError> {
+fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
     let plan = input.plan;
-    if plan.etcd != EtcdType::External {
-        return Ok(());
-    }
     let initial_cluster = plan
         .etcd_members()
         .map(|m| format!("{}=https://{}:2380", m.name, url_host(&m.address)))
         .collect::<Vec<_>>()
         .join(",");
-    for node in plan.etcd_members() {
-        let ctx = Ctx {
-            banner: banner(plan, &format!("etcd member {}", node.name)),
-            name: node.name.clone(),
-            address: url_host(&node.address),
-            initial_cluster: initial_cluster.clone(),
-            cluster_token: format!("{}-etcd", plan.cluster_name),
-        };
-        out.add(
-            node_path(node, "etc/etcd/etcd.conf.yml"),
-            render_template(env, "etcd.conf.yml", &ctx)?,
-            MODE_FILE,
-        );
-        out.add(
-            node_path(node, "etc/systemd/system/etcd.service"),
-            render_template(env, "etcd.service", &ctx)?,
-            MODE_FILE,
-        );
-    }
-    Ok(())
+    Some(to_value(Ctx {
+        name: node.name.clone(),
+        address: url_host(&node.address),
+        initial_cluster,
+        cluster_token: format!("{}-etcd", plan.cluster_name),
+    }))
 }
 
 #[cfg(test)]

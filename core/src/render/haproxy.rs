@@ -2,13 +2,26 @@
 //! endpoint port, every API server a backend on bindPort, checked over HTTPS against
 //! the cluster CA.
 
-use super::{Input, RenderError, banner, node_path, render_template, url_host};
-use crate::bundle::{Bundle, MODE_FILE};
+use super::{FileSpec, Input, On, control_planes, to_value, url_host};
+use crate::bundle::MODE_FILE;
+use crate::plan::Node;
 use crate::topology::LbType;
-use minijinja::Environment;
+use minijinja::value::Value;
 use serde::Serialize;
 
-#[derive(Clone, Serialize)]
+pub(super) const FILES: &[FileSpec] = &[FileSpec {
+    template: template!("haproxy.cfg"),
+    path: "etc/haproxy/haproxy.cfg",
+    mode: MODE_FILE,
+    applies: |plan| plan.load_balancer.kind == LbType::HaproxyKeepalived,
+    on: On::Nodes {
+        nodes: control_planes,
+        banner: "haproxy in front of the API servers, on {node}",
+        context,
+    },
+}];
+
+#[derive(Serialize)]
 struct Backend {
     name: String,
     address: String,
@@ -16,45 +29,25 @@ struct Backend {
 
 #[derive(Serialize)]
 struct Ctx {
-    banner: String,
     port: u16,
     bind_port: u16,
     backends: Vec<Backend>,
 }
 
-pub(super) fn render(
-    input: &Input<'_>,
-    env: &Environment<'static>,
-    out: &mut Bundle,
-) -> Result<(), RenderError> {
+fn context(input: &Input<'_>, _node: &Node) -> Option<Value> {
     let plan = input.plan;
-    if plan.load_balancer.kind != LbType::HaproxyKeepalived {
-        return Ok(());
-    }
-    let backends: Vec<Backend> = plan
+    let backends = plan
         .control_planes()
         .map(|n| Backend {
             name: n.name.clone(),
             address: url_host(&n.address),
         })
         .collect();
-    for node in plan.control_planes() {
-        let ctx = Ctx {
-            banner: banner(
-                plan,
-                &format!("haproxy in front of the API servers, on {}", node.name),
-            ),
-            port: plan.endpoint.port,
-            bind_port: plan.bind_port,
-            backends: backends.clone(),
-        };
-        out.add(
-            node_path(node, "etc/haproxy/haproxy.cfg"),
-            render_template(env, "haproxy.cfg", &ctx)?,
-            MODE_FILE,
-        );
-    }
-    Ok(())
+    Some(to_value(Ctx {
+        port: plan.endpoint.port,
+        bind_port: plan.bind_port,
+        backends,
+    }))
 }
 
 #[cfg(test)]

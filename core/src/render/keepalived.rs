@@ -3,18 +3,48 @@
 //! API server). Unicast peers, distinct priorities, and a track-script weight larger
 //! than the priority spread, so a failing check always moves the VIP.
 
-use super::{Input, RenderError, banner, node_path, render_template, url_host};
-use crate::bundle::{Bundle, MODE_EXEC, MODE_FILE};
+use super::{FileSpec, Input, On, control_planes, to_value, url_host};
+use crate::bundle::{MODE_EXEC, MODE_FILE};
+use crate::plan::{Node, Plan};
 use crate::topology::LbType;
-use minijinja::Environment;
+use minijinja::value::Value;
 use serde::Serialize;
 
 /// Priority of the first control plane; each next one is one lower.
 const TOP_PRIORITY: u16 = 150;
 
+pub(super) const FILES: &[FileSpec] = &[
+    FileSpec {
+        template: template!("keepalived.conf"),
+        path: "etc/keepalived/keepalived.conf",
+        mode: MODE_FILE,
+        applies: uses_vrrp,
+        on: On::Nodes {
+            nodes: control_planes,
+            banner: "keepalived VRRP for the API VIP, on {node}",
+            context,
+        },
+    },
+    FileSpec {
+        template: template!("check_apiserver.sh"),
+        path: "etc/keepalived/check_apiserver.sh",
+        mode: MODE_EXEC,
+        applies: uses_vrrp,
+        on: On::Nodes {
+            nodes: control_planes,
+            banner: "keepalived track script, on {node}",
+            context: check_context,
+        },
+    },
+];
+
+/// haproxy-keepalived and keepalived alone; kube-vip moves its VIP without VRRP.
+fn uses_vrrp(plan: &Plan) -> bool {
+    plan.load_balancer.kind.uses_vrrp()
+}
+
 #[derive(Serialize)]
 struct Ctx {
-    banner: String,
     node_name: String,
     state: &'static str,
     interface: String,
@@ -29,7 +59,6 @@ struct Ctx {
 
 #[derive(Serialize)]
 struct CheckCtx {
-    banner: String,
     what: &'static str,
     host: String,
     port: u16,
@@ -41,72 +70,51 @@ pub fn weight(control_planes: usize) -> u16 {
     (control_planes as u16 + 1).max(20)
 }
 
-pub(super) fn render(
-    input: &Input<'_>,
-    env: &Environment<'static>,
-    out: &mut Bundle,
-) -> Result<(), RenderError> {
+fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
     let plan = input.plan;
     let lb = &plan.load_balancer;
-    if !lb.kind.uses_vrrp() {
-        return Ok(());
-    }
-    let Some(vip) = plan.endpoint.vip else {
-        return Ok(());
-    };
+    let vip = plan.endpoint.vip?;
     let cps: Vec<_> = plan.control_planes().collect();
+    let i = cps.iter().position(|p| p.name == node.name)?;
+    Some(to_value(Ctx {
+        node_name: node.name.clone(),
+        state: if i == 0 { "MASTER" } else { "BACKUP" },
+        interface: node.interface.clone().unwrap_or_default(),
+        virtual_router_id: lb.virtual_router_id,
+        priority: TOP_PRIORITY - i as u16,
+        weight: weight(cps.len()),
+        source: node.address.to_string(),
+        peers: cps
+            .iter()
+            .filter(|p| p.name != node.name)
+            .map(|p| p.address.to_string())
+            .collect(),
+        vip: match vip.prefix {
+            Some(p) => format!("{}/{p}", vip.addr),
+            None => vip.addr.to_string(),
+        },
+        auth_pass: lb.auth_pass.clone(),
+    }))
+}
+
+fn check_context(input: &Input<'_>, _node: &Node) -> Option<Value> {
+    let plan = input.plan;
+    let vip = plan.endpoint.vip?;
     // The check goes through what the VIP serves: haproxy's frontend on the endpoint port,
     // or the API server itself on bindPort. TLS is verified for the endpoint's name.
-    let (what, port) = match lb.kind {
+    let (what, port) = match plan.load_balancer.kind {
         LbType::HaproxyKeepalived => ("haproxy on this node", plan.endpoint.port),
         _ => ("the API server on this node", plan.bind_port),
     };
-    for (i, node) in cps.iter().enumerate() {
-        let ctx = Ctx {
-            banner: banner(
-                plan,
-                &format!("keepalived VRRP for the API VIP, on {}", node.name),
-            ),
-            node_name: node.name.clone(),
-            state: if i == 0 { "MASTER" } else { "BACKUP" },
-            interface: node.interface.clone().unwrap_or_default(),
-            virtual_router_id: lb.virtual_router_id,
-            priority: TOP_PRIORITY - i as u16,
-            weight: weight(cps.len()),
-            source: node.address.to_string(),
-            peers: cps
-                .iter()
-                .filter(|p| p.name != node.name)
-                .map(|p| p.address.to_string())
-                .collect(),
-            vip: match vip.prefix {
-                Some(p) => format!("{}/{p}", vip.addr),
-                None => vip.addr.to_string(),
-            },
-            auth_pass: lb.auth_pass.clone(),
-        };
-        out.add(
-            node_path(node, "etc/keepalived/keepalived.conf"),
-            render_template(env, "keepalived.conf", &ctx)?,
-            MODE_FILE,
-        );
-        let check = CheckCtx {
-            banner: banner(plan, &format!("keepalived track script, on {}", node.name)),
-            what,
-            host: plan
-                .endpoint
-                .dns
-                .clone()
-                .unwrap_or_else(|| url_host(&vip.addr)),
-            port,
-        };
-        out.add(
-            node_path(node, "etc/keepalived/check_apiserver.sh"),
-            render_template(env, "check_apiserver.sh", &check)?,
-            MODE_EXEC,
-        );
-    }
-    Ok(())
+    Some(to_value(CheckCtx {
+        what,
+        host: plan
+            .endpoint
+            .dns
+            .clone()
+            .unwrap_or_else(|| url_host(&vip.addr)),
+        port,
+    }))
 }
 
 #[cfg(test)]

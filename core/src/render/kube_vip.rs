@@ -2,15 +2,27 @@
 //! the first control plane mounts super-admin.conf during `kubeadm init`, because
 //! admin.conf has no rights until init has created its RBAC binding.
 
-use super::{Input, RenderError, banner, node_path, render_template};
-use crate::bundle::{Bundle, MODE_FILE};
+use super::{FileSpec, Input, On, control_planes, to_value};
+use crate::bundle::MODE_FILE;
+use crate::plan::Node;
 use crate::topology::LbType;
-use minijinja::Environment;
+use minijinja::value::Value;
 use serde::Serialize;
+
+pub(super) const FILES: &[FileSpec] = &[FileSpec {
+    template: template!("kube-vip.yaml"),
+    path: "etc/kubernetes/manifests/kube-vip.yaml",
+    mode: MODE_FILE,
+    applies: |plan| plan.load_balancer.kind == LbType::KubeVip,
+    on: On::Nodes {
+        nodes: control_planes,
+        banner: "kube-vip static pod, on {node}",
+        context,
+    },
+}];
 
 #[derive(Serialize)]
 struct Ctx {
-    banner: String,
     image: String,
     interface: String,
     address: String,
@@ -18,39 +30,22 @@ struct Ctx {
     kubeconfig: &'static str,
 }
 
-pub(super) fn render(
-    input: &Input<'_>,
-    env: &Environment<'static>,
-    out: &mut Bundle,
-) -> Result<(), RenderError> {
+fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
     let plan = input.plan;
-    if plan.load_balancer.kind != LbType::KubeVip {
-        return Ok(());
-    }
-    let Some(vip) = plan.endpoint.vip else {
-        return Ok(());
+    let vip = plan.endpoint.vip?;
+    let first = plan.control_planes().next().map(|n| &n.name) == Some(&node.name);
+    let kubeconfig = if first && plan.version.has_super_admin_conf() {
+        "/etc/kubernetes/super-admin.conf"
+    } else {
+        "/etc/kubernetes/admin.conf"
     };
-    for (i, node) in plan.control_planes().enumerate() {
-        let kubeconfig = if i == 0 && plan.version.has_super_admin_conf() {
-            "/etc/kubernetes/super-admin.conf"
-        } else {
-            "/etc/kubernetes/admin.conf"
-        };
-        let ctx = Ctx {
-            banner: banner(plan, &format!("kube-vip static pod, on {}", node.name)),
-            image: plan.load_balancer.kube_vip_image.clone(),
-            interface: node.interface.clone().unwrap_or_default(),
-            address: vip.addr.to_string(),
-            port: plan.bind_port,
-            kubeconfig,
-        };
-        out.add(
-            node_path(node, "etc/kubernetes/manifests/kube-vip.yaml"),
-            render_template(env, "kube-vip.yaml", &ctx)?,
-            MODE_FILE,
-        );
-    }
-    Ok(())
+    Some(to_value(Ctx {
+        image: plan.load_balancer.kube_vip_image.clone(),
+        interface: node.interface.clone().unwrap_or_default(),
+        address: vip.addr.to_string(),
+        port: plan.bind_port,
+        kubeconfig,
+    }))
 }
 
 #[cfg(test)]

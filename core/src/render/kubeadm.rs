@@ -2,20 +2,32 @@
 //! ClusterConfiguration; other control planes and workers get JoinConfiguration
 //! (`controlPlane` only on control planes). v1beta4 from 1.31, v1beta3 before.
 
-use super::{Input, RenderError, banner, host_port, node_path, render_template, url_host};
-use crate::bundle::{Bundle, MODE_SECRET};
+use super::{FileSpec, Input, On, always, host_port, kubeadm_nodes, to_value, url_host};
+use crate::bundle::MODE_SECRET;
 use crate::plan::Node;
 use crate::topology::{EtcdType, KeyAlgorithm, Role};
 use crate::version::KubeadmApi;
-use minijinja::Environment;
+use minijinja::value::Value;
 use serde::Serialize;
 
 /// Where kubeadm reads it on the node.
 pub const PATH: &str = "etc/kubernetes/kubeadm-config.yaml";
 
+pub(super) const FILES: &[FileSpec] = &[FileSpec {
+    template: template!("kubeadm-config.yaml"),
+    path: PATH,
+    // It carries the bootstrap token (and, on the first node, the certificate key).
+    mode: MODE_SECRET,
+    applies: always,
+    on: On::Nodes {
+        nodes: kubeadm_nodes,
+        banner: "kubeadm configuration of node {node}",
+        context,
+    },
+}];
+
 #[derive(Serialize)]
 struct Ctx {
-    banner: String,
     api_version: &'static str,
     v1beta4: bool,
     kind: &'static str,
@@ -39,35 +51,15 @@ struct Ctx {
     ca_validity: String,
 }
 
-pub(super) fn render(
-    input: &Input<'_>,
-    env: &Environment<'static>,
-    out: &mut Bundle,
-) -> Result<(), RenderError> {
+fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
     let plan = input.plan;
-    let first_cp = plan.control_planes().next().map(|n| n.name.clone());
-    for node in plan
-        .nodes
-        .iter()
-        .filter(|n| n.has(Role::ControlPlane) || n.has(Role::Worker))
-    {
-        let kind = if Some(&node.name) == first_cp.as_ref() {
-            "init"
-        } else if node.has(Role::ControlPlane) {
-            "join-control-plane"
-        } else {
-            "join-worker"
-        };
-        let ctx = context(input, node, kind);
-        let text = render_template(env, "kubeadm-config.yaml", &ctx)?;
-        // It carries the bootstrap token (and, on the first node, the certificate key).
-        out.add(node_path(node, PATH), text, MODE_SECRET);
-    }
-    Ok(())
-}
-
-fn context(input: &Input<'_>, node: &Node, kind: &'static str) -> Ctx {
-    let plan = input.plan;
+    let kind = if plan.control_planes().next().map(|n| &n.name) == Some(&node.name) {
+        "init"
+    } else if node.has(Role::ControlPlane) {
+        "join-control-plane"
+    } else {
+        "join-worker"
+    };
     let v1beta4 = plan.kubeadm_api == KubeadmApi::V1Beta4;
     let mut cert_sans: Vec<String> = Vec::new();
     if let Some(vip) = plan.endpoint.vip {
@@ -88,11 +80,7 @@ fn context(input: &Input<'_>, node: &Node, kind: &'static str) -> Ctx {
             .map(|m| format!("https://{}:2379", url_host(&m.address)))
             .collect(),
     };
-    Ctx {
-        banner: banner(
-            plan,
-            &format!("kubeadm configuration of node {}", node.name),
-        ),
+    Some(to_value(Ctx {
         api_version: plan.kubeadm_api.api_version(),
         v1beta4,
         kind,
@@ -121,7 +109,7 @@ fn context(input: &Input<'_>, node: &Node, kind: &'static str) -> Ctx {
         ecdsa_feature_gate: !v1beta4 && plan.key_algorithm == KeyAlgorithm::EcdsaP256,
         cert_validity: format!("{}h0m0s", u64::from(plan.cert_validity_days) * 24),
         ca_validity: format!("{}h0m0s", u64::from(plan.ca_validity_days) * 24),
-    }
+    }))
 }
 
 #[cfg(test)]

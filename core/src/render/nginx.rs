@@ -1,54 +1,42 @@
 //! nginx.conf on every node (nginx-local): a `stream` proxy on 127.0.0.1 that forwards
 //! to every API server, with passive health checks and timeouts that keep watches open.
 
-use super::{Input, RenderError, banner, node_path, render_template, url_host};
-use crate::bundle::{Bundle, MODE_FILE};
-use crate::topology::{LbType, Role};
-use minijinja::Environment;
+use super::{FileSpec, Input, On, kubeadm_nodes, to_value, url_host};
+use crate::bundle::MODE_FILE;
+use crate::plan::Node;
+use crate::topology::LbType;
+use minijinja::value::Value;
 use serde::Serialize;
+
+pub(super) const FILES: &[FileSpec] = &[FileSpec {
+    template: template!("nginx.conf"),
+    path: "etc/nginx/nginx.conf",
+    mode: MODE_FILE,
+    applies: |plan| plan.load_balancer.kind == LbType::NginxLocal,
+    on: On::Nodes {
+        nodes: kubeadm_nodes,
+        banner: "nginx local proxy to the API servers, on {node}",
+        context,
+    },
+}];
 
 #[derive(Serialize)]
 struct Ctx {
-    banner: String,
     port: u16,
     bind_port: u16,
     upstreams: Vec<String>,
 }
 
-pub(super) fn render(
-    input: &Input<'_>,
-    env: &Environment<'static>,
-    out: &mut Bundle,
-) -> Result<(), RenderError> {
+fn context(input: &Input<'_>, _node: &Node) -> Option<Value> {
     let plan = input.plan;
-    if plan.load_balancer.kind != LbType::NginxLocal {
-        return Ok(());
-    }
-    let upstreams: Vec<String> = plan
-        .control_planes()
-        .map(|n| url_host(&n.address))
-        .collect();
-    for node in plan
-        .nodes
-        .iter()
-        .filter(|n| n.has(Role::ControlPlane) || n.has(Role::Worker))
-    {
-        let ctx = Ctx {
-            banner: banner(
-                plan,
-                &format!("nginx local proxy to the API servers, on {}", node.name),
-            ),
-            port: plan.endpoint.port,
-            bind_port: plan.bind_port,
-            upstreams: upstreams.clone(),
-        };
-        out.add(
-            node_path(node, "etc/nginx/nginx.conf"),
-            render_template(env, "nginx.conf", &ctx)?,
-            MODE_FILE,
-        );
-    }
-    Ok(())
+    Some(to_value(Ctx {
+        port: plan.endpoint.port,
+        bind_port: plan.bind_port,
+        upstreams: plan
+            .control_planes()
+            .map(|n| url_host(&n.address))
+            .collect(),
+    }))
 }
 
 #[cfg(test)]

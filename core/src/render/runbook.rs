@@ -2,12 +2,20 @@
 //! the exact command per node in order, how to verify, the failover drill, and the
 //! what-if table from validate.
 
-use super::{Input, RenderError, host_port, render_template};
-use crate::bundle::{Bundle, MODE_FILE};
+use super::{FileSpec, Input, On, always, host_port, to_value};
+use crate::bundle::MODE_FILE;
 use crate::topology::{EtcdType, LbType, Role};
 use crate::whatif;
-use minijinja::Environment;
+use minijinja::value::Value;
 use serde::Serialize;
+
+pub(super) const FILES: &[FileSpec] = &[FileSpec {
+    template: template!("README.md"),
+    path: "README.md",
+    mode: MODE_FILE,
+    applies: always,
+    on: On::Bundle { context },
+}];
 
 #[derive(Serialize)]
 struct NodeRow {
@@ -41,17 +49,11 @@ struct Ctx {
     what_if: String,
 }
 
-pub(super) fn render(
-    input: &Input<'_>,
-    env: &Environment<'static>,
-    out: &mut Bundle,
-) -> Result<(), RenderError> {
+fn context(input: &Input<'_>) -> Option<Value> {
     let plan = input.plan;
     let cps: Vec<_> = plan.control_planes().collect();
-    let Some(first) = cps.first() else {
-        return Ok(());
-    };
-    let ctx = Ctx {
+    let first = cps.first()?;
+    Some(to_value(Ctx {
         cluster: plan.cluster_name.clone(),
         version: plan.version.to_string(),
         kubeadm_api: plan.kubeadm_api.api_version(),
@@ -100,11 +102,5 @@ pub(super) fn render(
         },
         second: cps.get(1).map(|n| n.name.clone()),
         what_if: whatif::table(input.what_if),
-    };
-    out.add(
-        "README.md",
-        render_template(env, "README.md", &ctx)?,
-        MODE_FILE,
-    );
-    Ok(())
+    }))
 }

@@ -1,60 +1,66 @@
 //! Small helpers installed on nodes: `hagen-etcdctl`, etcdctl with this cluster's
 //! endpoints and client certificate already filled in.
 
-use super::{Input, RenderError, banner, node_path, render_template, url_host};
-use crate::bundle::{Bundle, MODE_EXEC};
+use super::{FileSpec, Input, On, always, to_value, url_host};
+use crate::bundle::MODE_EXEC;
+use crate::plan::{Node, Plan};
 use crate::topology::{EtcdType, Role};
-use minijinja::Environment;
+use minijinja::value::Value;
 use serde::Serialize;
+
+pub(super) const FILES: &[FileSpec] = &[FileSpec {
+    template: template!("hagen-etcdctl"),
+    path: "usr/local/bin/hagen-etcdctl",
+    mode: MODE_EXEC,
+    applies: always,
+    on: On::Nodes {
+        nodes,
+        banner: "etcdctl for this cluster, on {node}",
+        context,
+    },
+}];
 
 #[derive(Serialize)]
 struct Ctx {
-    banner: String,
     endpoints: String,
     cacert: &'static str,
     cert: &'static str,
     key: &'static str,
 }
 
-pub(super) fn render(
-    input: &Input<'_>,
-    env: &Environment<'static>,
-    out: &mut Bundle,
-) -> Result<(), RenderError> {
+/// The nodes that hold an etcd client certificate: control planes (the API server's)
+/// and external etcd hosts (the health check's).
+fn nodes(plan: &Plan) -> Vec<&Node> {
+    let external = plan.etcd == EtcdType::External;
+    plan.nodes
+        .iter()
+        .filter(|n| n.has(Role::ControlPlane) || (external && n.has(Role::Etcd)))
+        .collect()
+}
+
+fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
     let plan = input.plan;
-    let endpoints = plan
-        .etcd_members()
-        .map(|m| format!("https://{}:2379", url_host(&m.address)))
-        .collect::<Vec<_>>()
-        .join(",");
-    for node in &plan.nodes {
-        let (cacert, cert, key) = if node.has(Role::ControlPlane) {
-            (
-                "/etc/kubernetes/pki/etcd/ca.crt",
-                "/etc/kubernetes/pki/apiserver-etcd-client.crt",
-                "/etc/kubernetes/pki/apiserver-etcd-client.key",
-            )
-        } else if node.has(Role::Etcd) && plan.etcd == EtcdType::External {
-            (
-                "/etc/etcd/pki/ca.crt",
-                "/etc/etcd/pki/healthcheck-client.crt",
-                "/etc/etcd/pki/healthcheck-client.key",
-            )
-        } else {
-            continue;
-        };
-        let ctx = Ctx {
-            banner: banner(plan, &format!("etcdctl for this cluster, on {}", node.name)),
-            endpoints: endpoints.clone(),
-            cacert,
-            cert,
-            key,
-        };
-        out.add(
-            node_path(node, "usr/local/bin/hagen-etcdctl"),
-            render_template(env, "hagen-etcdctl", &ctx)?,
-            MODE_EXEC,
-        );
-    }
-    Ok(())
+    let (cacert, cert, key) = if node.has(Role::ControlPlane) {
+        (
+            "/etc/kubernetes/pki/etcd/ca.crt",
+            "/etc/kubernetes/pki/apiserver-etcd-client.crt",
+            "/etc/kubernetes/pki/apiserver-etcd-client.key",
+        )
+    } else {
+        (
+            "/etc/etcd/pki/ca.crt",
+            "/etc/etcd/pki/healthcheck-client.crt",
+            "/etc/etcd/pki/healthcheck-client.key",
+        )
+    };
+    Some(to_value(Ctx {
+        endpoints: plan
+            .etcd_members()
+            .map(|m| format!("https://{}:2379", url_host(&m.address)))
+            .collect::<Vec<_>>()
+            .join(","),
+        cacert,
+        cert,
+        key,
+    }))
 }
