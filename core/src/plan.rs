@@ -2,10 +2,10 @@
 //! only from a topology the rules accepted, so nothing here reports problems.
 
 use crate::defaults;
-use crate::net::{Cidr, IfAddr};
+use crate::net::{Cidr, Host, HostPort, IfAddr};
 use crate::topology::{EtcdType, KeyAlgorithm, LbType, Role, Topology};
 use crate::version::{KubeVersion, KubeadmApi};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Everything the renderers need, with defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,12 +58,17 @@ pub struct Endpoint {
 impl Endpoint {
     /// The host of kubeadm's `controlPlaneEndpoint`: the DNS name, else the VIP, else
     /// loopback (nginx-local without a name: every node dials its own proxy).
-    pub fn host(&self) -> String {
+    pub fn host(&self) -> Host {
         match (&self.dns, &self.vip) {
-            (Some(dns), _) => dns.clone(),
-            (None, Some(vip)) => vip.addr.to_string(),
-            (None, None) => "127.0.0.1".to_string(),
+            (Some(dns), _) => Host::Name(dns.clone()),
+            (None, Some(vip)) => Host::Ip(vip.addr),
+            (None, None) => Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         }
+    }
+
+    /// `controlPlaneEndpoint` itself: the host and the port clients dial.
+    pub fn address(&self) -> HostPort {
+        HostPort::new(self.host(), self.port)
     }
 }
 
@@ -99,10 +104,30 @@ pub struct Node {
     pub interface: Option<String>,
 }
 
+/// etcd's client port (clients and the API servers).
+pub const ETCD_CLIENT_PORT: u16 = 2379;
+/// etcd's peer port (members among themselves).
+pub const ETCD_PEER_PORT: u16 = 2380;
+
 impl Node {
     /// True if the node has `role`.
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// The node's address with a port (`10.0.0.1:6443`, `[fd00::1]:6443`).
+    pub fn at(&self, port: u16) -> HostPort {
+        HostPort::new(self.address, port)
+    }
+
+    /// The URL of this node's etcd member for clients.
+    pub fn etcd_client_url(&self) -> String {
+        self.at(ETCD_CLIENT_PORT).url("https")
+    }
+
+    /// The URL of this node's etcd member for its peers.
+    pub fn etcd_peer_url(&self) -> String {
+        self.at(ETCD_PEER_PORT).url("https")
     }
 }
 

@@ -25,15 +25,14 @@ pub fn run(args: &ValidateArgs) -> u8 {
             let mut out = String::new();
             if let Some(plan) = &checked.plan {
                 out.push_str(&format!(
-                    "{name}: cluster `{}`, Kubernetes {} (kubeadm API {}), {} control planes, {} etcd members, {} on {}:{}\n\n",
+                    "{name}: cluster `{}`, Kubernetes {} (kubeadm API {}), {} control planes, {} etcd members, {} on {}\n\n",
                     plan.cluster_name,
                     plan.version,
                     plan.kubeadm_api.api_version(),
                     plan.control_planes().count(),
                     plan.etcd_members().count(),
                     plan.load_balancer.kind.as_str(),
-                    plan.endpoint.host(),
-                    plan.endpoint.port,
+                    plan.endpoint.address(),
                 ));
             }
             for d in &checked.diagnostics {

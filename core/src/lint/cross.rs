@@ -569,7 +569,7 @@ fn topology(parsed: &[Option<Parsed>], kals: &[Kal<'_>], plan: &Plan, out: &mut 
                 if let Some((host, _, node)) = kubeadm::endpoint(y)
                     && plan.nodes.iter().any(|n| n.address.to_string() == host)
                 {
-                    push(out, i, at(&kubeadm::ENDPOINT_IS_SINGLE_NODE, node.span, format!("controlPlaneEndpoint `{host}` is the address of one node of the topology")).help(format!("use {}:{}", plan.endpoint.host(), plan.endpoint.port)));
+                    push(out, i, at(&kubeadm::ENDPOINT_IS_SINGLE_NODE, node.span, format!("controlPlaneEndpoint `{host}` is the address of one node of the topology")).help(format!("use {}", plan.endpoint.address())));
                 }
             }
             Some(Parsed::Certs(cs)) => {

@@ -418,7 +418,9 @@ pub fn apiserver_sans(plan: &Plan, node: &Node) -> Vec<San> {
     if let Some(vip) = &plan.endpoint.vip {
         ips.push(vip.addr);
     }
-    for extra in std::iter::once(plan.endpoint.host()).chain(plan.cert_sans.iter().cloned()) {
+    for extra in
+        std::iter::once(plan.endpoint.host().to_string()).chain(plan.cert_sans.iter().cloned())
+    {
         match extra.parse::<IpAddr>() {
             Ok(ip) => ips.push(ip),
             Err(_) => dns.push(extra),
@@ -453,20 +455,12 @@ pub fn etcd_member_sans(_: &Plan, node: &Node) -> Vec<San> {
     sans
 }
 
-/// `https://host:port` with IPv6 hosts in brackets.
-pub fn url(host: &str, port: u16) -> String {
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => format!("https://[{v6}]:{port}"),
-        _ => format!("https://{host}:{port}"),
-    }
-}
-
 impl KubeconfigSpec {
     /// The server URL this kubeconfig names on `node`.
     pub fn server_url(&self, plan: &Plan, node: &Node) -> String {
         match self.server {
-            Server::Endpoint => url(&plan.endpoint.host(), plan.endpoint.port),
-            Server::Local => url(&node.address.to_string(), plan.bind_port),
+            Server::Endpoint => plan.endpoint.address().url("https"),
+            Server::Local => node.at(plan.bind_port).url("https"),
         }
     }
 }
@@ -536,12 +530,5 @@ mod tests {
         }
         assert_eq!(admin_org(&v(28)), Some("system:masters"));
         assert_eq!(admin_org(&v(31)), Some("kubeadm:cluster-admins"));
-    }
-
-    #[test]
-    fn urls_bracket_ipv6() {
-        assert_eq!(url("fd00::10", 6443), "https://[fd00::10]:6443");
-        assert_eq!(url("10.0.0.1", 6443), "https://10.0.0.1:6443");
-        assert_eq!(url("api.example", 8443), "https://api.example:8443");
     }
 }

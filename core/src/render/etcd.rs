@@ -2,7 +2,7 @@
 //! peers with certificate authentication on both, and the full initial cluster from the
 //! start, so no member ever needs to be added by hand.
 
-use super::{FileSpec, Input, On, etcd_members, to_value, url_host};
+use super::{FileSpec, Input, On, etcd_members, to_value};
 use crate::bundle::MODE_FILE;
 use crate::plan::Node;
 use crate::topology::EtcdType;
@@ -34,7 +34,8 @@ pub(super) const FILES: &[FileSpec] = &[
 #[derive(Serialize)]
 struct Ctx {
     name: String,
-    address: String,
+    client_url: String,
+    peer_url: String,
     initial_cluster: String,
     cluster_token: String,
 }
@@ -43,12 +44,13 @@ fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
     let plan = input.plan;
     let initial_cluster = plan
         .etcd_members()
-        .map(|m| format!("{}=https://{}:2380", m.name, url_host(&m.address)))
+        .map(|m| format!("{}={}", m.name, m.etcd_peer_url()))
         .collect::<Vec<_>>()
         .join(",");
     Some(to_value(Ctx {
         name: node.name.clone(),
-        address: url_host(&node.address),
+        client_url: node.etcd_client_url(),
+        peer_url: node.etcd_peer_url(),
         initial_cluster,
         cluster_token: format!("{}-etcd", plan.cluster_name),
     }))

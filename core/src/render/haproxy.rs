@@ -2,7 +2,7 @@
 //! endpoint port, every API server a backend on bindPort, checked over HTTPS against
 //! the cluster CA.
 
-use super::{FileSpec, Input, On, control_planes, to_value, url_host};
+use super::{FileSpec, Input, On, control_planes, to_value};
 use crate::bundle::MODE_FILE;
 use crate::plan::Node;
 use crate::topology::LbType;
@@ -30,7 +30,6 @@ struct Backend {
 #[derive(Serialize)]
 struct Ctx {
     port: u16,
-    bind_port: u16,
     backends: Vec<Backend>,
 }
 
@@ -40,12 +39,11 @@ fn context(input: &Input<'_>, _node: &Node) -> Option<Value> {
         .control_planes()
         .map(|n| Backend {
             name: n.name.clone(),
-            address: url_host(&n.address),
+            address: n.at(plan.bind_port).to_string(),
         })
         .collect();
     Some(to_value(Ctx {
         port: plan.endpoint.port,
-        bind_port: plan.bind_port,
         backends,
     }))
 }

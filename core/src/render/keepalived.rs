@@ -3,7 +3,7 @@
 //! API server). Unicast peers, distinct priorities, and a track-script weight larger
 //! than the priority spread, so a failing check always moves the VIP.
 
-use super::{FileSpec, Input, On, control_planes, to_value, url_host};
+use super::{FileSpec, Input, On, control_planes, to_value};
 use crate::bundle::{MODE_EXEC, MODE_FILE};
 use crate::plan::{Node, Plan};
 use crate::topology::LbType;
@@ -112,7 +112,7 @@ fn check_context(input: &Input<'_>, _node: &Node) -> Option<Value> {
             .endpoint
             .dns
             .clone()
-            .unwrap_or_else(|| url_host(&vip.addr)),
+            .unwrap_or_else(|| crate::net::Host::Ip(vip.addr).bracketed()),
         port,
     }))
 }

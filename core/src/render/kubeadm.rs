@@ -2,7 +2,7 @@
 //! ClusterConfiguration; other control planes and workers get JoinConfiguration
 //! (`controlPlane` only on control planes). v1beta4 from 1.31, v1beta3 before.
 
-use super::{FileSpec, Input, On, always, host_port, kubeadm_nodes, to_value, url_host};
+use super::{FileSpec, Input, On, always, kubeadm_nodes, to_value};
 use crate::bundle::MODE_SECRET;
 use crate::plan::Node;
 use crate::topology::{EtcdType, KeyAlgorithm, Role};
@@ -75,10 +75,7 @@ fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
     }
     let etcd_endpoints = match plan.etcd {
         EtcdType::Stacked => Vec::new(),
-        EtcdType::External => plan
-            .etcd_members()
-            .map(|m| format!("https://{}:2379", url_host(&m.address)))
-            .collect(),
+        EtcdType::External => plan.etcd_members().map(Node::etcd_client_url).collect(),
     };
     Some(to_value(Ctx {
         api_version: plan.kubeadm_api.api_version(),
@@ -90,7 +87,7 @@ fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
         token: input.join.token.clone(),
         ca_cert_hash: input.join.ca_cert_hash.clone(),
         certificate_key: input.join.certificate_key.clone(),
-        endpoint: host_port(&plan.endpoint.host(), plan.endpoint.port),
+        endpoint: plan.endpoint.address().to_string(),
         cluster_name: plan.cluster_name.clone(),
         kubernetes_version: plan.version.to_string(),
         service_subnet: plan.service_subnets.clone(),

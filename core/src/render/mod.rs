@@ -33,7 +33,6 @@ use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 use std::fmt;
-use std::net::IpAddr;
 
 /// Rendering failed. Only a bug in a template can cause this: the plan was validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,22 +289,6 @@ fn render_template(
     env.get_template(name)
         .and_then(|t| t.render(ctx))
         .map_err(|e| error(name, &e))
-}
-
-/// `host:port`, with IPv6 hosts in brackets.
-pub fn host_port(host: &str, port: u16) -> String {
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V6(_)) => format!("[{host}]:{port}"),
-        _ => format!("{host}:{port}"),
-    }
-}
-
-/// An address as it goes into a URL or `addr:port` (IPv6 in brackets).
-pub fn url_host(addr: &IpAddr) -> String {
-    match addr {
-        IpAddr::V6(a) => format!("[{a}]"),
-        IpAddr::V4(a) => a.to_string(),
-    }
 }
 
 /// The header line every generated file starts with (in its own comment syntax).

@@ -1,7 +1,7 @@
 //! nginx.conf on every node (nginx-local): a `stream` proxy on 127.0.0.1 that forwards
 //! to every API server, with passive health checks and timeouts that keep watches open.
 
-use super::{FileSpec, Input, On, kubeadm_nodes, to_value, url_host};
+use super::{FileSpec, Input, On, kubeadm_nodes, to_value};
 use crate::bundle::MODE_FILE;
 use crate::plan::Node;
 use crate::topology::LbType;
@@ -23,7 +23,6 @@ pub(super) const FILES: &[FileSpec] = &[FileSpec {
 #[derive(Serialize)]
 struct Ctx {
     port: u16,
-    bind_port: u16,
     upstreams: Vec<String>,
 }
 
@@ -31,10 +30,9 @@ fn context(input: &Input<'_>, _node: &Node) -> Option<Value> {
     let plan = input.plan;
     Some(to_value(Ctx {
         port: plan.endpoint.port,
-        bind_port: plan.bind_port,
         upstreams: plan
             .control_planes()
-            .map(|n| url_host(&n.address))
+            .map(|n| n.at(plan.bind_port).to_string())
             .collect(),
     }))
 }

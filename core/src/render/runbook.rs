@@ -2,7 +2,7 @@
 //! the exact command per node in order, how to verify, the failover drill, and the
 //! what-if table from validate.
 
-use super::{FileSpec, Input, On, always, host_port, to_value};
+use super::{FileSpec, Input, On, always, to_value};
 use crate::bundle::MODE_FILE;
 use crate::topology::{EtcdType, LbType, Role};
 use crate::whatif;
@@ -58,8 +58,8 @@ fn context(input: &Input<'_>) -> Option<Value> {
         version: plan.version.to_string(),
         kubeadm_api: plan.kubeadm_api.api_version(),
         lb: plan.load_balancer.kind.as_str(),
-        endpoint: host_port(&plan.endpoint.host(), plan.endpoint.port),
-        endpoint_host: plan.endpoint.host(),
+        endpoint: plan.endpoint.address().to_string(),
+        endpoint_host: plan.endpoint.host().to_string(),
         port: plan.endpoint.port,
         bind_port: plan.bind_port,
         vip: plan.endpoint.vip.map(|v| v.addr.to_string()),

@@ -1,7 +1,7 @@
 //! Small helpers installed on nodes: `hagen-etcdctl`, etcdctl with this cluster's
 //! endpoints and client certificate already filled in.
 
-use super::{FileSpec, Input, On, always, to_value, url_host};
+use super::{FileSpec, Input, On, always, to_value};
 use crate::bundle::MODE_EXEC;
 use crate::plan::{Node, Plan};
 use crate::topology::{EtcdType, Role};
@@ -56,7 +56,7 @@ fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
     Some(to_value(Ctx {
         endpoints: plan
             .etcd_members()
-            .map(|m| format!("https://{}:2379", url_host(&m.address)))
+            .map(Node::etcd_client_url)
             .collect::<Vec<_>>()
             .join(","),
         cacert,
