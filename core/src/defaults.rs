@@ -31,3 +31,76 @@ pub const MIN_MINOR: u32 = 28;
 pub const MAX_MINOR: u32 = 36;
 /// The kube-vip image (pinned; `loadBalancer.kubeVipImage` overrides it).
 pub const KUBE_VIP_IMAGE: &str = "ghcr.io/kube-vip/kube-vip:v0.8.9";
+
+/// One default as topology.yaml would spell it: the key's path and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Default {
+    /// The key, from the document root (`spec.controlPlaneEndpoint.port`).
+    pub path: &'static str,
+    /// The value.
+    pub value: Value,
+}
+
+/// A default's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// A number.
+    Number(u32),
+    /// A string.
+    Text(&'static str),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Number(n) => write!(f, "{n}"),
+            Value::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// The scalar defaults by key: the schema's `default`s and the wizard's placeholders
+/// and starting values come from here, never from a copy.
+pub static TABLE: &[Default] = &[
+    Default {
+        path: "spec.controlPlaneEndpoint.port",
+        value: Value::Number(ENDPOINT_PORT as u32),
+    },
+    Default {
+        path: "spec.apiServer.bindPort",
+        value: Value::Number(BIND_PORT as u32),
+    },
+    Default {
+        path: "spec.loadBalancer.virtualRouterId",
+        value: Value::Number(VIRTUAL_ROUTER_ID as u32),
+    },
+    Default {
+        path: "spec.loadBalancer.kubeVipImage",
+        value: Value::Text(KUBE_VIP_IMAGE),
+    },
+    Default {
+        path: "spec.networking.serviceSubnet",
+        value: Value::Text(SERVICE_SUBNET),
+    },
+    Default {
+        path: "spec.networking.dnsDomain",
+        value: Value::Text(DNS_DOMAIN),
+    },
+    Default {
+        path: "spec.pki.certValidityDays",
+        value: Value::Number(CERT_VALIDITY_DAYS),
+    },
+    Default {
+        path: "spec.pki.caValidityDays",
+        value: Value::Number(CA_VALIDITY_DAYS),
+    },
+];
+
+/// The default of a key, as text (`""` for a key without one).
+pub fn text(path: &str) -> String {
+    TABLE
+        .iter()
+        .find(|d| d.path == path)
+        .map(|d| d.value.to_string())
+        .unwrap_or_default()
+}

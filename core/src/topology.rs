@@ -117,7 +117,7 @@ pub struct ControlPlaneEndpoint {
     pub vip: Option<S<String>>,
     /// DNS name of the endpoint (`api.k8s.local`); put in every API server certificate.
     pub dns: Option<S<String>>,
-    /// The port clients dial. Default 6443.
+    /// The port clients dial.
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<S<u32>>,
 }
@@ -126,7 +126,7 @@ pub struct ControlPlaneEndpoint {
 #[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiServer {
-    /// The port each kube-apiserver listens on. Default 6443.
+    /// The port each kube-apiserver listens on.
     #[schemars(range(min = 1, max = 65535))]
     pub bind_port: Option<S<u32>>,
     /// Extra names and addresses for the API server certificate, beside the ones hagen adds.
@@ -185,7 +185,7 @@ pub struct LoadBalancer {
     pub kind: S<LbType>,
     /// Network interface for VRRP or ARP (`eth0`); a node may override it.
     pub interface: Option<S<String>>,
-    /// VRRP virtual router id, 1..255, unique on the subnet. Default 51.
+    /// VRRP virtual router id, 1..255, unique on the subnet.
     #[schemars(range(min = 1, max = 255))]
     pub virtual_router_id: Option<S<u32>>,
     /// VRRP password (keepalived `auth_pass`), 1..8 characters. Off by default: VRRP
@@ -221,9 +221,9 @@ pub struct Etcd {
 pub struct Networking {
     /// Pod network CIDR (`10.244.0.0/16`); each node gets a /24 of it.
     pub pod_subnet: Option<S<String>>,
-    /// Service network CIDR. Default 10.96.0.0/12.
+    /// Service network CIDR.
     pub service_subnet: Option<S<String>>,
-    /// Cluster DNS domain. Default cluster.local.
+    /// Cluster DNS domain.
     pub dns_domain: Option<S<String>>,
 }
 
@@ -250,10 +250,10 @@ pub enum KeyAlgorithm {
 pub struct Pki {
     /// ecdsa-p256 (default) | rsa-2048 | rsa-3072 | rsa-4096
     pub key_algorithm: Option<S<KeyAlgorithm>>,
-    /// Lifetime of leaf certificates, in days. Default 365.
+    /// Lifetime of leaf certificates, in days.
     #[schemars(range(min = 1))]
     pub cert_validity_days: Option<S<u32>>,
-    /// Lifetime of the CAs, in days. Default 3650.
+    /// Lifetime of the CAs, in days.
     #[schemars(range(min = 1))]
     pub ca_validity_days: Option<S<u32>>,
 }

@@ -5,6 +5,7 @@ use crate::browser;
 use crate::state::{self, Form, NodeRow, Yaml};
 use hagen_core::Checked;
 use hagen_core::bundle::Bundle;
+use hagen_core::defaults;
 use hagen_core::diag::{Diagnostic, Severity};
 use hagen_core::source::{LineIndex, SourceFile};
 use hagen_core::topology::{EtcdType, LbType};
@@ -394,6 +395,12 @@ impl Component for App {
                     label: &'static str,
                     value: &str,
                     hint: &'static str| {
+            // No hint of its own: the key's default, from the one table of defaults.
+            let hint = if hint.is_empty() {
+                defaults::text(path)
+            } else {
+                hint.to_string()
+            };
             let oninput = link.callback(move |e: InputEvent| Msg::Set(field, input_value(&e)));
             self.field(&by_path, path, label, html! {
                 <input id={path} type="text" value={value.to_string()} {oninput} placeholder={hint}
@@ -419,7 +426,7 @@ impl Component for App {
                 { text(Field::Vip, "spec.controlPlaneEndpoint.vip", "Virtual IP (with prefix)", &f.vip, "192.168.2.250/24") }
                 { text(Field::Dns, "spec.controlPlaneEndpoint.dns", "DNS name", &f.dns, "api.k8s.local") }
                 { text(Field::Port, "spec.controlPlaneEndpoint.port", "Port clients dial", &f.port, "6443") }
-                { text(Field::BindPort, "spec.apiServer.bindPort", "API server port", &f.bind_port, "6443") }
+                { text(Field::BindPort, "spec.apiServer.bindPort", "API server port", &f.bind_port, "") }
                 { text(Field::CertSans, "spec.apiServer.certSANs", "Extra certificate names (comma-separated)", &f.cert_sans, "k8s.example.com") }
               </fieldset>
               <fieldset>
@@ -433,7 +440,7 @@ impl Component for App {
                     { text(Field::Interface, "spec.loadBalancer.interface", "Interface", &f.interface, "eth0") }
                 }
                 if f.shows_vrrp() {
-                    { text(Field::Vrid, "spec.loadBalancer.virtualRouterId", "VRRP router id (1-255)", &f.vrid, "51") }
+                    { text(Field::Vrid, "spec.loadBalancer.virtualRouterId", "VRRP router id (1-255)", &f.vrid, "") }
                     { text(Field::AuthPass, "spec.loadBalancer.authPass", "VRRP password (optional, at most 8)", &f.auth_pass, "") }
                 }
               </fieldset>
@@ -446,8 +453,8 @@ impl Component for App {
                     </select>
                 }) }
                 { text(Field::PodSubnet, "spec.networking.podSubnet", "Pod subnet", &f.pod_subnet, "10.244.0.0/16") }
-                { text(Field::ServiceSubnet, "spec.networking.serviceSubnet", "Service subnet", &f.service_subnet, "10.96.0.0/12") }
-                { text(Field::DnsDomain, "spec.networking.dnsDomain", "DNS domain", &f.dns_domain, "cluster.local") }
+                { text(Field::ServiceSubnet, "spec.networking.serviceSubnet", "Service subnet", &f.service_subnet, "") }
+                { text(Field::DnsDomain, "spec.networking.dnsDomain", "DNS domain", &f.dns_domain, "") }
               </fieldset>
               <fieldset>
                 <legend>{"PKI"}</legend>
@@ -456,8 +463,8 @@ impl Component for App {
                       { for state::KEY_ALGORITHMS.iter().map(|k| html! { <option value={state::key_name(*k)} selected={*k == f.key_algorithm}>{ state::key_name(*k) }</option> }) }
                     </select>
                 }) }
-                { text(Field::CertDays, "spec.pki.certValidityDays", "Certificate lifetime (days)", &f.cert_days, "365") }
-                { text(Field::CaDays, "spec.pki.caValidityDays", "CA lifetime (days)", &f.ca_days, "3650") }
+                { text(Field::CertDays, "spec.pki.certValidityDays", "Certificate lifetime (days)", &f.cert_days, "") }
+                { text(Field::CaDays, "spec.pki.caValidityDays", "CA lifetime (days)", &f.ca_days, "") }
               </fieldset>
               { self.nodes_view(ctx, &by_path) }
             </form>

@@ -2,6 +2,7 @@
 //! same topology.yaml the CLI reads, and every check, plan and file comes from
 //! hagen-core run on that text. Unit-tested natively.
 
+use hagen_core::defaults;
 use hagen_core::topology::{EtcdType, KeyAlgorithm, LbType, Role, Topology};
 
 /// One row of the nodes table.
@@ -62,19 +63,19 @@ impl Default for Form {
             vip: "192.168.2.250/24".into(),
             dns: "api.k8s.local".into(),
             port: "8443".into(),
-            bind_port: "6443".into(),
+            bind_port: defaults::text("spec.apiServer.bindPort"),
             cert_sans: String::new(),
             lb: LbType::HaproxyKeepalived,
             interface: "eth0".into(),
-            vrid: "51".into(),
+            vrid: defaults::text("spec.loadBalancer.virtualRouterId"),
             auth_pass: String::new(),
             etcd: EtcdType::Stacked,
             pod_subnet: "10.244.0.0/16".into(),
-            service_subnet: "10.96.0.0/12".into(),
-            dns_domain: "cluster.local".into(),
+            service_subnet: defaults::text("spec.networking.serviceSubnet"),
+            dns_domain: defaults::text("spec.networking.dnsDomain"),
             key_algorithm: KeyAlgorithm::EcdsaP256,
-            cert_days: "365".into(),
-            ca_days: "3650".into(),
+            cert_days: defaults::text("spec.pki.certValidityDays"),
+            ca_days: defaults::text("spec.pki.caValidityDays"),
             nodes: vec![cp(1), cp(2), cp(3)],
         }
     }
