@@ -140,7 +140,8 @@ fn human_output_has_the_what_if_table_and_no_color_off_a_tty() {
         "always",
         "fixtures/topologies/invalid/TOP021-two-stacked.yaml",
     ]);
-    assert!(stdout(&forced).contains("\x1b[1;31m"));
+    // Any SGR escape: the exact codes are annotate-snippets' palette.
+    assert!(stdout(&forced).contains("\x1b["), "{}", stdout(&forced));
 }
 
 #[test]
