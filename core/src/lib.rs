@@ -6,10 +6,11 @@
 //!
 //! 1. **Parse** ([`parse::parse`]): text → [`topology::Topology`], every value spanned.
 //!    A file that cannot be read gives one diagnostic (TOP000 / TOP001).
-//! 2. **Check** ([`rules::topology::run`]): every TOP rule reads the spanned model and
+//! 2. **Check** ([`rules::topology::run`]): every value is parsed once, with its default,
+//!    into [`rules::topology::Ctx`]; every TOP rule reads those facts and the spanned model and
 //!    reports *all* problems, each pointing at its value.
-//! 3. **Plan** ([`plan::Plan::from_topology`]): only without errors; spans stripped,
-//!    defaults applied ([`defaults`]), values parsed.
+//! 3. **Plan** ([`plan::Plan::new`]): only without errors, from the same facts; spans
+//!    stripped, nothing parsed again.
 //! 4. **Report**: [`diag`] renders the findings as text, JSON or SARIF; [`whatif`]
 //!    says what survives the loss of each node, zone and VIP holder.
 //!
@@ -80,16 +81,18 @@ pub fn check(source: &SourceFile) -> Checked {
             };
         }
     };
-    let diagnostics = rules::topology::run(&topology);
+    // One parse of every value, read by the rules, the plan and the what-if table.
+    let cx = rules::topology::Ctx::new(&topology);
+    let diagnostics = rules::topology::run(&cx);
     let plan = if diagnostics.has_errors() {
         None
     } else {
-        Plan::from_topology(&topology)
+        Plan::new(&cx)
     };
     Checked {
         diagnostics,
         plan,
-        what_if: Some(whatif::what_if(&topology)),
+        what_if: Some(whatif::what_if(&cx)),
     }
 }
 

@@ -196,6 +196,11 @@ impl Cidr {
         Ok(Cidr::new(addr, prefix))
     }
 
+    /// Parses a comma-separated list (a dual-stack pair: `10.96.0.0/12,fd00:10:96::/112`).
+    pub fn parse_list(text: &str) -> Result<Vec<Cidr>, String> {
+        text.split(',').map(Cidr::parse).collect()
+    }
+
     /// Address bits of this family (32 or 128).
     pub fn family_bits(&self) -> u8 {
         if self.addr.is_ipv4() { 32 } else { 128 }

@@ -3,7 +3,8 @@
 
 use crate::defaults;
 use crate::net::{Cidr, Host, HostPort, IfAddr};
-use crate::topology::{EtcdType, KeyAlgorithm, LbType, Role, Topology};
+use crate::rules::topology::Ctx;
+use crate::topology::{EtcdType, KeyAlgorithm, LbType, Role};
 use crate::version::{KubeVersion, KubeadmApi};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -132,31 +133,34 @@ impl Node {
 }
 
 impl Plan {
-    /// Builds the plan of a topology the rules accepted; `None` if a value does not parse
-    /// (which the rules report, so callers only see `None` on a bug).
-    pub fn from_topology(t: &Topology) -> Option<Plan> {
-        let spec = t.spec.get();
-        let version = KubeVersion::parse(spec.kubernetes_version.get()).ok()?;
-        let endpoint = spec.control_plane_endpoint.as_ref().map(|e| e.get());
+    /// Builds the plan from the facts the rules checked ([`Ctx`]): nothing is parsed
+    /// again and every default was applied there. Called only when the rules found no
+    /// error; `None` means a value did not parse without a rule saying so, a bug the
+    /// property tests look for (`tests/fuzz.rs`).
+    pub fn new(cx: &Ctx<'_>) -> Option<Plan> {
+        let spec = cx.spec;
+        let endpoint = cx.endpoint().map(|e| e.get());
         let lb = spec.load_balancer.get();
         let lb_interface = lb.interface.as_ref().map(|i| i.get().clone());
         let networking = spec.networking.as_ref().map(|n| n.get());
-        let pki = spec.pki.as_ref().map(|p| p.get());
-        let nodes = spec
+        let version = cx.version.clone()?;
+        let vip_given = endpoint.is_some_and(|e| e.vip.is_some());
+        let nodes = cx
             .nodes
             .iter()
             .map(|n| {
-                let addr = IfAddr::parse(n.address.get()).ok()?;
-                let mut roles: Vec<Role> = n.roles.iter().map(|r| **r).collect();
+                let addr = n.addr?;
+                let mut roles: Vec<Role> = n.node.roles.iter().map(|r| **r).collect();
                 roles.sort();
                 roles.dedup();
                 Some(Node {
-                    name: n.name.get().clone(),
+                    name: n.name().to_string(),
                     address: addr.addr,
                     prefix: addr.prefix,
-                    zone: n.zone.as_ref().map(|z| z.get().clone()),
+                    zone: n.zone().map(str::to_string),
                     roles,
                     interface: n
+                        .node
                         .interface
                         .as_ref()
                         .map(|i| i.get().clone())
@@ -165,31 +169,17 @@ impl Plan {
             })
             .collect::<Option<Vec<_>>>()?;
         Some(Plan {
-            cluster_name: t.metadata.name.get().clone(),
+            cluster_name: cx.topology.metadata.name.get().clone(),
             kubeadm_api: version.kubeadm_api(),
             version,
             endpoint: Endpoint {
-                vip: match endpoint.and_then(|e| e.vip.as_ref()) {
-                    Some(v) => Some(IfAddr::parse(v.get()).ok()?),
-                    None => None,
-                },
+                vip: if vip_given { Some(cx.vip?) } else { None },
                 dns: endpoint
                     .and_then(|e| e.dns.as_ref())
                     .map(|d| d.get().clone()),
-                port: u16::try_from(
-                    endpoint
-                        .and_then(|e| e.port.as_ref())
-                        .map_or(u32::from(defaults::ENDPOINT_PORT), |p| *p.get()),
-                )
-                .ok()?,
+                port: u16::try_from(cx.port).ok()?,
             },
-            bind_port: u16::try_from(
-                spec.api_server
-                    .as_ref()
-                    .and_then(|a| a.bind_port.as_ref())
-                    .map_or(u32::from(defaults::BIND_PORT), |p| *p.get()),
-            )
-            .ok()?,
+            bind_port: u16::try_from(cx.bind_port).ok()?,
             cert_sans: spec
                 .api_server
                 .as_ref()
@@ -197,54 +187,39 @@ impl Plan {
                 .map(|s| s.iter().map(|v| v.get().clone()).collect())
                 .unwrap_or_default(),
             load_balancer: LoadBalancer {
-                kind: *lb.kind.get(),
+                kind: cx.lb,
                 interface: lb_interface,
-                virtual_router_id: u8::try_from(
-                    lb.virtual_router_id
-                        .as_ref()
-                        .map_or(u32::from(defaults::VIRTUAL_ROUTER_ID), |v| *v.get()),
-                )
-                .ok()?,
+                virtual_router_id: u8::try_from(cx.virtual_router_id).ok()?,
                 auth_pass: lb.auth_pass.as_ref().map(|a| a.get().clone()),
                 kube_vip_image: lb
                     .kube_vip_image
                     .as_ref()
                     .map_or(defaults::KUBE_VIP_IMAGE.to_string(), |i| i.get().clone()),
             },
-            etcd: spec
-                .etcd
-                .as_ref()
-                .map_or(defaults::ETCD_TYPE, |e| *e.kind.get()),
+            etcd: cx.etcd,
             pod_subnet: networking
                 .and_then(|n| n.pod_subnet.as_ref())
                 .map(|p| p.get().clone()),
-            service_subnets: networking
-                .and_then(|n| n.service_subnet.as_ref())
-                .map_or(defaults::SERVICE_SUBNET.to_string(), |s| {
-                    s.get().replace(' ', "")
-                }),
+            service_subnets: cx
+                .service_subnets
+                .as_ref()
+                .ok()?
+                .iter()
+                .map(Cidr::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
             // kubeadm takes the first of a dual-stack pair for the `kubernetes` Service IP.
-            service_subnet: Cidr::parse(
-                networking
-                    .and_then(|n| n.service_subnet.as_ref())
-                    .map_or(defaults::SERVICE_SUBNET, |s| s.get().as_str())
-                    .split(',')
-                    .next()
-                    .unwrap_or_default(),
-            )
-            .ok()?,
+            service_subnet: *cx.service_subnets.as_ref().ok()?.first()?,
             dns_domain: networking
                 .and_then(|n| n.dns_domain.as_ref())
                 .map_or(defaults::DNS_DOMAIN.to_string(), |d| d.get().clone()),
-            key_algorithm: pki
+            key_algorithm: spec
+                .pki
+                .as_ref()
                 .and_then(|p| p.key_algorithm.as_ref())
                 .map_or(defaults::KEY_ALGORITHM, |k| *k.get()),
-            cert_validity_days: pki
-                .and_then(|p| p.cert_validity_days.as_ref())
-                .map_or(defaults::CERT_VALIDITY_DAYS, |v| *v.get()),
-            ca_validity_days: pki
-                .and_then(|p| p.ca_validity_days.as_ref())
-                .map_or(defaults::CA_VALIDITY_DAYS, |v| *v.get()),
+            cert_validity_days: cx.cert_validity_days,
+            ca_validity_days: cx.ca_validity_days,
             nodes,
         })
     }

@@ -2,8 +2,8 @@
 //! left after losing it: does etcd keep quorum, does an API server stay reachable
 //! through the endpoint?
 
-use crate::rules::topology::{Ctx, NodeFacts, quorum};
-use crate::topology::{LbType, Topology};
+use crate::rules::topology::{Ctx, NodeFacts};
+use crate::topology::LbType;
 use serde::Serialize;
 
 /// What is lost in a scenario.
@@ -46,17 +46,13 @@ pub struct Scenario {
     pub note: String,
 }
 
-/// Computes the table for a parsed topology.
-pub fn what_if(topology: &Topology) -> Vec<Scenario> {
-    let cx = Ctx::new(topology);
+/// Computes the table from a parsed topology's facts.
+pub fn what_if(cx: &Ctx<'_>) -> Vec<Scenario> {
     let mut rows = Vec::new();
     for n in &cx.nodes {
         rows.push(scenario(&cx, Loss::Node, n.name(), &[n]));
     }
-    let mut zones: Vec<&str> = cx.nodes.iter().filter_map(NodeFacts::zone).collect();
-    zones.sort_unstable();
-    zones.dedup();
-    for zone in zones {
+    for zone in cx.zones() {
         let lost: Vec<&NodeFacts<'_>> =
             cx.nodes.iter().filter(|n| n.zone() == Some(zone)).collect();
         rows.push(scenario(&cx, Loss::Zone, zone, &lost));
@@ -71,10 +67,9 @@ pub fn what_if(topology: &Topology) -> Vec<Scenario> {
 
 fn scenario(cx: &Ctx<'_>, loss: Loss, name: &str, lost: &[&NodeFacts<'_>]) -> Scenario {
     let is_lost = |n: &NodeFacts<'_>| lost.iter().any(|l| l.index == n.index);
-    let members = cx.etcd_members().count();
-    let etcd_left = cx.etcd_members().filter(|m| !is_lost(m)).count();
-    let etcd_ok = members > 0 && etcd_left >= quorum(members);
-    let survivors: Vec<&NodeFacts<'_>> = cx.control_planes().filter(|c| !is_lost(c)).collect();
+    let left = cx.after_losing(is_lost);
+    let (members, etcd_left, etcd_ok) = (left.etcd_members, left.etcd_left, left.etcd_ok);
+    let survivors = left.api_servers_left;
     let api_left = survivors.len();
     let (endpoint_ok, note) = match (cx.lb, survivors.first()) {
         (_, None) => (false, "no API server left".to_string()),
@@ -110,7 +105,7 @@ fn scenario(cx: &Ctx<'_>, loss: Loss, name: &str, lost: &[&NodeFacts<'_>]) -> Sc
         nodes_lost: lost.iter().map(|n| n.name().to_string()).collect(),
         etcd_members: members,
         etcd_left,
-        etcd_quorum: quorum(members),
+        etcd_quorum: left.etcd_quorum,
         etcd_ok,
         api_servers_left: api_left,
         endpoint_ok,
@@ -184,7 +179,7 @@ mod tests {
 
     fn rows(spec: &str, nodes: &[&str]) -> Vec<Scenario> {
         let text = topology(spec, nodes);
-        what_if(&crate::parse::parse(&text).unwrap())
+        what_if(&Ctx::new(&crate::parse::parse(&text).unwrap()))
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::Ctx;
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::net::{IfAddr, check_dns1123_subdomain};
+use crate::net::check_dns1123_subdomain;
 
 /// TOP040.
 pub const INVALID_IP_ADDRESS: Rule = Rule {
@@ -263,7 +263,7 @@ pub fn loopback_address(cx: &Ctx<'_>, out: &mut Diagnostics) {
 /// TOP040.
 pub fn invalid_ip_address(cx: &Ctx<'_>, out: &mut Diagnostics) {
     for n in &cx.nodes {
-        if let Err(why) = IfAddr::parse(n.node.address.get()) {
+        if let Some(why) = &n.addr_error {
             out.push(
                 Diagnostic::new(&INVALID_IP_ADDRESS, format!("node `{}`: {why}", n.name()))
                     .at(n.node.address.span(), n.path("address"))
@@ -272,7 +272,7 @@ pub fn invalid_ip_address(cx: &Ctx<'_>, out: &mut Diagnostics) {
         }
     }
     if let Some(vip) = cx.endpoint().and_then(|e| e.vip.as_ref())
-        && let Err(why) = IfAddr::parse(vip.get())
+        && let Some(why) = &cx.vip_error
     {
         out.push(
             Diagnostic::new(&INVALID_IP_ADDRESS, format!("VIP: {why}"))

@@ -19,7 +19,7 @@ mod zones;
 use crate::defaults;
 use crate::diag::Diagnostics;
 use crate::diag::Rule;
-use crate::net::IfAddr;
+use crate::net::{Cidr, IfAddr};
 use crate::source::Span;
 use crate::topology::{EtcdType, LbType, Node, Role, S, Spec, Topology};
 use crate::version::KubeVersion;
@@ -165,12 +165,12 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     ),
 ];
 
-/// Runs every topology rule.
-pub fn run(topology: &Topology) -> Diagnostics {
-    let cx = Ctx::new(topology);
+/// Runs every topology rule over facts parsed once ([`Ctx::new`]); the same facts then
+/// build the plan and the what-if table.
+pub fn run(cx: &Ctx<'_>) -> Diagnostics {
     let mut out = Diagnostics::new();
     for (_, check) in RULES {
-        check(&cx, &mut out);
+        check(cx, &mut out);
     }
     out.sort();
     out
@@ -185,6 +185,8 @@ pub struct NodeFacts<'a> {
     pub node: &'a S<Node>,
     /// The parsed address, `None` if it does not parse (TOP040 reports that).
     pub addr: Option<IfAddr>,
+    /// Why the address does not parse.
+    pub addr_error: Option<String>,
 }
 
 impl NodeFacts<'_> {
@@ -225,12 +227,24 @@ pub struct Ctx<'a> {
     pub nodes: Vec<NodeFacts<'a>>,
     /// The VIP, if given and valid.
     pub vip: Option<IfAddr>,
+    /// Why the VIP given does not parse.
+    pub vip_error: Option<String>,
     /// The endpoint port (default applied).
     pub port: u32,
     /// The API servers' bind port (default applied).
     pub bind_port: u32,
     /// The Kubernetes version, if valid.
     pub version: Option<KubeVersion>,
+    /// Why the version does not parse.
+    pub version_error: Option<String>,
+    /// The VRRP router id (default applied).
+    pub virtual_router_id: u32,
+    /// The service networks, IPv4 and/or IPv6 (default applied), or why they do not parse.
+    pub service_subnets: Result<Vec<Cidr>, String>,
+    /// Lifetime of leaf certificates in days (default applied).
+    pub cert_validity_days: u32,
+    /// Lifetime of the CAs in days (default applied).
+    pub ca_validity_days: u32,
 }
 
 impl<'a> Ctx<'a> {
@@ -238,6 +252,11 @@ impl<'a> Ctx<'a> {
     pub fn new(topology: &'a Topology) -> Self {
         let spec = topology.spec.get();
         let endpoint = spec.control_plane_endpoint.as_ref().map(|e| e.get());
+        let vip = endpoint
+            .and_then(|e| e.vip.as_ref())
+            .map(|v| IfAddr::parse(v.get()));
+        let version = KubeVersion::parse(spec.kubernetes_version.get());
+        let pki = spec.pki.as_ref().map(|p| p.get());
         Ctx {
             topology,
             spec,
@@ -250,15 +269,18 @@ impl<'a> Ctx<'a> {
                 .nodes
                 .iter()
                 .enumerate()
-                .map(|(index, node)| NodeFacts {
-                    index,
-                    node,
-                    addr: IfAddr::parse(node.address.get()).ok(),
+                .map(|(index, node)| {
+                    let addr = IfAddr::parse(node.address.get());
+                    NodeFacts {
+                        index,
+                        node,
+                        addr_error: addr.as_ref().err().cloned(),
+                        addr: addr.ok(),
+                    }
                 })
                 .collect(),
-            vip: endpoint
-                .and_then(|e| e.vip.as_ref())
-                .and_then(|v| IfAddr::parse(v.get()).ok()),
+            vip_error: vip.as_ref().and_then(|v| v.as_ref().err().cloned()),
+            vip: vip.and_then(Result::ok),
             port: endpoint
                 .and_then(|e| e.port.as_ref())
                 .map_or(u32::from(defaults::ENDPOINT_PORT), |p| *p.get()),
@@ -267,7 +289,25 @@ impl<'a> Ctx<'a> {
                 .as_ref()
                 .and_then(|a| a.bind_port.as_ref())
                 .map_or(u32::from(defaults::BIND_PORT), |p| *p.get()),
-            version: KubeVersion::parse(spec.kubernetes_version.get()).ok(),
+            version_error: version.as_ref().err().cloned(),
+            version: version.ok(),
+            virtual_router_id: spec
+                .load_balancer
+                .virtual_router_id
+                .as_ref()
+                .map_or(u32::from(defaults::VIRTUAL_ROUTER_ID), |v| *v.get()),
+            service_subnets: Cidr::parse_list(
+                spec.networking
+                    .as_ref()
+                    .and_then(|n| n.service_subnet.as_ref())
+                    .map_or(defaults::SERVICE_SUBNET, |s| s.get().as_str()),
+            ),
+            cert_validity_days: pki
+                .and_then(|p| p.cert_validity_days.as_ref())
+                .map_or(defaults::CERT_VALIDITY_DAYS, |v| *v.get()),
+            ca_validity_days: pki
+                .and_then(|p| p.ca_validity_days.as_ref())
+                .map_or(defaults::CA_VALIDITY_DAYS, |v| *v.get()),
         }
     }
 
@@ -283,6 +323,34 @@ impl<'a> Ctx<'a> {
             EtcdType::External => Role::Etcd,
         };
         self.nodes.iter().filter(move |n| n.has(role))
+    }
+
+    /// The zones the nodes name, sorted, each once.
+    pub fn zones(&self) -> Vec<&'a str> {
+        let mut zones: Vec<&str> = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.node.zone.as_ref().map(|z| z.get().as_str()))
+            .collect();
+        zones.sort_unstable();
+        zones.dedup();
+        zones
+    }
+
+    /// What is left when the nodes `lost` picks go down: the one account of a loss that
+    /// the zone rules and the what-if table both read.
+    pub fn after_losing(&self, lost: impl Fn(&NodeFacts<'a>) -> bool) -> Remaining<'_, 'a> {
+        let members = self.etcd_members().count();
+        let etcd_lost: Vec<&NodeFacts<'a>> = self.etcd_members().filter(|m| lost(m)).collect();
+        let etcd_left = members - etcd_lost.len();
+        Remaining {
+            etcd_members: members,
+            etcd_lost,
+            etcd_left,
+            etcd_quorum: quorum(members),
+            etcd_ok: members > 0 && etcd_left >= quorum(members),
+            api_servers_left: self.control_planes().filter(|c| !lost(c)).collect(),
+        }
     }
 
     /// The endpoint as written, if any.
@@ -302,6 +370,23 @@ impl<'a> Ctx<'a> {
             None => (self.nodes_span(), "spec.nodes"),
         }
     }
+}
+
+/// What a loss leaves ([`Ctx::after_losing`]).
+#[derive(Debug)]
+pub struct Remaining<'c, 'a> {
+    /// etcd members before the loss.
+    pub etcd_members: usize,
+    /// The members that go down.
+    pub etcd_lost: Vec<&'c NodeFacts<'a>>,
+    /// Members still up.
+    pub etcd_left: usize,
+    /// Members needed for quorum.
+    pub etcd_quorum: usize,
+    /// True if etcd keeps quorum.
+    pub etcd_ok: bool,
+    /// The control planes still up, in the order written.
+    pub api_servers_left: Vec<&'c NodeFacts<'a>>,
 }
 
 /// Majority of `n` members: how many must be up for etcd to accept writes.

@@ -130,22 +130,18 @@ fn subnets<'a>(cx: &'a Ctx<'_>) -> Vec<(&'static str, &'a S<String>)> {
     v
 }
 
-fn parse_list(text: &str) -> Result<Vec<Cidr>, String> {
-    text.split(',').map(Cidr::parse).collect()
-}
-
 /// The parsed networks with where they are written; defaults have no span.
 fn networks(cx: &Ctx<'_>) -> Vec<(&'static str, Cidr, Option<Span>)> {
     let mut v = Vec::new();
     let mut service_given = false;
     for (key, value) in subnets(cx) {
         service_given |= key == "serviceSubnet";
-        if let Ok(list) = parse_list(value.get()) {
+        if let Ok(list) = Cidr::parse_list(value.get()) {
             v.extend(list.into_iter().map(|c| (key, c, Some(value.span()))));
         }
     }
-    if !service_given && let Ok(c) = Cidr::parse(defaults::SERVICE_SUBNET) {
-        v.push(("serviceSubnet", c, None));
+    if !service_given && let Ok(list) = &cx.service_subnets {
+        v.extend(list.iter().map(|c| ("serviceSubnet", *c, None)));
     }
     v
 }
@@ -153,7 +149,7 @@ fn networks(cx: &Ctx<'_>) -> Vec<(&'static str, Cidr, Option<Span>)> {
 /// TOP050.
 pub fn invalid_cidr(cx: &Ctx<'_>, out: &mut Diagnostics) {
     for (key, value) in subnets(cx) {
-        if let Err(why) = parse_list(value.get()) {
+        if let Err(why) = Cidr::parse_list(value.get()) {
             out.push(
                 Diagnostic::new(&INVALID_CIDR, format!("{key}: {why}"))
                     .at(value.span(), format!("spec.networking.{key}"))
@@ -234,7 +230,7 @@ pub fn service_subnet_size(cx: &Ctx<'_>, out: &mut Diagnostics) {
         if key != "serviceSubnet" {
             continue;
         }
-        let Ok(list) = parse_list(value.get()) else {
+        let Ok(list) = Cidr::parse_list(value.get()) else {
             continue;
         };
         for net in list {
@@ -286,7 +282,7 @@ pub fn pod_subnet_too_small(cx: &Ctx<'_>, out: &mut Diagnostics) {
     else {
         return;
     };
-    let Ok(list) = parse_list(value.get()) else {
+    let Ok(list) = Cidr::parse_list(value.get()) else {
         return;
     };
     let nodes = cx.nodes.len() as u128;

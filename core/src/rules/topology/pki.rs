@@ -1,7 +1,6 @@
 //! TOP090: certificate lifetimes.
 
 use super::Ctx;
-use crate::defaults;
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 
@@ -50,14 +49,7 @@ pub fn invalid_certificate_validity(cx: &Ctx<'_>, out: &mut Diagnostics) {
             );
         }
     }
-    let leaf = pki
-        .cert_validity_days
-        .as_ref()
-        .map_or(defaults::CERT_VALIDITY_DAYS, |v| *v.get());
-    let ca = pki
-        .ca_validity_days
-        .as_ref()
-        .map_or(defaults::CA_VALIDITY_DAYS, |v| *v.get());
+    let (leaf, ca) = (cx.cert_validity_days, cx.ca_validity_days);
     if ca > 0 && leaf > ca {
         let (span, path) = match (&pki.cert_validity_days, &pki.ca_validity_days) {
             (Some(l), _) => (l.span(), "spec.pki.certValidityDays"),

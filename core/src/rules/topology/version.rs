@@ -4,7 +4,6 @@ use super::Ctx;
 use crate::defaults::{MAX_MINOR, MIN_MINOR};
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::version::KubeVersion;
 
 /// TOP070.
 pub const INVALID_KUBERNETES_VERSION: Rule = Rule {
@@ -60,9 +59,9 @@ Use a version from 1.28 to 1.36, such as v1.31.2.
 /// TOP070.
 pub fn invalid_kubernetes_version(cx: &Ctx<'_>, out: &mut Diagnostics) {
     let v = &cx.spec.kubernetes_version;
-    if let Err(why) = KubeVersion::parse(v.get()) {
+    if let Some(why) = &cx.version_error {
         out.push(
-            Diagnostic::new(&INVALID_KUBERNETES_VERSION, why)
+            Diagnostic::new(&INVALID_KUBERNETES_VERSION, why.clone())
                 .at(v.span(), "spec.kubernetesVersion")
                 .help("write the exact version, such as v1.31.2"),
         );

@@ -1,7 +1,7 @@
 //! TOP030–TOP033: failure domains. For each zone: does losing it keep etcd quorum and
 //! at least one API server?
 
-use super::{Ctx, NodeFacts, quorum, tolerated_failures};
+use super::{Ctx, quorum, tolerated_failures};
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 
@@ -114,25 +114,17 @@ Give the node its `zone`.
 ",
 };
 
-fn zones<'a>(cx: &'a Ctx<'_>) -> Vec<&'a str> {
-    let mut zones: Vec<&str> = cx.nodes.iter().filter_map(NodeFacts::zone).collect();
-    zones.sort_unstable();
-    zones.dedup();
-    zones
-}
-
 /// TOP030.
 pub fn zone_loss_breaks_etcd_quorum(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    let zones = zones(cx);
-    let members: Vec<_> = cx.etcd_members().collect();
-    let n = members.len();
+    let zones = cx.zones();
+    let n = cx.etcd_members().count();
     if zones.len() < 2 || n < 2 {
         return;
     }
     for zone in &zones {
-        let lost: Vec<_> = members.iter().filter(|m| m.zone() == Some(zone)).collect();
-        let left = n - lost.len();
-        if left >= quorum(n) {
+        let loss = cx.after_losing(|m| m.zone() == Some(zone));
+        let (lost, left) = (&loss.etcd_lost, loss.etcd_left);
+        if loss.etcd_ok {
             continue;
         }
         let first = lost[0];
@@ -167,13 +159,17 @@ pub fn zone_loss_breaks_etcd_quorum(cx: &Ctx<'_>, out: &mut Diagnostics) {
 
 /// TOP031.
 pub fn zone_loss_removes_all_api_servers(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    let zones = zones(cx);
+    let zones = cx.zones();
     let cps: Vec<_> = cx.control_planes().collect();
     if zones.len() < 2 || cps.is_empty() {
         return;
     }
     for zone in zones {
-        if cps.iter().all(|c| c.zone() == Some(zone)) {
+        if cx
+            .after_losing(|c| c.zone() == Some(zone))
+            .api_servers_left
+            .is_empty()
+        {
             let Some(zone_value) = &cps[0].node.zone else {
                 continue;
             };
@@ -191,7 +187,7 @@ pub fn zone_loss_removes_all_api_servers(cx: &Ctx<'_>, out: &mut Diagnostics) {
 
 /// TOP032.
 pub fn single_zone(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    let zones = zones(cx);
+    let zones = cx.zones();
     let cps: Vec<_> = cx.control_planes().collect();
     if zones.len() != 1 || cps.len() < 2 {
         return;
@@ -218,7 +214,7 @@ pub fn single_zone(cx: &Ctx<'_>, out: &mut Diagnostics) {
 
 /// TOP033.
 pub fn node_missing_zone(cx: &Ctx<'_>, out: &mut Diagnostics) {
-    if zones(cx).is_empty() {
+    if cx.zones().is_empty() {
         return;
     }
     let etcd: Vec<usize> = cx.etcd_members().map(|m| m.index).collect();
