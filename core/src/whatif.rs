@@ -50,17 +50,17 @@ pub struct Scenario {
 pub fn what_if(cx: &Ctx<'_>) -> Vec<Scenario> {
     let mut rows = Vec::new();
     for n in &cx.nodes {
-        rows.push(scenario(&cx, Loss::Node, n.name(), &[n]));
+        rows.push(scenario(cx, Loss::Node, n.name(), &[n]));
     }
     for zone in cx.zones() {
         let lost: Vec<&NodeFacts<'_>> =
             cx.nodes.iter().filter(|n| n.zone() == Some(zone)).collect();
-        rows.push(scenario(&cx, Loss::Zone, zone, &lost));
+        rows.push(scenario(cx, Loss::Zone, zone, &lost));
     }
     if cx.lb.holds_vip()
         && let Some(holder) = cx.control_planes().next()
     {
-        rows.push(scenario(&cx, Loss::VipHolder, holder.name(), &[holder]));
+        rows.push(scenario(cx, Loss::VipHolder, holder.name(), &[holder]));
     }
     rows
 }
