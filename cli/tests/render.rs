@@ -243,3 +243,119 @@ fn pki_from_adopts_an_existing_ca() {
     );
     assert!(!s.0.join("c").exists());
 }
+
+/// Every bundle `hagen render` writes lints clean as a whole directory against its own
+/// topology, IPv4 and IPv6 alike — the command a user runs in CI
+/// (`hagen lint --topology t.yaml out/`), with the topology file inside the bundle
+/// recognised as a topology, not taken for a kube-vip manifest.
+#[test]
+fn rendered_bundles_lint_clean_as_a_directory_ipv4_and_ipv6() {
+    let cases = [
+        (
+            "v4-haproxy",
+            "10.20.0.100/24",
+            ["10.20.0.11", "10.20.0.12", "10.20.0.13"],
+            "haproxy-keepalived",
+            "stacked",
+            "",
+        ),
+        (
+            "v6-haproxy",
+            "fd00:20::100/64",
+            ["fd00:20::b", "fd00:20::c", "fd00:20::d"],
+            "haproxy-keepalived",
+            "stacked",
+            "  networking: {podSubnet: \"fd00:10:244::/56\", serviceSubnet: \"fd00:10:96::/112\"}\n",
+        ),
+        (
+            "v6-kubevip-external",
+            "fd00:20::100/64",
+            ["fd00:20::b", "fd00:20::c", "fd00:20::d"],
+            "kube-vip",
+            "external",
+            "  networking: {podSubnet: \"fd00:10:244::/56,10.244.0.0/16\", serviceSubnet: \"fd00:10:96::/112,10.96.0.0/16\"}\n",
+        ),
+        (
+            "v6-nginx",
+            "",
+            ["fd00:20::b", "fd00:20::c", "fd00:20::d"],
+            "nginx-local",
+            "stacked",
+            "  networking: {podSubnet: \"fd00:10:244::/56\", serviceSubnet: \"fd00:10:96::/112\"}\n",
+        ),
+    ];
+    for (name, vip, cps, lb, etcd, networking) in cases {
+        let s = Scratch::new(&format!("lint-{name}"));
+        let endpoint = if vip.is_empty() {
+            "{dns: api.k8s.test, port: 8443}".to_string()
+        } else {
+            let port = if lb == "haproxy-keepalived" {
+                8443
+            } else {
+                6443
+            };
+            format!("{{vip: \"{vip}\", port: {port}}}")
+        };
+        let balancer = match lb {
+            "nginx-local" => "{type: nginx-local}".to_string(),
+            "kube-vip" => "{type: kube-vip, interface: eth0}".to_string(),
+            _ => format!("{{type: {lb}, interface: eth0, virtualRouterId: 7}}"),
+        };
+        let mut nodes = String::new();
+        for (i, a) in cps.iter().enumerate() {
+            nodes.push_str(&format!(
+                "    - {{name: cp-{i}, address: \"{a}\", roles: [control-plane], zone: z{i}}}\n"
+            ));
+            if etcd == "external" {
+                let e = a.replace("::", "::1");
+                nodes.push_str(&format!(
+                    "    - {{name: etcd-{i}, address: \"{e}\", roles: [etcd], zone: z{i}}}\n"
+                ));
+            }
+        }
+        let topology = format!(
+            "apiVersion: hagen/v1alpha1\nkind: Topology\nmetadata:\n  name: {name}\nspec:\n  kubernetesVersion: v1.32.3\n  controlPlaneEndpoint: {endpoint}\n  loadBalancer: {balancer}\n  etcd: {{type: {etcd}}}\n{networking}  nodes:\n{nodes}"
+        );
+        std::fs::write(s.path("t.yaml"), &topology).unwrap();
+        let validate = hagen(&["validate", &s.path("t.yaml")]);
+        let report = String::from_utf8_lossy(&validate.stdout).into_owned();
+        assert!(
+            validate.status.success() && report.contains("no problems found"),
+            "{name}: {report}\n{topology}"
+        );
+        let render = hagen(&["render", &s.path("t.yaml"), "-o", &s.path("out")]);
+        assert!(
+            render.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&render.stderr)
+        );
+        let lint = hagen(&[
+            "lint",
+            "--format",
+            "json",
+            "--topology",
+            &s.path("t.yaml"),
+            &s.path("out"),
+        ]);
+        let json: serde_json::Value = serde_json::from_slice(&lint.stdout).unwrap();
+        let findings: Vec<&serde_json::Value> = json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["severity"] != "info")
+            .collect();
+        assert!(
+            lint.status.success() && findings.is_empty(),
+            "{name}: {findings:#?}"
+        );
+        // The bundle's own topology.yaml was read as a topology.
+        let files = json["files"].as_array().unwrap();
+        assert!(
+            files.iter().any(|f| f["file"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("out/topology.yaml"))
+                && f["kind"] == "topology"),
+            "{name}: {files:#?}"
+        );
+    }
+}
