@@ -29,7 +29,7 @@ fn yaml_to_json(path: &std::path::Path) -> serde_json::Value {
 }
 
 fn serde_saphyr_json(text: &str) -> Result<serde_json::Value, String> {
-    hagen_core::parse::to_json(text)
+    hagen_core::parse::to_json(text).map_err(|e| e.to_string())
 }
 
 #[test]

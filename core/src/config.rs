@@ -59,7 +59,8 @@ pub fn parse_config(text: &str) -> Result<Config, String> {
                 cfg.cert_expiry_days = Some(n);
             }
             "kubernetesVersion" => {
-                cfg.kubernetes_version = Some(KubeVersion::parse(v.str().unwrap_or(""))?);
+                cfg.kubernetes_version =
+                    Some(KubeVersion::parse(v.str().unwrap_or("")).map_err(|e| e.to_string())?);
             }
             other => {
                 return Err(format!(

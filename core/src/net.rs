@@ -4,6 +4,128 @@
 use std::fmt;
 use std::net::IpAddr;
 
+/// Why a text is not an IP address, a prefix or a network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddrError {
+    /// An IPv4 address with more (or fewer) than four parts (`192.168.2.250.250`).
+    #[error("`{text}` is not an IP address: an IPv4 address has 4 parts, this has {parts}")]
+    WrongPartCount {
+        /// The text as written.
+        text: String,
+        /// How many dot-separated parts it has.
+        parts: usize,
+    },
+    /// An IPv4 part above 255.
+    #[error("`{text}` is not an IP address: each IPv4 part must be 0..255")]
+    PartTooLarge {
+        /// The text as written.
+        text: String,
+    },
+    /// Anything else that does not parse as an address.
+    #[error("`{text}` is not an IP address")]
+    NotAnAddress {
+        /// The text as written.
+        text: String,
+    },
+    /// A prefix length that is not a number within the family's bits.
+    #[error("`/{text}` is not a prefix length: it must be 0..{max}")]
+    BadPrefix {
+        /// The prefix as written, without the slash.
+        text: String,
+        /// 32 or 128.
+        max: u8,
+    },
+    /// A network written without its `/prefix`.
+    #[error("`{text}` is not a CIDR: the /prefix is missing")]
+    MissingPrefix {
+        /// The text as written.
+        text: String,
+    },
+}
+
+/// Why a text is not a valid DNS name, node name or interface name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty.
+    #[error("the name is empty")]
+    Empty,
+    /// The interface name is empty.
+    #[error("the interface name is empty")]
+    EmptyInterface,
+    /// Longer than the limit.
+    #[error("`{name}` is {len} characters long; the limit is {max}")]
+    TooLong {
+        /// The name.
+        name: String,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An interface name longer than Linux allows.
+    #[error("`{name}` is {len} bytes long; Linux interface names have at most 15")]
+    InterfaceTooLong {
+        /// The name.
+        name: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A wildcard where none is allowed.
+    #[error("`{name}`: a wildcard is not allowed here")]
+    Wildcard {
+        /// The name.
+        name: String,
+    },
+    /// Two dots in a row, or a dot at an end.
+    #[error("`{name}` has an empty label (two dots in a row, or a dot at an end)")]
+    EmptyLabel {
+        /// The name.
+        name: String,
+    },
+    /// A label over 63 characters.
+    #[error("`{name}`: the label `{label}` is {len} characters long; the limit is 63")]
+    LabelTooLong {
+        /// The name.
+        name: String,
+        /// The label.
+        label: String,
+        /// Its length.
+        len: usize,
+    },
+    /// A character names may not hold.
+    #[error("`{name}` contains {what}; only lowercase letters, digits, '-' and '.' are allowed")]
+    BadCharacter {
+        /// The name.
+        name: String,
+        /// The character, described (`an uppercase letter`, `` `_` ``).
+        what: String,
+    },
+    /// A label that starts or ends with `-`.
+    #[error("`{name}`: the label `{label}` must start and end with a letter or digit")]
+    LabelEdge {
+        /// The name.
+        name: String,
+        /// The label.
+        label: String,
+    },
+    /// `.` or `..` as an interface name.
+    #[error("`{name}` is not a valid interface name")]
+    ReservedInterface {
+        /// The name.
+        name: String,
+    },
+    /// A character Linux does not allow in interface names.
+    #[error("`{name}` contains {bad:?}, which Linux does not allow in interface names")]
+    InterfaceCharacter {
+        /// The name.
+        name: String,
+        /// The character.
+        bad: char,
+    },
+}
+
 /// The host part of a `host:port` or a URL: an IP address or a name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Host {
@@ -140,7 +262,7 @@ pub struct IfAddr {
 
 impl IfAddr {
     /// Parses `ADDR` or `ADDR/PREFIX`.
-    pub fn parse(text: &str) -> Result<IfAddr, String> {
+    pub fn parse(text: &str) -> Result<IfAddr, AddrError> {
         let text = text.trim();
         let (addr_text, prefix_text) = match text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
@@ -186,10 +308,12 @@ impl Cidr {
     }
 
     /// Parses `ADDR/PREFIX`; the prefix is required.
-    pub fn parse(text: &str) -> Result<Cidr, String> {
+    pub fn parse(text: &str) -> Result<Cidr, AddrError> {
         let text = text.trim();
         let Some((a, p)) = text.split_once('/') else {
-            return Err(format!("`{text}` is not a CIDR: the /prefix is missing"));
+            return Err(AddrError::MissingPrefix {
+                text: text.to_string(),
+            });
         };
         let addr = parse_ip(a)?;
         let prefix = parse_prefix(p, &addr)?;
@@ -197,7 +321,7 @@ impl Cidr {
     }
 
     /// Parses a comma-separated list (a dual-stack pair: `10.96.0.0/12,fd00:10:96::/112`).
-    pub fn parse_list(text: &str) -> Result<Vec<Cidr>, String> {
+    pub fn parse_list(text: &str) -> Result<Vec<Cidr>, AddrError> {
         text.split(',').map(Cidr::parse).collect()
     }
 
@@ -263,48 +387,51 @@ fn mask128(prefix: u8) -> u128 {
     }
 }
 
-fn parse_ip(text: &str) -> Result<IpAddr, String> {
+fn parse_ip(text: &str) -> Result<IpAddr, AddrError> {
     text.parse::<IpAddr>().map_err(|_| {
         let dots = text.matches('.').count();
+        let text = text.to_string();
         if !text.contains(':') && dots > 3 {
-            format!(
-                "`{text}` is not an IP address: an IPv4 address has 4 parts, this has {}",
-                dots + 1
-            )
+            AddrError::WrongPartCount {
+                text,
+                parts: dots + 1,
+            }
         } else if !text.contains(':')
             && text
                 .split('.')
                 .any(|p| p.parse::<u32>().is_ok_and(|n| n > 255))
         {
-            format!("`{text}` is not an IP address: each IPv4 part must be 0..255")
+            AddrError::PartTooLarge { text }
         } else {
-            format!("`{text}` is not an IP address")
+            AddrError::NotAnAddress { text }
         }
     })
 }
 
-fn parse_prefix(text: &str, addr: &IpAddr) -> Result<u8, String> {
+fn parse_prefix(text: &str, addr: &IpAddr) -> Result<u8, AddrError> {
     let max = if addr.is_ipv4() { 32 } else { 128 };
     match text.parse::<u8>() {
         Ok(p) if p <= max => Ok(p),
-        _ => Err(format!(
-            "`/{text}` is not a prefix length: it must be 0..{max}"
-        )),
+        _ => Err(AddrError::BadPrefix {
+            text: text.to_string(),
+            max,
+        }),
     }
 }
 
 /// Checks an RFC 1123 DNS subdomain (what Kubernetes calls a node name): lowercase
 /// letters, digits, '-' and '.', labels of 1..63 characters that start and end with an
 /// alphanumeric, at most 253 characters.
-pub fn check_dns1123_subdomain(name: &str) -> Result<(), String> {
+pub fn check_dns1123_subdomain(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
-        return Err("the name is empty".into());
+        return Err(NameError::Empty);
     }
     if name.len() > 253 {
-        return Err(format!(
-            "`{name}` is {} characters long; the limit is 253",
-            name.len()
-        ));
+        return Err(NameError::TooLong {
+            name: name.to_string(),
+            len: name.len(),
+            max: 253,
+        });
     }
     for label in name.split('.') {
         check_label(label, name, false)?;
@@ -314,20 +441,25 @@ pub fn check_dns1123_subdomain(name: &str) -> Result<(), String> {
 
 /// Checks a DNS name as used in a certificate SAN or an endpoint: like a subdomain but
 /// case-insensitive, and (if `wildcard`) with an optional leading `*.` label.
-pub fn check_dns_name(name: &str, wildcard: bool) -> Result<(), String> {
+pub fn check_dns_name(name: &str, wildcard: bool) -> Result<(), NameError> {
     let rest = match name.strip_prefix("*.") {
         Some(rest) if wildcard => rest,
-        Some(_) => return Err(format!("`{name}`: a wildcard is not allowed here")),
+        Some(_) => {
+            return Err(NameError::Wildcard {
+                name: name.to_string(),
+            });
+        }
         None => name,
     };
     if rest.is_empty() {
-        return Err("the name is empty".into());
+        return Err(NameError::Empty);
     }
     if name.len() > 253 {
-        return Err(format!(
-            "`{name}` is {} characters long; the limit is 253",
-            name.len()
-        ));
+        return Err(NameError::TooLong {
+            name: name.to_string(),
+            len: name.len(),
+            max: 253,
+        });
     }
     for label in rest.split('.') {
         check_label(label, name, true)?;
@@ -335,17 +467,18 @@ pub fn check_dns_name(name: &str, wildcard: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn check_label(label: &str, name: &str, any_case: bool) -> Result<(), String> {
+fn check_label(label: &str, name: &str, any_case: bool) -> Result<(), NameError> {
     if label.is_empty() {
-        return Err(format!(
-            "`{name}` has an empty label (two dots in a row, or a dot at an end)"
-        ));
+        return Err(NameError::EmptyLabel {
+            name: name.to_string(),
+        });
     }
     if label.len() > 63 {
-        return Err(format!(
-            "`{name}`: the label `{label}` is {} characters long; the limit is 63",
-            label.len()
-        ));
+        return Err(NameError::LabelTooLong {
+            name: name.to_string(),
+            label: label.to_string(),
+            len: label.len(),
+        });
     }
     let ok_char = |c: char| {
         c.is_ascii_digit()
@@ -362,39 +495,44 @@ fn check_label(label: &str, name: &str, any_case: bool) -> Result<(), String> {
         } else {
             format!("`{bad}`")
         };
-        return Err(format!(
-            "`{name}` contains {what}; only lowercase letters, digits, '-' and '.' are allowed"
-        ));
+        return Err(NameError::BadCharacter {
+            name: name.to_string(),
+            what,
+        });
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!(
-            "`{name}`: the label `{label}` must start and end with a letter or digit"
-        ));
+        return Err(NameError::LabelEdge {
+            name: name.to_string(),
+            label: label.to_string(),
+        });
     }
     Ok(())
 }
 
 /// Checks a Linux network interface name: 1..15 bytes, no '/', ':' or whitespace, not `.`/`..`.
-pub fn check_interface_name(name: &str) -> Result<(), String> {
+pub fn check_interface_name(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
-        return Err("the interface name is empty".into());
+        return Err(NameError::EmptyInterface);
     }
     if name.len() > 15 {
-        return Err(format!(
-            "`{name}` is {} bytes long; Linux interface names have at most 15",
-            name.len()
-        ));
+        return Err(NameError::InterfaceTooLong {
+            name: name.to_string(),
+            len: name.len(),
+        });
     }
     if name == "." || name == ".." {
-        return Err(format!("`{name}` is not a valid interface name"));
+        return Err(NameError::ReservedInterface {
+            name: name.to_string(),
+        });
     }
     if let Some(bad) = name
         .chars()
         .find(|c| c.is_whitespace() || *c == '/' || *c == ':' || c.is_control())
     {
-        return Err(format!(
-            "`{name}` contains {bad:?}, which Linux does not allow in interface names"
-        ));
+        return Err(NameError::InterfaceCharacter {
+            name: name.to_string(),
+            bad,
+        });
     }
     Ok(())
 }
@@ -415,10 +553,28 @@ mod tests {
     #[test]
     fn bad_addresses_say_why() {
         let e = IfAddr::parse("192.168.2.250.250").unwrap_err();
-        assert!(e.contains("4 parts, this has 5"), "{e}");
-        assert!(IfAddr::parse("10.0.0.300").unwrap_err().contains("0..255"));
-        assert!(IfAddr::parse("10.0.0.1/33").unwrap_err().contains("0..32"));
-        assert!(Cidr::parse("10.0.0.0").unwrap_err().contains("missing"));
+        assert!(
+            matches!(e, AddrError::WrongPartCount { parts: 5, .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("4 parts, this has 5"), "{e}");
+        let too_large = IfAddr::parse("10.0.0.300").unwrap_err().to_string();
+        assert!(too_large.contains("0..255"));
+        let prefix = IfAddr::parse("10.0.0.1/33").unwrap_err();
+        assert_eq!(
+            prefix,
+            AddrError::BadPrefix {
+                text: "33".into(),
+                max: 32
+            }
+        );
+        assert!(prefix.to_string().contains("0..32"));
+        assert!(
+            Cidr::parse("10.0.0.0")
+                .unwrap_err()
+                .to_string()
+                .contains("missing")
+        );
     }
 
     #[test]
@@ -496,6 +652,7 @@ mod tests {
         assert!(
             check_dns1123_subdomain("K8s-m1")
                 .unwrap_err()
+                .to_string()
                 .contains("uppercase")
         );
         assert!(check_dns1123_subdomain("m_1").is_err());

@@ -122,8 +122,19 @@ pub fn parse(text: &str) -> Result<Topology, Vec<Diagnostic>> {
 
 /// Reads YAML text as plain JSON data, without spans (to check a file against the JSON
 /// Schema in tests, or to hand it to a JSON tool).
-pub fn to_json(text: &str) -> Result<serde_json::Value, String> {
-    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+pub fn to_json(text: &str) -> Result<serde_json::Value, YamlError> {
+    serde_saphyr::from_str(text).map_err(|e| YamlError {
+        message: e.to_string(),
+    })
+}
+
+/// YAML that cannot be read as data, with the reader's account of where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct YamlError {
+    /// The YAML reader's message, with its position.
+    pub message: String,
 }
 
 /// The diagnostic for bytes that are not a text file; it has no position to show.

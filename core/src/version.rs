@@ -34,20 +34,31 @@ impl KubeadmApi {
     }
 }
 
+/// A text that is not a Kubernetes version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a Kubernetes version; write it as v1.31.2")]
+#[non_exhaustive]
+pub struct VersionError {
+    /// The text as written.
+    pub text: String,
+}
+
 impl KubeVersion {
     /// Parses `v1.31.2`, `1.31.2`, `v1.31`, `v1.32.0-rc.1`.
-    pub fn parse(text: &str) -> Result<KubeVersion, String> {
+    pub fn parse(text: &str) -> Result<KubeVersion, VersionError> {
         let body = text.trim().strip_prefix('v').unwrap_or(text.trim());
         let (numbers, suffix) = match body.find(['-', '+']) {
             Some(i) => (&body[..i], &body[i..]),
             None => (body, ""),
         };
         let parts: Vec<&str> = numbers.split('.').collect();
-        let bad = || format!("`{text}` is not a Kubernetes version; write it as v1.31.2");
+        let bad = || VersionError {
+            text: text.to_string(),
+        };
         if !(2..=3).contains(&parts.len()) {
             return Err(bad());
         }
-        let num = |s: &str| -> Result<u32, String> {
+        let num = |s: &str| -> Result<u32, VersionError> {
             if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }

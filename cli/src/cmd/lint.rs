@@ -41,7 +41,7 @@ fn lint_paths(args: &LintArgs) -> Result<u8, String> {
         options.cert_expiry_days = d;
     }
     if let Some(v) = &args.kubernetes_version {
-        options.kubernetes_version = Some(KubeVersion::parse(v)?);
+        options.kubernetes_version = Some(KubeVersion::parse(v).map_err(|e| e.to_string())?);
     }
     if let Some(t) = &args.topology {
         let bytes = super::read(t)?;

@@ -19,10 +19,10 @@ mod zones;
 use crate::defaults;
 use crate::diag::Diagnostics;
 use crate::diag::Rule;
-use crate::net::{Cidr, IfAddr};
+use crate::net::{AddrError, Cidr, IfAddr};
 use crate::source::Span;
 use crate::topology::{EtcdType, LbType, Node, Role, S, Spec, Topology};
-use crate::version::KubeVersion;
+use crate::version::{KubeVersion, VersionError};
 
 /// A rule's check: reads the context, pushes findings.
 pub type CheckFn = fn(&Ctx<'_>, &mut Diagnostics);
@@ -186,7 +186,7 @@ pub struct NodeFacts<'a> {
     /// The parsed address, `None` if it does not parse (TOP040 reports that).
     pub addr: Option<IfAddr>,
     /// Why the address does not parse.
-    pub addr_error: Option<String>,
+    pub addr_error: Option<AddrError>,
 }
 
 impl NodeFacts<'_> {
@@ -228,7 +228,7 @@ pub struct Ctx<'a> {
     /// The VIP, if given and valid.
     pub vip: Option<IfAddr>,
     /// Why the VIP given does not parse.
-    pub vip_error: Option<String>,
+    pub vip_error: Option<AddrError>,
     /// The endpoint port (default applied).
     pub port: u32,
     /// The API servers' bind port (default applied).
@@ -236,11 +236,11 @@ pub struct Ctx<'a> {
     /// The Kubernetes version, if valid.
     pub version: Option<KubeVersion>,
     /// Why the version does not parse.
-    pub version_error: Option<String>,
+    pub version_error: Option<VersionError>,
     /// The VRRP router id (default applied).
     pub virtual_router_id: u32,
     /// The service networks, IPv4 and/or IPv6 (default applied), or why they do not parse.
-    pub service_subnets: Result<Vec<Cidr>, String>,
+    pub service_subnets: Result<Vec<Cidr>, AddrError>,
     /// Lifetime of leaf certificates in days (default applied).
     pub cert_validity_days: u32,
     /// Lifetime of the CAs in days (default applied).

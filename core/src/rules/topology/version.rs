@@ -61,7 +61,7 @@ pub fn invalid_kubernetes_version(cx: &Ctx<'_>, out: &mut Diagnostics) {
     let v = &cx.spec.kubernetes_version;
     if let Some(why) = &cx.version_error {
         out.push(
-            Diagnostic::new(&INVALID_KUBERNETES_VERSION, why.clone())
+            Diagnostic::new(&INVALID_KUBERNETES_VERSION, why.to_string())
                 .at(v.span(), "spec.kubernetesVersion")
                 .help("write the exact version, such as v1.31.2"),
         );
