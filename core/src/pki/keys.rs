@@ -28,38 +28,9 @@
 //! KEY` files. [`pkcs1_to_pkcs8`] and [`sec1_to_pkcs8`] wrap those (a few DER bytes each).
 
 use super::Entropy;
+use super::entropy::EntropyRng;
 use crate::topology::KeyAlgorithm;
 use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PublicKeyData, SignatureAlgorithm, SigningKey};
-
-/// Adapts [`Entropy`] to the `rand_core` 0.6 traits the RustCrypto crates take.
-pub(crate) struct EntropyRng<'a>(pub &'a mut dyn Entropy);
-
-impl rand_core::RngCore for EntropyRng<'_> {
-    fn next_u32(&mut self) -> u32 {
-        let mut b = [0u8; 4];
-        self.0.fill(&mut b);
-        u32::from_le_bytes(b)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut b = [0u8; 8];
-        self.0.fill(&mut b);
-        u64::from_le_bytes(b)
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.fill(dest);
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.0.fill(dest);
-        Ok(())
-    }
-}
-
-/// Every [`Entropy`] is meant to be a cryptographic generator (the seeded one is for
-/// tests only and says so).
-impl rand_core::CryptoRng for EntropyRng<'_> {}
 
 /// A key hagen made or loaded: the signer and the exact bytes of its file.
 pub struct Key {

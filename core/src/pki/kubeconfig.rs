@@ -1,7 +1,18 @@
 //! Kubeconfig files as kubeadm writes them (one cluster, one user, one context named
-//! `<user>@<cluster>`, certificates embedded as base64), and reading back the parts hagen
-//! needs to decide whether an existing one can be kept.
+//! `<user>@<cluster>`, certificates embedded as base64), reading back the parts hagen
+//! needs to decide whether an existing one can be kept, and making or keeping each
+//! control plane's kubeconfigs.
 
+use super::entropy::Rand;
+use super::error::{PkiError, unreadable};
+use super::existing::Existing;
+use super::generate::{Out, PkiAction, bundle_path};
+use super::issue::{Ca, Want, issue};
+use super::keys;
+use super::review::{first_cert, key_matches, parse_cert, review};
+use super::spec::{self, Eku, Usage};
+use crate::bundle::MODE_SECRET;
+use crate::plan::{Node, Plan};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -101,6 +112,105 @@ pub fn parse(text: &[u8]) -> Result<Parts, String> {
         )?,
         key_pem: decode("client-key-data", field(user_body, "client-key-data"))?,
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn kubeconfig_file(
+    plan: &Plan,
+    existing: &Existing,
+    entropy: &mut Rand<'_>,
+    now: i64,
+    node: &Node,
+    kc: &spec::KubeconfigSpec,
+    ca: &Ca,
+    out: &mut Out,
+) -> Result<(), PkiError> {
+    let rel = format!("etc/kubernetes/{}", kc.file);
+    let path = bundle_path(node, &rel);
+    let days = plan.cert_validity_days;
+    let want = Want {
+        cn: kc.cn.to_string(),
+        org: (kc.org)(&plan.version),
+        sans: Vec::new(),
+        usages: &[Usage::DigitalSignature, Usage::KeyEncipherment],
+        ekus: &[Eku::ClientAuth],
+        is_ca: false,
+    };
+    let fresh = Parts {
+        cluster: plan.cluster_name.clone(),
+        server: kc.server_url(plan, node),
+        user: kc.cn.to_string(),
+        ca_pem: ca.cert_file.clone(),
+        cert_pem: Vec::new(),
+        key_pem: Vec::new(),
+    };
+    let Some(bytes) = existing.node_file(&node.name, &rel) else {
+        let key = entropy.new_key()?;
+        let cert_pem = issue(&want, &key.pair, ca, now, days, entropy)?;
+        let text = render(&Parts {
+            cert_pem,
+            key_pem: key.pem,
+            ..fresh
+        });
+        out.add(
+            path,
+            text.as_bytes(),
+            MODE_SECRET,
+            (PkiAction::Generated, "new"),
+        );
+        return Ok(());
+    };
+    let old = parse(bytes).map_err(|e| unreadable(&path, e))?;
+    let key =
+        keys::load(&old.key_pem).map_err(|e| unreadable(&path, format!("client-key-data: {e}")))?;
+    let der = first_cert(&path, &old.cert_pem)?;
+    let cert = parse_cert(&path, &der)?;
+    if !key_matches(&cert, &key.pair) {
+        return Err(PkiError::KeyMismatch {
+            cert: format!("{path} (client-certificate-data)"),
+            key: format!("{path} (client-key-data)"),
+        });
+    }
+    let same_ca = first_cert(&path, &old.ca_pem).is_ok_and(|d| d == ca.der);
+    let why = if !same_ca {
+        Some("embeds a different CA".to_string())
+    } else if old.server != fresh.server {
+        Some(format!(
+            "server is {}, the plan says {}",
+            old.server, fresh.server
+        ))
+    } else if old.cluster != fresh.cluster || old.user != fresh.user {
+        Some(format!(
+            "names cluster {} and user {}, the plan says {} and {}",
+            old.cluster, old.user, fresh.cluster, fresh.user
+        ))
+    } else {
+        review(&cert, &want, ca, now, days)
+    };
+    match why {
+        None => out.add(
+            path,
+            bytes,
+            MODE_SECRET,
+            (PkiAction::Kept, "matches the plan"),
+        ),
+        Some(why) => {
+            let cert_pem = issue(&want, &key.pair, ca, now, days, entropy)?;
+            let text = render(&Parts {
+                cert_pem,
+                key_pem: key.pem,
+                ..fresh
+            });
+            let why = format!("{why}; its key is kept");
+            out.add(
+                path,
+                text.as_bytes(),
+                MODE_SECRET,
+                (PkiAction::Reissued, &why),
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
