@@ -2,8 +2,6 @@
 //! how one PKI run draws its new keys from it ([`Options`] says where RSA keys are made).
 
 use super::error::{PkiError, crypto};
-use super::existing::Existing;
-use super::generate::new_keys_needed;
 use super::keys::{self, Key};
 use crate::plan::Plan;
 
@@ -79,7 +77,7 @@ pub struct Options<'a> {
     /// Called after each new RSA key with `(done, total)`, from the worker threads.
     pub progress: Option<keys::Progress<'a>>,
     /// RSA keys made elsewhere (the wizard makes them in Web Workers), PKCS#8 DER: one per
-    /// new key, [`new_keys_needed`] of them, taken in order. Nothing is made here then.
+    /// new key, [`new_keys_needed`](super::new_keys_needed) of them, taken in order. Nothing is made here then.
     pub rsa_keys: Option<&'a [Vec<u8>]>,
 }
 
@@ -100,27 +98,25 @@ impl Options<'_> {
     }
 }
 
-/// The entropy of one [`generate_with`](super::generate_with) run, and the RSA keys made ahead of time.
+/// The entropy of one [`generate_with`](super::generate_with) run, and its RSA keys,
+/// made ahead of time.
 pub(super) struct Rand<'e> {
     entropy: &'e mut dyn Entropy,
     alg: crate::topology::KeyAlgorithm,
-    /// Keys made ahead, taken in order.
-    pub(super) ready: std::collections::VecDeque<Key>,
-    /// How many new keys [`new_keys_needed`] said this run makes, and how many it took:
-    /// debug builds check they agree (if the count fell short, the missing RSA keys are
-    /// made in line from seeds drawn then: slower, still deterministic).
-    pub(super) expected: usize,
-    pub(super) made: usize,
+    /// RSA keys made ahead, one per new key of the run, taken in order. Empty for ECDSA,
+    /// whose keys are made in line.
+    ready: std::collections::VecDeque<Key>,
 }
 
 impl<'e> Rand<'e> {
+    /// The entropy of a run that makes `expected` new keys (the walk's count): RSA keys
+    /// are taken from [`Options::rsa_keys`] or made now from seeds drawn in order.
     pub(super) fn new(
         plan: &Plan,
-        existing: &Existing,
+        expected: usize,
         entropy: &'e mut dyn Entropy,
         options: &Options<'_>,
     ) -> Result<Rand<'e>, PkiError> {
-        let expected = new_keys_needed(plan, existing);
         let mut ready = std::collections::VecDeque::new();
         let bits = keys::rsa_bits(plan.key_algorithm);
         if let Some(made) = options.rsa_keys {
@@ -149,14 +145,11 @@ impl<'e> Rand<'e> {
             entropy,
             alg: plan.key_algorithm,
             ready,
-            expected,
-            made: 0,
         })
     }
 
     /// The next new private key.
     pub(super) fn new_key(&mut self) -> Result<Key, PkiError> {
-        self.made += 1;
         if let Some(key) = self.ready.pop_front() {
             return Ok(key);
         }

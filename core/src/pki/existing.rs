@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// PKI material that already exists and must be reused.
 ///
-/// * `shared`: the files every control plane shares (see [`spec::SHARED`]), keyed by
+/// * `shared`: the files every control plane shares (see [`spec::shared_files`]), keyed by
 ///   their path relative to kubeadm's certificatesDir: `ca.crt`, `ca.key`,
 ///   `front-proxy-ca.crt`, `etcd/ca.key`, `sa.key`, `sa.pub`. Absent files are made.
 /// * `per_node`: everything that differs per node, keyed by node name, then by the path
@@ -42,7 +42,7 @@ impl Existing {
     pub fn from_pki_dir(files: BTreeMap<String, Vec<u8>>, node: &str) -> Existing {
         let mut existing = Existing::default();
         for (path, bytes) in files {
-            if spec::SHARED.contains(&path.as_str()) {
+            if spec::is_shared(&path) {
                 existing.shared.insert(path, bytes);
             } else {
                 existing
@@ -76,7 +76,7 @@ impl Existing {
                 continue;
             };
             match rel.strip_prefix(&pki_prefix) {
-                Some(name) if spec::SHARED.contains(&name) => {
+                Some(name) if spec::is_shared(name) => {
                     if let Some(before) = existing.shared.get(name) {
                         if before.as_slice() != bytes {
                             return Err(PkiError::Conflict {

@@ -1,5 +1,6 @@
-//! Making the PKI of a plan, or keeping an existing one: CAs first, then the service
-//! account key pair, then each node's leaves and kubeconfigs, then the join material.
+//! Making the PKI of a plan, or keeping an existing one: the steps of the walk
+//! (`walk.rs`: CAs first, then the service account key pair, then each node's leaves and
+//! kubeconfigs) carried out in order, then the join material.
 //!
 //! The rule for existing material (kubeadm.md §6, made stricter where kubeadm only
 //! warns): CAs and the service-account keys are loaded and never regenerated; a leaf is
@@ -13,11 +14,11 @@ use super::error::PkiError;
 use super::existing::Existing;
 use super::issue::{Ca, Want, ca_cert_hash, leaf, load_or_make_ca, service_account};
 use super::kubeconfig::kubeconfig_file;
-use super::spec::{self, CERTS, KUBECONFIGS};
+use super::spec;
+use super::walk::{Pair, Step, walk};
 use super::{Entropy, JoinMaterial, bootstrap_token, certificate_key};
 use crate::bundle::{File, MODE_FILE, MODE_SECRET, paths};
 use crate::plan::{Node, Plan};
-use crate::topology::Role;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -81,11 +82,12 @@ pub fn generate(
 
 /// [`generate`] with [`Options`].
 ///
-/// RSA keys are made before anything is signed: the number of new keys is known from the
-/// plan and `existing`, one 32-byte seed per key is drawn from `entropy` in a fixed
-/// order, and the keys are made from their seeds in parallel ([`keys::generate_many`](super::keys::generate_many)).
-/// The CAs, leaves and kubeconfigs then take them in that order, so the same entropy
-/// stream gives the same files with one thread or many.
+/// RSA keys are made before anything is signed: the walk of the table over the plan and
+/// `existing` says how many keys are new, one 32-byte seed per key is drawn from
+/// `entropy` in a fixed order, and the keys are made from their seeds in parallel
+/// ([`keys::generate_many`](super::keys::generate_many)). The CAs, leaves and kubeconfigs
+/// then take them in that order, so the same entropy stream gives the same files with
+/// one thread or many.
 pub fn generate_with(
     plan: &Plan,
     existing: &Existing,
@@ -93,7 +95,6 @@ pub fn generate_with(
     now: i64,
     options: &Options<'_>,
 ) -> Result<Pki, PkiError> {
-    let mut out = Out::default();
     // Join material first, so it does not shift when the PKI's shape changes; an earlier
     // render's is kept (the draw still happens, so the rest of the stream is the same).
     let mut token = bootstrap_token(entropy);
@@ -103,96 +104,77 @@ pub fn generate_with(
         cert_key = k.clone();
     }
 
-    let mut entropy = Rand::new(plan, existing, entropy, options)?;
-    let entropy = &mut entropy;
-
-    let control_planes: Vec<&Node> = plan.control_planes().collect();
+    let steps = walk(plan, existing);
+    let new_keys = steps.iter().filter(|s| s.new_key()).count();
+    let mut run = Run {
+        plan,
+        now,
+        rand: Rand::new(plan, new_keys, entropy, options)?,
+        out: Out::default(),
+    };
     let mut cas: BTreeMap<&'static str, Ca> = BTreeMap::new();
-    for row in CERTS.iter().filter(|r| r.is_ca) {
-        let ca = load_or_make_ca(plan, row, existing, entropy, now)?;
-        let action = if existing.shared.contains_key(&format!("{}.crt", row.name)) {
-            (PkiAction::Kept, "loaded from the existing PKI")
-        } else {
-            (PkiAction::Generated, "new CA")
-        };
-        for node in &plan.nodes {
-            let Some((rel, with_key)) = row.place(plan, node) else {
-                continue;
-            };
-            let base = bundle_path(node, &rel);
-            out.add(format!("{base}.crt"), &ca.cert_file, MODE_FILE, action);
-            if with_key {
-                out.add(format!("{base}.key"), &ca.key_file, MODE_SECRET, action);
-            }
-        }
-        cas.insert(row.name, ca);
-    }
-
-    let (sa_key, sa_pub, sa_action) = service_account(existing, entropy)?;
-    for node in &control_planes {
-        let base = bundle_path(node, paths::K8S_PKI);
-        out.add(
-            format!("{base}/{}", spec::SA_KEY),
-            &sa_key,
-            MODE_SECRET,
-            sa_action,
-        );
-        out.add(
-            format!("{base}/{}", spec::SA_PUB),
-            &sa_pub,
-            MODE_FILE,
-            sa_action,
-        );
-    }
-
-    for node in &plan.nodes {
-        for row in CERTS.iter().filter(|r| !r.is_ca) {
-            let Some((rel, _)) = row.place(plan, node) else {
-                continue;
-            };
-            let ca = row
-                .signer
-                .and_then(|s| cas.get(s))
-                .ok_or_else(|| PkiError::Crypto(format!("{} has no signer", row.name)))?;
-            let want = Want {
-                cn: row.cn.for_node(node),
-                org: (row.org)(&plan.version),
-                sans: (row.sans)(plan, node),
-                usages: row.usages,
-                ekus: row.ekus,
-                is_ca: false,
-            };
-            leaf(
-                plan, existing, entropy, now, node, &rel, ca, &want, &mut out,
-            )?;
-        }
-        if node.has(Role::ControlPlane) {
-            let first = control_planes.first().is_some_and(|f| f.name == node.name);
-            for kc in KUBECONFIGS {
-                if !(kc.since)(&plan.version) || (kc.first_only && !first) {
-                    continue;
+    for step in steps {
+        match step {
+            Step::Ca { row, found, places } => {
+                let ca = load_or_make_ca(&mut run, row, found)?;
+                let action = match found {
+                    Pair::New => (PkiAction::Generated, "new CA"),
+                    _ => (PkiAction::Kept, "loaded from the existing PKI"),
+                };
+                for place in places {
+                    let base = bundle_path(place.node, &place.rel);
+                    run.out
+                        .add(format!("{base}.crt"), &ca.cert_file, MODE_FILE, action);
+                    if place.with_key {
+                        run.out
+                            .add(format!("{base}.key"), &ca.key_file, MODE_SECRET, action);
+                    }
                 }
-                let ca = cas
-                    .get(spec::KUBERNETES_CA)
-                    .ok_or_else(|| PkiError::Crypto("no kubernetes CA".into()))?;
-                kubeconfig_file(plan, existing, entropy, now, node, kc, ca, &mut out)?;
+                cas.insert(row.name, ca);
+            }
+            Step::ServiceAccount { found, nodes } => {
+                let (sa_key, sa_pub, action) = service_account(&mut run, found)?;
+                for node in nodes {
+                    let base = bundle_path(node, paths::K8S_PKI);
+                    let (key_path, pub_path) = (
+                        format!("{base}/{}", spec::SA_KEY),
+                        format!("{base}/{}", spec::SA_PUB),
+                    );
+                    run.out.add(key_path, &sa_key, MODE_SECRET, action);
+                    run.out.add(pub_path, &sa_pub, MODE_FILE, action);
+                }
+            }
+            Step::Leaf {
+                node,
+                row,
+                rel,
+                found,
+            } => {
+                let ca = row
+                    .signer
+                    .and_then(|s| cas.get(s))
+                    .ok_or_else(|| PkiError::Crypto(format!("{} has no signer", row.name)))?;
+                let want = Want::leaf(row, plan, node);
+                leaf(&mut run, node, &rel, found, ca, &want)?;
+            }
+            Step::Kubeconfig {
+                node,
+                kc,
+                rel,
+                found,
+            } => {
+                let ca = kubernetes_ca(&cas)?;
+                kubeconfig_file(&mut run, node, kc, &rel, found, ca)?;
             }
         }
     }
 
-    let ca = cas
-        .get(spec::KUBERNETES_CA)
-        .ok_or_else(|| PkiError::Crypto("no kubernetes CA".into()))?;
     let join = JoinMaterial {
         token,
-        ca_cert_hash: ca_cert_hash(&ca.der)?,
+        ca_cert_hash: ca_cert_hash(&kubernetes_ca(&cas)?.der)?,
         certificate_key: cert_key,
     };
-    debug_assert_eq!(
-        (entropy.made, entropy.ready.len()),
-        (entropy.expected, 0),
-        "new_keys_needed disagrees with the keys generate took"
-    );
+    let mut out = run.out;
     out.files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Pki {
         files: out.files,
@@ -201,36 +183,28 @@ pub fn generate_with(
     })
 }
 
-/// How many new keys [`generate_with`] will make for `plan` given `existing`: the same
-/// walk, counting only the places where neither the file nor its key exists.
+fn kubernetes_ca<'c>(cas: &'c BTreeMap<&'static str, Ca>) -> Result<&'c Ca, PkiError> {
+    cas.get(spec::KUBERNETES_CA)
+        .ok_or_else(|| PkiError::Crypto("no kubernetes CA".into()))
+}
+
+/// How many new keys [`generate_with`] makes for `plan` given `existing`: one for each
+/// step of the walk of which nothing exists yet. The wizard makes that many RSA keys
+/// ahead and passes them in [`Options::rsa_keys`].
 pub fn new_keys_needed(plan: &Plan, existing: &Existing) -> usize {
-    let mut n = 0;
-    for row in CERTS.iter().filter(|r| r.is_ca) {
-        let has = |ext: &str| existing.shared.contains_key(&format!("{}.{ext}", row.name));
-        n += usize::from(!has("crt") && !has("key"));
-    }
-    n += usize::from(
-        !existing.shared.contains_key(spec::SA_KEY) && !existing.shared.contains_key(spec::SA_PUB),
-    );
-    let first = plan.control_planes().next().map(|n| n.name.as_str());
-    for node in &plan.nodes {
-        for row in CERTS.iter().filter(|r| !r.is_ca) {
-            if let Some((rel, _)) = row.place(plan, node) {
-                let has = |ext: &str| existing.node_file(&node.name, &format!("{rel}.{ext}"));
-                n += usize::from(has("crt").is_none() && has("key").is_none());
-            }
-        }
-        if node.has(Role::ControlPlane) {
-            for kc in KUBECONFIGS {
-                if !(kc.since)(&plan.version) || (kc.first_only && first != Some(&node.name)) {
-                    continue;
-                }
-                let rel = format!("etc/kubernetes/{}", kc.file);
-                n += usize::from(existing.node_file(&node.name, &rel).is_none());
-            }
-        }
-    }
-    n
+    walk(plan, existing).iter().filter(|s| s.new_key()).count()
+}
+
+/// What every step of one run works with.
+pub(super) struct Run<'p, 'e> {
+    /// The plan.
+    pub plan: &'p Plan,
+    /// The time, Unix seconds.
+    pub now: i64,
+    /// The run's entropy and new keys.
+    pub rand: Rand<'e>,
+    /// The files made so far.
+    pub out: Out,
 }
 
 #[derive(Default)]
@@ -610,6 +584,26 @@ mod tests {
         let conflict = Existing::from_bundle(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
             .unwrap_err();
         assert!(matches!(conflict, PkiError::Conflict { .. }), "{conflict}");
+    }
+
+    /// The count the wizard makes RSA keys by is the walk's: every key of a fresh PKI,
+    /// none on a re-render, one where a pair was removed.
+    #[test]
+    fn new_keys_are_counted_from_the_walk() {
+        let p = plan31();
+        // 3 CAs, the service-account pair, 7 leaves and 3 kubeconfigs on each of 3
+        // control planes, and super-admin.conf on the first.
+        assert_eq!(
+            new_keys_needed(&p, &Existing::none()),
+            3 + 1 + 3 * (7 + 3) + 1
+        );
+        let mut e = as_existing(&fresh(&p));
+        assert_eq!(new_keys_needed(&p, &e), 0);
+        let m2 = e.per_node.get_mut("m2").unwrap();
+        m2.remove("etc/kubernetes/pki/etcd/peer.crt");
+        m2.remove("etc/kubernetes/pki/etcd/peer.key");
+        m2.remove("etc/kubernetes/pki/apiserver.crt");
+        assert_eq!(new_keys_needed(&p, &e), 1);
     }
 
     #[test]

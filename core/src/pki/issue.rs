@@ -2,13 +2,12 @@
 //! the certificate parameters every one of them is made with.
 
 use super::Entropy;
-use super::entropy::Rand;
 use super::error::{PkiError, crypto, unreadable};
-use super::existing::Existing;
-use super::generate::{Out, PkiAction, bundle_path};
+use super::generate::{PkiAction, Run, bundle_path};
 use super::keys::{self, Key, Signer};
 use super::review::{date, first_cert, key_matches, parse_cert, review};
 use super::spec::{self, CertSpec, Eku, San, Usage};
+use super::walk::Pair;
 use crate::bundle::{MODE_FILE, MODE_SECRET};
 use crate::plan::{Node, Plan};
 use rcgen::{
@@ -35,13 +34,42 @@ pub(super) struct Ca {
 }
 
 /// What a certificate must look like.
-pub(super) struct Want<'a> {
+pub(super) struct Want {
     pub(super) cn: String,
     pub(super) org: Option<&'static str>,
     pub(super) sans: Vec<San>,
-    pub(super) usages: &'a [Usage],
-    pub(super) ekus: &'a [Eku],
+    pub(super) usages: &'static [Usage],
+    pub(super) ekus: &'static [Eku],
     pub(super) is_ca: bool,
+}
+
+impl Want {
+    /// The leaf of `row` on `node`.
+    pub(super) fn leaf(row: &CertSpec, plan: &Plan, node: &Node) -> Want {
+        Want {
+            cn: row.cn.for_node(node),
+            org: (row.org)(&plan.version),
+            sans: row.sans_on(plan, node),
+            usages: row.usages,
+            ekus: row.ekus,
+            is_ca: false,
+        }
+    }
+
+    /// The CA of `row`: made once, the same on every node.
+    fn ca(row: &CertSpec, plan: &Plan) -> Result<Want, PkiError> {
+        let (cn, sans) = row
+            .fixed_subject()
+            .ok_or_else(|| crypto(format!("the CA {} would differ per node", row.name)))?;
+        Ok(Want {
+            cn: cn.to_string(),
+            org: (row.org)(&plan.version),
+            sans,
+            usages: row.usages,
+            ekus: row.ekus,
+            is_ca: true,
+        })
+    }
 }
 
 /// `sha256:<hex>` of a certificate's SubjectPublicKeyInfo, as `kubeadm join
@@ -57,27 +85,23 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The CA of `row`: loaded from what was `found` of it, or made.
 pub(super) fn load_or_make_ca(
-    plan: &Plan,
+    run: &mut Run<'_, '_>,
     row: &CertSpec,
-    existing: &Existing,
-    entropy: &mut Rand<'_>,
-    now: i64,
+    found: Pair<'_>,
 ) -> Result<Ca, PkiError> {
     let crt_path = format!("{}.crt", row.name);
     let key_path = format!("{}.key", row.name);
-    match (
-        existing.shared.get(&crt_path),
-        existing.shared.get(&key_path),
-    ) {
-        (Some(crt), Some(key_file)) => {
+    match found {
+        Pair::Both { crt, key: key_file } => {
             let der = first_cert(&crt_path, crt)?;
             let cert = parse_cert(&crt_path, &der)?;
             if !cert.is_ca() {
                 return Err(PkiError::NotCa { path: crt_path });
             }
             let not_after = cert.validity().not_after.timestamp();
-            if not_after <= now {
+            if not_after <= run.now {
                 return Err(PkiError::ExpiredCa {
                     path: crt_path,
                     not_after: date(not_after),
@@ -94,36 +118,24 @@ pub(super) fn load_or_make_ca(
                 .map_err(|e| unreadable(&crt_path, e))?;
             Ok(Ca {
                 der,
-                cert_file: crt.clone(),
+                cert_file: crt.to_vec(),
                 key_file: key.pem,
                 issuer,
             })
         }
-        (Some(_), None) => Err(PkiError::MissingKey {
+        Pair::CrtOnly => Err(PkiError::MissingKey {
             path: crt_path,
             key: key_path,
         }),
-        (None, Some(_)) => Err(PkiError::MissingCert {
+        Pair::KeyOnly(_) => Err(PkiError::MissingCert {
             path: key_path,
             cert: crt_path,
         }),
-        (None, None) => {
-            let key = entropy.new_key()?;
-            let want = Want {
-                cn: match row.cn {
-                    spec::Cn::Fixed(cn) => cn.to_string(),
-                    spec::Cn::NodeName => row.name.to_string(),
-                },
-                org: (row.org)(&plan.version),
-                sans: match row.cn {
-                    spec::Cn::Fixed(cn) => vec![San::Dns(cn.to_string())],
-                    spec::Cn::NodeName => Vec::new(),
-                },
-                usages: row.usages,
-                ekus: row.ekus,
-                is_ca: true,
-            };
-            let params = params(&want, now, plan.ca_validity_days, entropy)?;
+        Pair::New => {
+            let key = run.rand.new_key()?;
+            let want = Want::ca(row, run.plan)?;
+            let days = run.plan.ca_validity_days;
+            let params = params(&want, run.now, days, &mut run.rand)?;
             let cert = params.self_signed(&key.pair).map_err(crypto)?;
             let der = cert.der().to_vec();
             let issuer = Issuer::new(params, key.pair);
@@ -140,59 +152,59 @@ pub(super) fn load_or_make_ca(
 /// What happened to a file, and why.
 pub(super) type Outcome = (PkiAction, &'static str);
 
-/// The service-account key pair: (sa.key bytes, sa.pub bytes, what happened).
+/// The service-account key pair, from what was `found` of it (`sa.pub` as the
+/// certificate): (sa.key bytes, sa.pub bytes, what happened).
 pub(super) fn service_account(
-    existing: &Existing,
-    entropy: &mut Rand<'_>,
+    run: &mut Run<'_, '_>,
+    found: Pair<'_>,
 ) -> Result<(Vec<u8>, Vec<u8>, Outcome), PkiError> {
     let (key_path, pub_path) = (spec::SA_KEY, spec::SA_PUB);
-    match (existing.shared.get(key_path), existing.shared.get(pub_path)) {
-        (Some(key_file), public) => {
-            let key = keys::load(key_file).map_err(|e| unreadable(key_path, e))?;
-            let derived = keys::pem_encode("PUBLIC KEY", &key.pair.subject_public_key_info());
-            match public {
-                None => Ok((
-                    key.pem,
-                    derived.into_bytes(),
-                    (PkiAction::Kept, "loaded; sa.pub derived from it"),
-                )),
-                Some(pub_file) => {
-                    let der = pem::parse(pub_file).map_err(|e| unreadable(pub_path, e))?;
-                    let (_, spki) =
-                        x509_parser::x509::SubjectPublicKeyInfo::from_der(der.contents())
-                            .map_err(|e| unreadable(pub_path, e))?;
-                    if spki.subject_public_key.data.as_ref() != key.pair.public_key_raw() {
-                        return Err(PkiError::KeyMismatch {
-                            cert: pub_path.to_string(),
-                            key: key_path.to_string(),
-                        });
-                    }
-                    Ok((
-                        key.pem,
-                        pub_file.clone(),
-                        (PkiAction::Kept, "loaded from the existing PKI"),
-                    ))
-                }
-            }
+    let (key_file, public) = match found {
+        Pair::Both { crt, key } => (key, Some(crt)),
+        Pair::KeyOnly(key) => (key, None),
+        Pair::CrtOnly => {
+            return Err(PkiError::MissingKey {
+                path: pub_path.to_string(),
+                key: key_path.to_string(),
+            });
         }
-        (None, Some(_)) => Err(PkiError::MissingKey {
-            path: pub_path.to_string(),
-            key: key_path.to_string(),
-        }),
-        (None, None) => {
-            let key = entropy.new_key()?;
+        Pair::New => {
+            let key = run.rand.new_key()?;
             let public = keys::pem_encode("PUBLIC KEY", &key.pair.subject_public_key_info());
-            Ok((
+            return Ok((
                 key.pem,
                 public.into_bytes(),
                 (PkiAction::Generated, "new key pair"),
-            ))
+            ));
         }
+    };
+    let key = keys::load(key_file).map_err(|e| unreadable(key_path, e))?;
+    let Some(pub_file) = public else {
+        let derived = keys::pem_encode("PUBLIC KEY", &key.pair.subject_public_key_info());
+        return Ok((
+            key.pem,
+            derived.into_bytes(),
+            (PkiAction::Kept, "loaded; sa.pub derived from it"),
+        ));
+    };
+    let der = pem::parse(pub_file).map_err(|e| unreadable(pub_path, e))?;
+    let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(der.contents())
+        .map_err(|e| unreadable(pub_path, e))?;
+    if spki.subject_public_key.data.as_ref() != key.pair.public_key_raw() {
+        return Err(PkiError::KeyMismatch {
+            cert: pub_path.to_string(),
+            key: key_path.to_string(),
+        });
     }
+    Ok((
+        key.pem,
+        pub_file.to_vec(),
+        (PkiAction::Kept, "loaded from the existing PKI"),
+    ))
 }
 
 pub(super) fn params(
-    want: &Want<'_>,
+    want: &Want,
     now: i64,
     days: u32,
     entropy: &mut dyn Entropy,
@@ -252,41 +264,32 @@ pub(super) fn params(
     Ok(p)
 }
 
-/// A certificate issued for `key` by `ca`, as PEM.
+/// A leaf certificate for `key`, issued by `ca` now for the plan's leaf lifetime, as PEM.
 pub(super) fn issue(
-    want: &Want<'_>,
+    run: &mut Run<'_, '_>,
+    want: &Want,
     key: &Signer,
     ca: &Ca,
-    now: i64,
-    days: u32,
-    entropy: &mut dyn Entropy,
 ) -> Result<Vec<u8>, PkiError> {
-    let params = params(want, now, days, entropy)?;
+    let params = params(want, run.now, run.plan.cert_validity_days, &mut run.rand)?;
     let cert = params.signed_by(key, &ca.issuer).map_err(crypto)?;
     Ok(cert.pem().replace("\r\n", "\n").into_bytes())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The leaf certificate and key at `rel` on `node`, from what was `found` of them: kept,
+/// re-issued for the existing key, or new.
 pub(super) fn leaf(
-    plan: &Plan,
-    existing: &Existing,
-    entropy: &mut Rand<'_>,
-    now: i64,
+    run: &mut Run<'_, '_>,
     node: &Node,
     rel: &str,
+    found: Pair<'_>,
     ca: &Ca,
-    want: &Want<'_>,
-    out: &mut Out,
+    want: &Want,
 ) -> Result<(), PkiError> {
-    let (rel_crt, rel_key) = (format!("{rel}.crt"), format!("{rel}.key"));
-    let (crt_path, key_path) = (bundle_path(node, &rel_crt), bundle_path(node, &rel_key));
-    let days = plan.cert_validity_days;
-    let found = (
-        existing.node_file(&node.name, &rel_crt),
-        existing.node_file(&node.name, &rel_key),
-    );
+    let crt_path = bundle_path(node, &format!("{rel}.crt"));
+    let key_path = bundle_path(node, &format!("{rel}.key"));
     match found {
-        (Some(crt), Some(key_file)) => {
+        Pair::Both { crt, key: key_file } => {
             let key = keys::load(key_file).map_err(|e| unreadable(&key_path, e))?;
             let der = first_cert(&crt_path, crt)?;
             let cert = parse_cert(&crt_path, &der)?;
@@ -296,52 +299,54 @@ pub(super) fn leaf(
                     key: key_path,
                 });
             }
-            match review(&cert, want, ca, now, days) {
-                None => out.add(
+            match review(&cert, want, ca, run.now, run.plan.cert_validity_days) {
+                None => run.out.add(
                     crt_path,
                     crt,
                     MODE_FILE,
                     (PkiAction::Kept, "matches the plan"),
                 ),
                 Some(why) => {
-                    let pem = issue(want, &key.pair, ca, now, days, entropy)?;
-                    out.add(crt_path, &pem, MODE_FILE, (PkiAction::Reissued, &why));
+                    let pem = issue(run, want, &key.pair, ca)?;
+                    let action = (PkiAction::Reissued, why.as_str());
+                    run.out.add(crt_path, &pem, MODE_FILE, action);
                 }
             }
-            out.add(
+            run.out.add(
                 key_path,
                 &key.pem,
                 MODE_SECRET,
                 (PkiAction::Kept, "existing key"),
             );
         }
-        (Some(_), None) => {
+        Pair::CrtOnly => {
             return Err(PkiError::MissingKey {
                 path: crt_path,
                 key: key_path,
             });
         }
-        (None, Some(key_file)) => {
+        Pair::KeyOnly(key_file) => {
             let key = keys::load(key_file).map_err(|e| unreadable(&key_path, e))?;
-            let pem = issue(want, &key.pair, ca, now, days, entropy)?;
-            out.add(
+            let pem = issue(run, want, &key.pair, ca)?;
+            run.out.add(
                 crt_path,
                 &pem,
                 MODE_FILE,
                 (PkiAction::Generated, "issued for the existing key"),
             );
-            out.add(
+            run.out.add(
                 key_path,
                 &key.pem,
                 MODE_SECRET,
                 (PkiAction::Kept, "existing key"),
             );
         }
-        (None, None) => {
-            let key: Key = entropy.new_key()?;
-            let pem = issue(want, &key.pair, ca, now, days, entropy)?;
-            out.add(crt_path, &pem, MODE_FILE, (PkiAction::Generated, "new"));
-            out.add(
+        Pair::New => {
+            let key: Key = run.rand.new_key()?;
+            let pem = issue(run, want, &key.pair, ca)?;
+            run.out
+                .add(crt_path, &pem, MODE_FILE, (PkiAction::Generated, "new"));
+            run.out.add(
                 key_path,
                 &key.pem,
                 MODE_SECRET,

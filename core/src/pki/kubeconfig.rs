@@ -3,16 +3,14 @@
 //! needs to decide whether an existing one can be kept, and making or keeping each
 //! control plane's kubeconfigs.
 
-use super::entropy::Rand;
 use super::error::{PkiError, unreadable};
-use super::existing::Existing;
-use super::generate::{Out, PkiAction, bundle_path};
+use super::generate::{PkiAction, Run, bundle_path};
 use super::issue::{Ca, Want, issue};
 use super::keys;
 use super::review::{first_cert, key_matches, parse_cert, review};
-use super::spec::{self, Eku, Usage};
+use super::spec::KubeconfigSpec;
 use crate::bundle::MODE_SECRET;
-use crate::plan::{Node, Plan};
+use crate::plan::Node;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -114,26 +112,24 @@ pub fn parse(text: &[u8]) -> Result<Parts, String> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The kubeconfig `kc` at `rel` on `node`, from the `found` file: kept, re-issued for
+/// its existing client key, or new.
 pub(super) fn kubeconfig_file(
-    plan: &Plan,
-    existing: &Existing,
-    entropy: &mut Rand<'_>,
-    now: i64,
+    run: &mut Run<'_, '_>,
     node: &Node,
-    kc: &spec::KubeconfigSpec,
+    kc: &KubeconfigSpec,
+    rel: &str,
+    found: Option<&[u8]>,
     ca: &Ca,
-    out: &mut Out,
 ) -> Result<(), PkiError> {
-    let rel = format!("etc/kubernetes/{}", kc.file);
-    let path = bundle_path(node, &rel);
-    let days = plan.cert_validity_days;
+    let plan = run.plan;
+    let path = bundle_path(node, rel);
     let want = Want {
         cn: kc.cn.to_string(),
         org: (kc.org)(&plan.version),
         sans: Vec::new(),
-        usages: &[Usage::DigitalSignature, Usage::KeyEncipherment],
-        ekus: &[Eku::ClientAuth],
+        usages: KubeconfigSpec::USAGES,
+        ekus: KubeconfigSpec::EKUS,
         is_ca: false,
     };
     let fresh = Parts {
@@ -144,15 +140,15 @@ pub(super) fn kubeconfig_file(
         cert_pem: Vec::new(),
         key_pem: Vec::new(),
     };
-    let Some(bytes) = existing.node_file(&node.name, &rel) else {
-        let key = entropy.new_key()?;
-        let cert_pem = issue(&want, &key.pair, ca, now, days, entropy)?;
+    let Some(bytes) = found else {
+        let key = run.rand.new_key()?;
+        let cert_pem = issue(run, &want, &key.pair, ca)?;
         let text = render(&Parts {
             cert_pem,
             key_pem: key.pem,
             ..fresh
         });
-        out.add(
+        run.out.add(
             path,
             text.as_bytes(),
             MODE_SECRET,
@@ -185,24 +181,24 @@ pub(super) fn kubeconfig_file(
             old.cluster, old.user, fresh.cluster, fresh.user
         ))
     } else {
-        review(&cert, &want, ca, now, days)
+        review(&cert, &want, ca, run.now, plan.cert_validity_days)
     };
     match why {
-        None => out.add(
+        None => run.out.add(
             path,
             bytes,
             MODE_SECRET,
             (PkiAction::Kept, "matches the plan"),
         ),
         Some(why) => {
-            let cert_pem = issue(&want, &key.pair, ca, now, days, entropy)?;
+            let cert_pem = issue(run, &want, &key.pair, ca)?;
             let text = render(&Parts {
                 cert_pem,
                 key_pem: key.pem,
                 ..fresh
             });
             let why = format!("{why}; its key is kept");
-            out.add(
+            run.out.add(
                 path,
                 text.as_bytes(),
                 MODE_SECRET,

@@ -11,9 +11,10 @@
 //!   the way it is.
 //! * [`kubeconfig`]: kubeconfig files, written and read back.
 //!
-//! Inside: `existing` sorts earlier material, `review` judges an existing certificate,
-//! `issue` makes CAs and leaves, `entropy` is the randomness seam, `join` the join
-//! material, `error` the one error type.
+//! Inside: `walk` lists a run's steps from the table (once, for counting and making),
+//! `generate` carries them out, `existing` sorts earlier material, `review` judges an
+//! existing certificate, `issue` makes CAs and leaves, `entropy` is the randomness seam,
+//! `join` the join material, `error` the error types.
 
 mod entropy;
 mod error;
@@ -25,6 +26,7 @@ pub mod keys;
 pub mod kubeconfig;
 mod review;
 pub mod spec;
+mod walk;
 
 pub use entropy::{Entropy, Options, SeededEntropy};
 pub use error::PkiError;

@@ -39,7 +39,7 @@ pub(super) fn key_matches(cert: &X509Certificate<'_>, key: &Signer) -> bool {
 /// Why an existing certificate no longer fits, or `None` if it does.
 pub(super) fn review(
     cert: &X509Certificate<'_>,
-    want: &Want<'_>,
+    want: &Want,
     ca: &Ca,
     now: i64,
     days: u32,
