@@ -1,7 +1,7 @@
 //! The randomness seam: [`Entropy`], the one way randomness comes in, its adapters, and
 //! how one PKI run draws its new keys from it ([`Options`] says where RSA keys are made).
 
-use super::error::{PkiError, crypto};
+use super::error::PkiError;
 use super::keys::{self, Key};
 use crate::plan::Plan;
 
@@ -120,21 +120,18 @@ impl<'e> Rand<'e> {
         let mut ready = std::collections::VecDeque::new();
         let bits = keys::rsa_bits(plan.key_algorithm);
         if let Some(made) = options.rsa_keys {
-            let bits = bits.ok_or_else(|| crypto("RSA keys were given for an ECDSA PKI"))?;
+            let bits = bits.ok_or(PkiError::RsaKeysForEcdsa)?;
             if made.len() != expected {
-                return Err(crypto(format!(
-                    "{} RSA keys were made for a PKI that needs {expected}",
-                    made.len()
-                )));
+                return Err(PkiError::RsaKeyCount {
+                    given: made.len(),
+                    needed: expected,
+                });
             }
             for der in made {
-                let key = keys::from_pkcs8_der(der).map_err(crypto)?;
+                let key = keys::from_pkcs8_der(der).map_err(PkiError::NewKey)?;
                 let got = keys::rsa_modulus_bits(&key);
                 if got != Some(bits) {
-                    return Err(crypto(format!(
-                        "a key made for this RSA-{bits} PKI is {}",
-                        got.map_or("not RSA".into(), |b| format!("RSA-{b}"))
-                    )));
+                    return Err(PkiError::RsaKeySize { want: bits, got });
                 }
                 ready.push_back(key);
             }
@@ -153,7 +150,7 @@ impl<'e> Rand<'e> {
         if let Some(key) = self.ready.pop_front() {
             return Ok(key);
         }
-        keys::generate(self.alg, self.entropy).map_err(crypto)
+        keys::generate(self.alg, self.entropy).map_err(PkiError::NewKey)
     }
 }
 
@@ -184,7 +181,7 @@ fn rsa_keys_from_seeds(
         options.threads(),
         options.progress,
     )
-    .map_err(crypto)
+    .map_err(PkiError::NewKey)
 }
 
 /// Without the `rsa` feature keys come from [`Options::rsa_keys`] or not at all.
@@ -195,7 +192,5 @@ fn rsa_keys_from_seeds(
     _expected: usize,
     _options: &Options<'_>,
 ) -> Result<Vec<Key>, PkiError> {
-    Err(crypto(
-        "this build of hagen makes no RSA keys itself (the `rsa` feature is off) and none were given",
-    ))
+    Err(PkiError::NoRsaKeys)
 }

@@ -568,7 +568,7 @@ mod tests {
             .unwrap()
             .insert("etc/kubernetes/admin.conf".into(), b"nope: [".to_vec());
         assert!(
-            matches!(run(&e), PkiError::Unreadable { path, .. } if path == "nodes/m3/etc/kubernetes/admin.conf")
+            matches!(run(&e), PkiError::Kubeconfig { path, .. } if path == "nodes/m3/etc/kubernetes/admin.conf")
         );
 
         let mut files: Vec<(String, Vec<u8>)> = first

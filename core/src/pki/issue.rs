@@ -2,7 +2,7 @@
 //! the certificate parameters every one of them is made with.
 
 use super::Entropy;
-use super::error::{PkiError, crypto, unreadable};
+use super::error::{PkiError, bad_key, crypto, unreadable};
 use super::generate::{PkiAction, Run, bundle_path};
 use super::keys::{self, Key, Signer};
 use super::review::{date, first_cert, key_matches, parse_cert, review};
@@ -107,7 +107,7 @@ pub(super) fn load_or_make_ca(
                     not_after: date(not_after),
                 });
             }
-            let key = keys::load(key_file).map_err(|e| unreadable(&key_path, e))?;
+            let key = keys::load(key_file).map_err(bad_key(&key_path))?;
             if !key_matches(&cert, &key.pair) {
                 return Err(PkiError::KeyMismatch {
                     cert: crt_path,
@@ -178,7 +178,7 @@ pub(super) fn service_account(
             ));
         }
     };
-    let key = keys::load(key_file).map_err(|e| unreadable(key_path, e))?;
+    let key = keys::load(key_file).map_err(bad_key(key_path))?;
     let Some(pub_file) = public else {
         let derived = keys::pem_encode("PUBLIC KEY", &key.pair.subject_public_key_info());
         return Ok((
@@ -290,7 +290,7 @@ pub(super) fn leaf(
     let key_path = bundle_path(node, &format!("{rel}.key"));
     match found {
         Pair::Both { crt, key: key_file } => {
-            let key = keys::load(key_file).map_err(|e| unreadable(&key_path, e))?;
+            let key = keys::load(key_file).map_err(bad_key(&key_path))?;
             let der = first_cert(&crt_path, crt)?;
             let cert = parse_cert(&crt_path, &der)?;
             if !key_matches(&cert, &key.pair) {
@@ -326,7 +326,7 @@ pub(super) fn leaf(
             });
         }
         Pair::KeyOnly(key_file) => {
-            let key = keys::load(key_file).map_err(|e| unreadable(&key_path, e))?;
+            let key = keys::load(key_file).map_err(bad_key(&key_path))?;
             let pem = issue(run, want, &key.pair, ca)?;
             run.out.add(
                 crt_path,

@@ -30,6 +30,7 @@
 
 use super::Entropy;
 use super::entropy::EntropyRng;
+use super::error::KeyError;
 use crate::topology::KeyAlgorithm;
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
@@ -97,7 +98,7 @@ impl SigningKey for Signer {
 
 /// Makes a new private key of `alg` from `entropy`; written as PKCS#8 `PRIVATE KEY`,
 /// which every Kubernetes component and etcd reads.
-pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, String> {
+pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, KeyError> {
     let mut rng = EntropyRng(entropy);
     match alg {
         KeyAlgorithm::EcdsaP256 => {
@@ -107,10 +108,9 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
             let secret = p256::SecretKey::random(&mut rng);
             let signing = p256::ecdsa::SigningKey::from(&secret);
             let point = signing.verifying_key().to_encoded_point(false);
-            let der = p256_pkcs8(&secret.to_bytes(), point.as_bytes())
-                .map_err(|e| format!("cannot encode the new key: {e}"))?;
+            let der = p256_pkcs8(&secret.to_bytes(), point.as_bytes())?;
             let ring = KeyPair::try_from(der.as_slice())
-                .map_err(|e| format!("the new key does not load: {e}"))?;
+                .map_err(|e| KeyError::NewKeyRejected(e.to_string()))?;
             Ok(Key {
                 pair: Signer {
                     ring,
@@ -121,7 +121,7 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
         }
         #[cfg(not(feature = "rsa"))]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-            Err("this build of hagen makes no RSA keys (the `rsa` feature is off); use the hagen command line or ecdsa-p256".into())
+            Err(KeyError::NoRsa)
         }
         #[cfg(feature = "rsa")]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
@@ -136,8 +136,8 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
 
 /// A PKCS#8 key made by this module or by the wizard's key workers, loaded to sign and
 /// written as `PRIVATE KEY`.
-pub fn from_pkcs8_der(der: &[u8]) -> Result<Key, String> {
-    let pair = Signer::from_pkcs8(der).map_err(|e| format!("the new key does not load: {e}"))?;
+pub fn from_pkcs8_der(der: &[u8]) -> Result<Key, KeyError> {
+    let pair = Signer::from_pkcs8(der).map_err(KeyError::NewKeyRejected)?;
     Ok(Key {
         pair,
         pem: pem_encode("PRIVATE KEY", der).into_bytes(),
@@ -173,9 +173,9 @@ pub fn rsa_bits(alg: KeyAlgorithm) -> Option<usize> {
 /// The PKCS#8 DER of a new RSA key of `alg`, made from a 32-byte seed alone
 /// ([`hagen_rsa::pkcs8_from_seed`] says why seeds).
 #[cfg(feature = "rsa")]
-pub fn rsa_der_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Vec<u8>, String> {
-    let bits = rsa_bits(alg).ok_or("not an RSA algorithm")?;
-    hagen_rsa::pkcs8_from_seed(bits, seed)
+pub fn rsa_der_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Vec<u8>, KeyError> {
+    let bits = rsa_bits(alg).ok_or(KeyError::NotRsa)?;
+    hagen_rsa::pkcs8_from_seed(bits, seed).map_err(KeyError::Rsa)
 }
 
 /// Calls back after each key [`generate_many`] made: `(done, total)`. Called from the
@@ -191,14 +191,14 @@ pub fn generate_many(
     seeds: &[[u8; 32]],
     threads: usize,
     progress: Option<Progress<'_>>,
-) -> Result<Vec<Key>, String> {
+) -> Result<Vec<Key>, KeyError> {
     keys_from_seeds(alg, seeds, threads, progress)
 }
 
 /// One new RSA key, ready to sign (loading it into ring checks it: done on the worker
 /// thread too).
 #[cfg(feature = "rsa")]
-fn rsa_key_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Key, String> {
+fn rsa_key_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Key, KeyError> {
     from_pkcs8_der(&rsa_der_from_seed(alg, seed)?)
 }
 
@@ -211,13 +211,13 @@ fn keys_from_seeds(
     seeds: &[[u8; 32]],
     threads: usize,
     progress: Option<Progress<'_>>,
-) -> Result<Vec<Key>, String> {
+) -> Result<Vec<Key>, KeyError> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let total = seeds.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    type Slot = Mutex<Option<Result<Key, String>>>;
+    type Slot = Mutex<Option<Result<Key, KeyError>>>;
     let slots: Vec<Slot> = seeds.iter().map(|_| Mutex::new(None)).collect();
     let work = || {
         loop {
@@ -249,7 +249,7 @@ fn keys_from_seeds(
             work();
         });
     }
-    let results: Vec<Option<Result<Key, String>>> = slots
+    let results: Vec<Option<Result<Key, KeyError>>> = slots
         .into_iter()
         .map(|m| m.into_inner().ok().flatten())
         .collect();
@@ -259,7 +259,7 @@ fn keys_from_seeds(
     }
     results
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("a key was not made".into())))
+        .map(|r| r.unwrap_or(Err(KeyError::NotMade)))
         .collect()
 }
 
@@ -270,7 +270,7 @@ fn keys_from_seeds(
     seeds: &[[u8; 32]],
     _threads: usize,
     progress: Option<Progress<'_>>,
-) -> Result<Vec<Key>, String> {
+) -> Result<Vec<Key>, KeyError> {
     let total = seeds.len();
     let mut out = Vec::with_capacity(total);
     for (i, seed) in seeds.iter().enumerate() {
@@ -285,24 +285,22 @@ fn keys_from_seeds(
 /// Loads a PEM private key in PKCS#8, PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE
 /// KEY`) form. Other blocks before it (`EC PARAMETERS`, as `openssl ecparam -genkey`
 /// writes) are skipped.
-pub fn load(bytes: &[u8]) -> Result<Key, String> {
-    let blocks = pem::parse_many(bytes).map_err(|e| format!("not a PEM file: {e}"))?;
+pub fn load(bytes: &[u8]) -> Result<Key, KeyError> {
+    let blocks = pem::parse_many(bytes).map_err(|e| KeyError::NotPem(e.to_string()))?;
     let block = blocks
         .iter()
         .find(|b| b.tag().ends_with("PRIVATE KEY"))
-        .ok_or("no PRIVATE KEY block in it")?;
+        .ok_or(KeyError::NoPrivateKey)?;
     let der = match block.tag() {
         "PRIVATE KEY" => block.contents().to_vec(),
         "RSA PRIVATE KEY" => pkcs1_to_pkcs8(block.contents())?,
         "EC PRIVATE KEY" => sec1_to_pkcs8(block.contents())?,
         "ENCRYPTED PRIVATE KEY" => {
-            return Err("it is encrypted; decrypt it first (openssl pkey -in KEY -out KEY)".into());
+            return Err(KeyError::Encrypted);
         }
-        other => return Err(format!("`{other}` keys are not supported")),
+        other => return Err(KeyError::Unsupported(other.to_string())),
     };
-    let pair = Signer::from_pkcs8(&der).map_err(|e| {
-        format!("the key does not load ({e}); hagen reads RSA and ECDSA P-256/P-384 keys")
-    })?;
+    let pair = Signer::from_pkcs8(&der).map_err(KeyError::Rejected)?;
     Ok(Key {
         pair,
         pem: bytes.to_vec(),
@@ -346,45 +344,36 @@ fn p256_pkcs8(scalar: &[u8], point: &[u8]) -> der::Result<Vec<u8>> {
 
 /// Wraps a PKCS#1 `RSAPrivateKey` (what `RSA PRIVATE KEY` holds) into PKCS#8: the
 /// algorithm is rsaEncryption with NULL parameters; the key goes in unchanged.
-pub fn pkcs1_to_pkcs8(der: &[u8]) -> Result<Vec<u8>, String> {
-    PrivateKeyInfo::new(pkcs1::ALGORITHM_ID, der)
-        .to_der()
-        .map_err(|e| format!("cannot wrap the RSA PRIVATE KEY: {e}"))
+pub fn pkcs1_to_pkcs8(der: &[u8]) -> Result<Vec<u8>, KeyError> {
+    Ok(PrivateKeyInfo::new(pkcs1::ALGORITHM_ID, der).to_der()?)
 }
 
 /// Wraps a SEC1 `ECPrivateKey` (what `EC PRIVATE KEY` holds) into PKCS#8. The curve comes
 /// from the key's own `[0] parameters`. ring insists on the public key inside; a P-256
 /// key written without it is rebuilt from the scalar.
-pub fn sec1_to_pkcs8(der: &[u8]) -> Result<Vec<u8>, String> {
-    let bad = || "the EC PRIVATE KEY is not valid SEC1 DER".to_string();
+pub fn sec1_to_pkcs8(der: &[u8]) -> Result<Vec<u8>, KeyError> {
     let key = EcPrivateKey::from_der(der).map_err(|e| match e.kind() {
         // `[0]` holds a SEQUENCE of curve parameters where a curve's OID belongs.
         der::ErrorKind::TagUnexpected {
             expected: Some(der::Tag::ObjectIdentifier),
             actual: der::Tag::Sequence,
-        } => "the EC key names its curve by explicit parameters; hagen needs a named curve"
-            .to_string(),
-        _ => bad(),
+        } => KeyError::ExplicitCurve,
+        _ => KeyError::NotSec1,
     })?;
     let curve = key
         .parameters
         .and_then(|p| p.named_curve())
-        .ok_or("the EC key does not name its curve")?;
+        .ok_or(KeyError::NoCurve)?;
     if key.public_key.is_none() {
         if curve != P256 {
-            return Err("the EC key lacks its public key".into());
+            return Err(KeyError::NoPublicKey);
         }
-        use p256::pkcs8::EncodePrivateKey;
-        let secret = p256::SecretKey::from_sec1_der(der).map_err(|_| bad())?;
-        return Ok(secret
-            .to_pkcs8_der()
-            .map_err(|e| e.to_string())?
-            .as_bytes()
-            .to_vec());
+        let secret = p256::SecretKey::from_sec1_der(der).map_err(|_| KeyError::NotSec1)?;
+        let signing = p256::ecdsa::SigningKey::from(&secret);
+        let point = signing.verifying_key().to_encoded_point(false);
+        return Ok(p256_pkcs8(&secret.to_bytes(), point.as_bytes())?);
     }
-    PrivateKeyInfo::new(ec_algorithm(&curve), der)
-        .to_der()
-        .map_err(|e| format!("cannot wrap the EC PRIVATE KEY: {e}"))
+    Ok(PrivateKeyInfo::new(ec_algorithm(&curve), der).to_der()?)
 }
 
 #[cfg(test)]
@@ -550,8 +539,10 @@ mod tests {
             "-out",
             "explicit.pem",
         ]);
-        let explicit = load(&read("explicit.pem")).err().unwrap();
-        assert!(explicit.contains("explicit parameters"), "{explicit}");
+        assert_eq!(
+            load(&read("explicit.pem")).err(),
+            Some(KeyError::ExplicitCurve)
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -3,7 +3,7 @@
 //! needs to decide whether an existing one can be kept, and making or keeping each
 //! control plane's kubeconfigs.
 
-use super::error::{PkiError, unreadable};
+use super::error::{KubeconfigError, PkiError};
 use super::generate::{PkiAction, Run, bundle_path};
 use super::issue::{Ca, Want, issue};
 use super::keys;
@@ -58,14 +58,14 @@ pub fn render(p: &Parts) -> String {
 /// cannot check what it cannot see. Read through the linters' untyped YAML tree rather
 /// than serde: the same parser, without a typed deserializer per kubeconfig struct (which
 /// costs the wizard's wasm about 40 KB).
-pub fn parse(text: &[u8]) -> Result<Parts, String> {
+pub fn parse(text: &[u8]) -> Result<Parts, KubeconfigError> {
     use crate::yaml::{self, Node};
-    let text = std::str::from_utf8(text).map_err(|_| "it is not UTF-8".to_string())?;
+    let text = std::str::from_utf8(text).map_err(|_| KubeconfigError::NotUtf8)?;
     let parsed = yaml::parse(text);
     if let Some((msg, _)) = &parsed.error {
-        return Err(format!("it is not a kubeconfig: {msg}"));
+        return Err(KubeconfigError::NotYaml(msg.to_string()));
     }
-    let doc = parsed.docs.first().ok_or("it is empty")?;
+    let doc = parsed.docs.first().ok_or(KubeconfigError::Empty)?;
     let named = |list: &str, name: Option<&str>| -> Option<&Node> {
         let items = doc.get(list)?.items();
         match name {
@@ -85,20 +85,20 @@ pub fn parse(text: &[u8]) -> Result<Parts, String> {
             .and_then(Node::str)
             .map(str::to_string)
     };
-    let cluster =
-        named("clusters", field(context, "cluster").as_deref()).ok_or("it names no cluster")?;
-    let user = named("users", field(context, "user").as_deref()).ok_or("it names no user")?;
-    let decode = |what: &str, v: Option<String>| -> Result<Vec<u8>, String> {
-        let v = v.ok_or_else(|| format!("it has no embedded {what}"))?;
+    let cluster = named("clusters", field(context, "cluster").as_deref())
+        .ok_or(KubeconfigError::NoCluster)?;
+    let user = named("users", field(context, "user").as_deref()).ok_or(KubeconfigError::NoUser)?;
+    let decode = |what: &'static str, v: Option<String>| {
+        let v = v.ok_or(KubeconfigError::NotEmbedded(what))?;
         STANDARD
             .decode(v.trim())
-            .map_err(|e| format!("its {what} is not base64: {e}"))
+            .map_err(|why| KubeconfigError::NotBase64 { field: what, why })
     };
     let cluster_body = cluster.get("cluster");
     let user_body = user.get("user");
     Ok(Parts {
         cluster: field(Some(cluster), "name").unwrap_or_default(),
-        server: field(cluster_body, "server").ok_or("its cluster has no server")?,
+        server: field(cluster_body, "server").ok_or(KubeconfigError::NoServer)?,
         user: field(Some(user), "name").unwrap_or_default(),
         ca_pem: decode(
             "certificate-authority-data",
@@ -156,9 +156,14 @@ pub(super) fn kubeconfig_file(
         );
         return Ok(());
     };
-    let old = parse(bytes).map_err(|e| unreadable(&path, e))?;
-    let key =
-        keys::load(&old.key_pem).map_err(|e| unreadable(&path, format!("client-key-data: {e}")))?;
+    let old = parse(bytes).map_err(|why| PkiError::Kubeconfig {
+        path: path.clone(),
+        why,
+    })?;
+    let key = keys::load(&old.key_pem).map_err(|why| PkiError::KubeconfigKey {
+        path: path.clone(),
+        why,
+    })?;
     let der = first_cert(&path, &old.cert_pem)?;
     let cert = parse_cert(&path, &der)?;
     if !key_matches(&cert, &key.pair) {

@@ -29,7 +29,7 @@ pub mod spec;
 mod walk;
 
 pub use entropy::{Entropy, Options, SeededEntropy};
-pub use error::PkiError;
+pub use error::{KeyError, KubeconfigError, PkiError};
 pub use existing::Existing;
 pub use generate::{Pki, PkiAction, PkiEvent, generate, generate_with, new_keys_needed};
 pub use issue::ca_cert_hash;
