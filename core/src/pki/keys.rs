@@ -25,41 +25,19 @@
 //! loaded P-384 key signs through ring with ring's own random nonce.
 //!
 //! ring imports PKCS#8 only; kubeadm writes PKCS#1 `RSA PRIVATE KEY` and SEC1 `EC PRIVATE
-//! KEY` files. [`pkcs1_to_pkcs8`] and [`sec1_to_pkcs8`] wrap those (a few DER bytes each).
+//! KEY` files. [`pkcs1_to_pkcs8`] and [`sec1_to_pkcs8`] wrap those, through the `pkcs1`,
+//! `sec1` and `pkcs8` crates that `rsa` and `p256` are built on.
 
 use super::Entropy;
+use super::entropy::EntropyRng;
+use super::error::KeyError;
 use crate::topology::KeyAlgorithm;
+use der::asn1::ObjectIdentifier;
+use der::{Decode, Encode};
+use p256::pkcs8::AssociatedOid;
+use pkcs8::{AlgorithmIdentifierRef, PrivateKeyInfo};
 use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PublicKeyData, SignatureAlgorithm, SigningKey};
-
-/// Adapts [`Entropy`] to the `rand_core` 0.6 traits the RustCrypto crates take.
-pub(crate) struct EntropyRng<'a>(pub &'a mut dyn Entropy);
-
-impl rand_core::RngCore for EntropyRng<'_> {
-    fn next_u32(&mut self) -> u32 {
-        let mut b = [0u8; 4];
-        self.0.fill(&mut b);
-        u32::from_le_bytes(b)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut b = [0u8; 8];
-        self.0.fill(&mut b);
-        u64::from_le_bytes(b)
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.fill(dest);
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.0.fill(dest);
-        Ok(())
-    }
-}
-
-/// Every [`Entropy`] is meant to be a cryptographic generator (the seeded one is for
-/// tests only and says so).
-impl rand_core::CryptoRng for EntropyRng<'_> {}
+use sec1::EcPrivateKey;
 
 /// A key hagen made or loaded: the signer and the exact bytes of its file.
 pub struct Key {
@@ -120,7 +98,7 @@ impl SigningKey for Signer {
 
 /// Makes a new private key of `alg` from `entropy`; written as PKCS#8 `PRIVATE KEY`,
 /// which every Kubernetes component and etcd reads.
-pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, String> {
+pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, KeyError> {
     let mut rng = EntropyRng(entropy);
     match alg {
         KeyAlgorithm::EcdsaP256 => {
@@ -130,9 +108,9 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
             let secret = p256::SecretKey::random(&mut rng);
             let signing = p256::ecdsa::SigningKey::from(&secret);
             let point = signing.verifying_key().to_encoded_point(false);
-            let der = p256_pkcs8(&secret.to_bytes(), point.as_bytes());
+            let der = p256_pkcs8(&secret.to_bytes(), point.as_bytes())?;
             let ring = KeyPair::try_from(der.as_slice())
-                .map_err(|e| format!("the new key does not load: {e}"))?;
+                .map_err(|e| KeyError::NewKeyRejected(e.to_string()))?;
             Ok(Key {
                 pair: Signer {
                     ring,
@@ -143,7 +121,7 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
         }
         #[cfg(not(feature = "rsa"))]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-            Err("this build of hagen makes no RSA keys (the `rsa` feature is off); use the hagen command line or ecdsa-p256".into())
+            Err(KeyError::NoRsa)
         }
         #[cfg(feature = "rsa")]
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
@@ -158,8 +136,8 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Str
 
 /// A PKCS#8 key made by this module or by the wizard's key workers, loaded to sign and
 /// written as `PRIVATE KEY`.
-pub fn from_pkcs8_der(der: &[u8]) -> Result<Key, String> {
-    let pair = Signer::from_pkcs8(der).map_err(|e| format!("the new key does not load: {e}"))?;
+pub fn from_pkcs8_der(der: &[u8]) -> Result<Key, KeyError> {
+    let pair = Signer::from_pkcs8(der).map_err(KeyError::NewKeyRejected)?;
     Ok(Key {
         pair,
         pem: pem_encode("PRIVATE KEY", der).into_bytes(),
@@ -167,18 +145,19 @@ pub fn from_pkcs8_der(der: &[u8]) -> Result<Key, String> {
 }
 
 /// The modulus size of an RSA key in bits (`None` for any other key): the public key is
-/// PKCS#1 `RSAPublicKey`, a SEQUENCE whose first INTEGER is the modulus.
+/// PKCS#1 `RSAPublicKey`.
 pub fn rsa_modulus_bits(key: &Key) -> Option<usize> {
     if key.pair.algorithm() != &rcgen::PKCS_RSA_SHA256 {
         return None;
     }
-    let (_, seq, _) = read_tlv(key.pair.public_key_raw()).filter(|t| t.0 == SEQUENCE)?;
-    let (_, modulus, _) = read_tlv(seq).filter(|t| t.0 == INTEGER)?;
-    let digits = match modulus.iter().position(|b| *b != 0) {
-        Some(i) => &modulus[i..],
-        None => return Some(0),
-    };
-    Some(digits.len() * 8 - digits[0].leading_zeros() as usize)
+    let public = pkcs1::RsaPublicKey::from_der(key.pair.public_key_raw()).ok()?;
+    // Without its leading zeros.
+    let digits = public.modulus.as_bytes();
+    Some(
+        digits
+            .first()
+            .map_or(0, |top| digits.len() * 8 - top.leading_zeros() as usize),
+    )
 }
 
 /// The modulus size of an RSA algorithm; `None` for ECDSA.
@@ -194,9 +173,9 @@ pub fn rsa_bits(alg: KeyAlgorithm) -> Option<usize> {
 /// The PKCS#8 DER of a new RSA key of `alg`, made from a 32-byte seed alone
 /// ([`hagen_rsa::pkcs8_from_seed`] says why seeds).
 #[cfg(feature = "rsa")]
-pub fn rsa_der_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Vec<u8>, String> {
-    let bits = rsa_bits(alg).ok_or("not an RSA algorithm")?;
-    hagen_rsa::pkcs8_from_seed(bits, seed)
+pub fn rsa_der_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Vec<u8>, KeyError> {
+    let bits = rsa_bits(alg).ok_or(KeyError::NotRsa)?;
+    hagen_rsa::pkcs8_from_seed(bits, seed).map_err(KeyError::Rsa)
 }
 
 /// Calls back after each key [`generate_many`] made: `(done, total)`. Called from the
@@ -212,14 +191,14 @@ pub fn generate_many(
     seeds: &[[u8; 32]],
     threads: usize,
     progress: Option<Progress<'_>>,
-) -> Result<Vec<Key>, String> {
+) -> Result<Vec<Key>, KeyError> {
     keys_from_seeds(alg, seeds, threads, progress)
 }
 
 /// One new RSA key, ready to sign (loading it into ring checks it: done on the worker
 /// thread too).
 #[cfg(feature = "rsa")]
-fn rsa_key_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Key, String> {
+fn rsa_key_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Key, KeyError> {
     from_pkcs8_der(&rsa_der_from_seed(alg, seed)?)
 }
 
@@ -232,13 +211,13 @@ fn keys_from_seeds(
     seeds: &[[u8; 32]],
     threads: usize,
     progress: Option<Progress<'_>>,
-) -> Result<Vec<Key>, String> {
+) -> Result<Vec<Key>, KeyError> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let total = seeds.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    type Slot = Mutex<Option<Result<Key, String>>>;
+    type Slot = Mutex<Option<Result<Key, KeyError>>>;
     let slots: Vec<Slot> = seeds.iter().map(|_| Mutex::new(None)).collect();
     let work = || {
         loop {
@@ -270,7 +249,7 @@ fn keys_from_seeds(
             work();
         });
     }
-    let results: Vec<Option<Result<Key, String>>> = slots
+    let results: Vec<Option<Result<Key, KeyError>>> = slots
         .into_iter()
         .map(|m| m.into_inner().ok().flatten())
         .collect();
@@ -280,7 +259,7 @@ fn keys_from_seeds(
     }
     results
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("a key was not made".into())))
+        .map(|r| r.unwrap_or(Err(KeyError::NotMade)))
         .collect()
 }
 
@@ -291,7 +270,7 @@ fn keys_from_seeds(
     seeds: &[[u8; 32]],
     _threads: usize,
     progress: Option<Progress<'_>>,
-) -> Result<Vec<Key>, String> {
+) -> Result<Vec<Key>, KeyError> {
     let total = seeds.len();
     let mut out = Vec::with_capacity(total);
     for (i, seed) in seeds.iter().enumerate() {
@@ -306,24 +285,22 @@ fn keys_from_seeds(
 /// Loads a PEM private key in PKCS#8, PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE
 /// KEY`) form. Other blocks before it (`EC PARAMETERS`, as `openssl ecparam -genkey`
 /// writes) are skipped.
-pub fn load(bytes: &[u8]) -> Result<Key, String> {
-    let blocks = pem::parse_many(bytes).map_err(|e| format!("not a PEM file: {e}"))?;
+pub fn load(bytes: &[u8]) -> Result<Key, KeyError> {
+    let blocks = pem::parse_many(bytes).map_err(|e| KeyError::NotPem(e.to_string()))?;
     let block = blocks
         .iter()
         .find(|b| b.tag().ends_with("PRIVATE KEY"))
-        .ok_or("no PRIVATE KEY block in it")?;
+        .ok_or(KeyError::NoPrivateKey)?;
     let der = match block.tag() {
         "PRIVATE KEY" => block.contents().to_vec(),
-        "RSA PRIVATE KEY" => pkcs1_to_pkcs8(block.contents()),
+        "RSA PRIVATE KEY" => pkcs1_to_pkcs8(block.contents())?,
         "EC PRIVATE KEY" => sec1_to_pkcs8(block.contents())?,
         "ENCRYPTED PRIVATE KEY" => {
-            return Err("it is encrypted; decrypt it first (openssl pkey -in KEY -out KEY)".into());
+            return Err(KeyError::Encrypted);
         }
-        other => return Err(format!("`{other}` keys are not supported")),
+        other => return Err(KeyError::Unsupported(other.to_string())),
     };
-    let pair = Signer::from_pkcs8(&der).map_err(|e| {
-        format!("the key does not load ({e}); hagen reads RSA and ECDSA P-256/P-384 keys")
-    })?;
+    let pair = Signer::from_pkcs8(&der).map_err(KeyError::Rejected)?;
     Ok(Key {
         pair,
         pem: bytes.to_vec(),
@@ -338,152 +315,71 @@ pub fn pem_encode(tag: &str, der: &[u8]) -> String {
     )
 }
 
-const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// `id-ecPublicKey`: the PKCS#8 algorithm of every EC key, its curve the parameter.
+const EC_PUBLIC_KEY: ObjectIdentifier = p256::elliptic_curve::ALGORITHM_OID;
+/// The P-256 curve.
+const P256: ObjectIdentifier = <p256::NistP256 as AssociatedOid>::OID;
 
-const SEQUENCE: u8 = 0x30;
-const INTEGER: u8 = 0x02;
-const BIT_STRING: u8 = 0x03;
-const OCTET_STRING: u8 = 0x04;
-const NULL: u8 = 0x05;
-const OID: u8 = 0x06;
-
-/// One DER element: tag, definite length, content.
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
+/// The PKCS#8 algorithm identifier of an EC key on `curve`.
+fn ec_algorithm(curve: &ObjectIdentifier) -> AlgorithmIdentifierRef<'_> {
+    AlgorithmIdentifierRef {
+        oid: EC_PUBLIC_KEY,
+        parameters: Some(curve.into()),
     }
-    out.extend_from_slice(content);
-    out
-}
-
-/// Reads one DER element: (tag, content, rest). `None` if it is cut short.
-fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > std::mem::size_of::<usize>() || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
-
-/// PKCS#8 `PrivateKeyInfo` around a key of the given algorithm identifier.
-fn pkcs8(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
-    let body = [
-        tlv(INTEGER, &[0]),
-        tlv(SEQUENCE, algorithm),
-        tlv(OCTET_STRING, key),
-    ]
-    .concat();
-    tlv(SEQUENCE, &body)
 }
 
 /// PKCS#8 of a P-256 key from its scalar and uncompressed public point, byte for byte
-/// what `p256`'s `to_pkcs8_der` writes (SEC1 `ECPrivateKey` v1 with the public key and
-/// without the curve, which the algorithm identifier names).
-fn p256_pkcs8(scalar: &[u8], point: &[u8]) -> Vec<u8> {
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(point);
-    let sec1 = tlv(
-        SEQUENCE,
-        &[
-            tlv(INTEGER, &[1]),
-            tlv(OCTET_STRING, scalar),
-            tlv(0xa1, &tlv(BIT_STRING, &bits)),
-        ]
-        .concat(),
-    );
-    let alg = [tlv(OID, OID_EC_PUBLIC_KEY), tlv(OID, OID_P256)].concat();
-    pkcs8(&alg, &sec1)
+/// what `p256`'s `to_pkcs8_der` writes (SEC1 `ECPrivateKey` with the public key and
+/// without the curve, which the algorithm identifier names), without computing the
+/// point again.
+fn p256_pkcs8(scalar: &[u8], point: &[u8]) -> der::Result<Vec<u8>> {
+    let sec1 = EcPrivateKey {
+        private_key: scalar,
+        parameters: None,
+        public_key: Some(point),
+    }
+    .to_der()?;
+    PrivateKeyInfo::new(ec_algorithm(&P256), &sec1).to_der()
 }
 
 /// Wraps a PKCS#1 `RSAPrivateKey` (what `RSA PRIVATE KEY` holds) into PKCS#8: the
 /// algorithm is rsaEncryption with NULL parameters; the key goes in unchanged.
-pub fn pkcs1_to_pkcs8(der: &[u8]) -> Vec<u8> {
-    let alg = [tlv(OID, OID_RSA_ENCRYPTION), tlv(NULL, &[])].concat();
-    pkcs8(&alg, der)
+pub fn pkcs1_to_pkcs8(der: &[u8]) -> Result<Vec<u8>, KeyError> {
+    Ok(PrivateKeyInfo::new(pkcs1::ALGORITHM_ID, der).to_der()?)
 }
 
 /// Wraps a SEC1 `ECPrivateKey` (what `EC PRIVATE KEY` holds) into PKCS#8. The curve comes
 /// from the key's own `[0] parameters`. ring insists on the public key inside; a P-256
 /// key written without it is rebuilt from the scalar.
-pub fn sec1_to_pkcs8(der: &[u8]) -> Result<Vec<u8>, String> {
-    let bad = || "the EC PRIVATE KEY is not valid SEC1 DER".to_string();
-    let (tag, body, _) = read_tlv(der).ok_or_else(bad)?;
-    if tag != SEQUENCE {
-        return Err(bad());
-    }
-    let mut rest = body;
-    let mut curve = None;
-    let mut has_public = false;
-    while !rest.is_empty() {
-        let (tag, content, next) = read_tlv(rest).ok_or_else(bad)?;
-        match tag {
-            0xa0 => {
-                let (t, oid, _) = read_tlv(content).ok_or_else(bad)?;
-                if t != OID {
-                    return Err("the EC key names its curve by explicit parameters; hagen needs a named curve".into());
-                }
-                curve = Some(oid);
-            }
-            0xa1 => has_public = true,
-            _ => {}
+pub fn sec1_to_pkcs8(der: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let key = EcPrivateKey::from_der(der).map_err(|e| match e.kind() {
+        // `[0]` holds a SEQUENCE of curve parameters where a curve's OID belongs.
+        der::ErrorKind::TagUnexpected {
+            expected: Some(der::Tag::ObjectIdentifier),
+            actual: der::Tag::Sequence,
+        } => KeyError::ExplicitCurve,
+        _ => KeyError::NotSec1,
+    })?;
+    let curve = key
+        .parameters
+        .and_then(|p| p.named_curve())
+        .ok_or(KeyError::NoCurve)?;
+    if key.public_key.is_none() {
+        if curve != P256 {
+            return Err(KeyError::NoPublicKey);
         }
-        rest = next;
+        let secret = p256::SecretKey::from_sec1_der(der).map_err(|_| KeyError::NotSec1)?;
+        let signing = p256::ecdsa::SigningKey::from(&secret);
+        let point = signing.verifying_key().to_encoded_point(false);
+        return Ok(p256_pkcs8(&secret.to_bytes(), point.as_bytes())?);
     }
-    let curve = curve.ok_or("the EC key does not name its curve")?;
-    if !has_public {
-        if curve != OID_P256 {
-            return Err("the EC key lacks its public key".into());
-        }
-        use p256::pkcs8::EncodePrivateKey;
-        let secret = p256::SecretKey::from_sec1_der(der).map_err(|_| bad())?;
-        return Ok(secret
-            .to_pkcs8_der()
-            .map_err(|e| e.to_string())?
-            .as_bytes()
-            .to_vec());
-    }
-    let alg = [tlv(OID, OID_EC_PUBLIC_KEY), tlv(OID, curve)].concat();
-    Ok(pkcs8(&alg, der))
+    Ok(PrivateKeyInfo::new(ec_algorithm(&curve), der).to_der()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pki::SeededEntropy;
-
-    #[test]
-    fn der_lengths_round_trip() {
-        for len in [0usize, 1, 127, 128, 255, 256, 70000] {
-            let content = vec![7u8; len];
-            let enc = tlv(OCTET_STRING, &content);
-            let (tag, got, rest) = read_tlv(&enc).unwrap();
-            assert_eq!((tag, got.len(), rest.len()), (OCTET_STRING, len, 0));
-        }
-        assert!(read_tlv(&[0x30, 0x82, 0x01]).is_none());
-        assert!(read_tlv(&[0x30, 0x05, 0x00]).is_none());
-    }
 
     #[test]
     fn seeded_keys_repeat_and_load_back() {
@@ -554,13 +450,13 @@ mod tests {
         let secret = p256::SecretKey::from_pkcs8_der(&der).unwrap();
         // SEC1 with only version, key and curve.
         let bytes = secret.to_bytes();
-        let body = [
-            tlv(INTEGER, &[1]),
-            tlv(OCTET_STRING, &bytes),
-            tlv(0xa0, &tlv(OID, OID_P256)),
-        ]
-        .concat();
-        let sec1 = tlv(SEQUENCE, &body);
+        let sec1 = EcPrivateKey {
+            private_key: &bytes,
+            parameters: Some(P256.into()),
+            public_key: None,
+        }
+        .to_der()
+        .unwrap();
         let file = pem_encode("EC PRIVATE KEY", &sec1);
         let loaded = load(file.as_bytes()).unwrap();
         assert_eq!(loaded.pair.public_key_raw(), key.pair.public_key_raw());
@@ -632,6 +528,21 @@ mod tests {
         pubkey("rsa1.pem", "rsa8.pem");
         pubkey("ec1.pem", "ec8.pem");
         assert!(load(&read("p384.pem")).is_ok());
+        run(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-param_enc",
+            "explicit",
+            "-out",
+            "explicit.pem",
+        ]);
+        assert_eq!(
+            load(&read("explicit.pem")).err(),
+            Some(KeyError::ExplicitCurve)
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -1,6 +1,7 @@
 //! The PKI as data: one row per certificate kubeadm makes (its `certsphase` list), one
-//! row per kubeconfig, and the SAN functions. Everything that says *what* a certificate
-//! looks like lives here; `generate` only says *how* it is made and kept.
+//! row per kubeconfig, the SAN functions, and the files control planes share. Everything
+//! that says *what* a certificate looks like lives here; the rest of `pki` only says
+//! *how* it is made and kept.
 //!
 //! Sources: `shared/reference/kubeadm.md` §4 (certificates) and §5 (kubeconfigs).
 
@@ -77,6 +78,18 @@ pub enum Holders {
     EtcdMembers,
 }
 
+/// How a certificate's SANs are made.
+#[derive(Debug, Clone, Copy)]
+pub enum Sans {
+    /// None: client certificates.
+    None,
+    /// Its CN as the one DNS name: client-go's `NewSelfSignedCACert`, which makes every
+    /// kubeadm CA, adds it. The same on every node.
+    Cn,
+    /// Computed for the node that holds it, exactly as kubeadm does.
+    PerNode(fn(&Plan, &Node) -> Vec<San>),
+}
+
 /// One certificate (or, for `sa`, a bare key pair is handled beside the table).
 #[derive(Debug, Clone, Copy)]
 pub struct CertSpec {
@@ -99,8 +112,8 @@ pub struct CertSpec {
     /// The name under `etc/etcd/pki` on external etcd members: the member certificates,
     /// and the etcd CA (certificate only, members never get a CA key).
     pub external: Option<&'static str>,
-    /// Its SANs on a node, exactly as kubeadm computes them.
-    pub sans: fn(&Plan, &Node) -> Vec<San>,
+    /// Its SANs ([`CertSpec::sans_on`] gives them for a node).
+    pub sans: Sans,
 }
 
 /// Usage bits of every leaf.
@@ -135,7 +148,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: &[],
         holders: Holders::ControlPlanes,
         external: None,
-        sans: |_, _| vec![San::Dns("kubernetes".into())],
+        sans: Sans::Cn,
     },
     CertSpec {
         name: FRONT_PROXY_CA,
@@ -147,7 +160,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: &[],
         holders: Holders::ControlPlanes,
         external: None,
-        sans: |_, _| vec![San::Dns("front-proxy-ca".into())],
+        sans: Sans::Cn,
     },
     CertSpec {
         name: ETCD_CA,
@@ -161,7 +174,7 @@ pub static CERTS: &[CertSpec] = &[
         // still signs apiserver-etcd-client, and joining masters need it (kubeadm.md §6).
         holders: Holders::ControlPlanes,
         external: Some("ca"),
-        sans: |_, _| vec![San::Dns("etcd-ca".into())],
+        sans: Sans::Cn,
     },
     CertSpec {
         name: "apiserver",
@@ -173,7 +186,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: SERVER,
         holders: Holders::ControlPlanes,
         external: None,
-        sans: apiserver_sans,
+        sans: Sans::PerNode(apiserver_sans),
     },
     CertSpec {
         name: "apiserver-kubelet-client",
@@ -185,7 +198,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: CLIENT,
         holders: Holders::ControlPlanes,
         external: None,
-        sans: no_sans,
+        sans: Sans::None,
     },
     CertSpec {
         name: "front-proxy-client",
@@ -198,7 +211,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: CLIENT,
         holders: Holders::ControlPlanes,
         external: None,
-        sans: no_sans,
+        sans: Sans::None,
     },
     CertSpec {
         name: "etcd/server",
@@ -210,7 +223,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: BOTH,
         holders: Holders::EtcdMembers,
         external: Some("server"),
-        sans: etcd_member_sans,
+        sans: Sans::PerNode(etcd_member_sans),
     },
     CertSpec {
         name: "etcd/peer",
@@ -222,7 +235,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: BOTH,
         holders: Holders::EtcdMembers,
         external: Some("peer"),
-        sans: etcd_member_sans,
+        sans: Sans::PerNode(etcd_member_sans),
     },
     CertSpec {
         name: "etcd/healthcheck-client",
@@ -234,7 +247,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: CLIENT,
         holders: Holders::EtcdMembers,
         external: Some("healthcheck-client"),
-        sans: no_sans,
+        sans: Sans::None,
     },
     CertSpec {
         name: "apiserver-etcd-client",
@@ -246,7 +259,7 @@ pub static CERTS: &[CertSpec] = &[
         ekus: CLIENT,
         holders: Holders::ControlPlanes,
         external: None,
-        sans: no_sans,
+        sans: Sans::None,
     },
 ];
 
@@ -319,19 +332,50 @@ pub const SA_KEY: &str = "sa.key";
 /// The public half, a PKIX `PUBLIC KEY` PEM.
 pub const SA_PUB: &str = "sa.pub";
 
-/// The files every control plane must share (kubeadm.md §6); everything else is per node.
-pub const SHARED: &[&str] = &[
-    "ca.crt",
-    "ca.key",
-    "front-proxy-ca.crt",
-    "front-proxy-ca.key",
-    "etcd/ca.crt",
-    "etcd/ca.key",
-    SA_KEY,
-    SA_PUB,
-];
+/// The files every control plane must share (kubeadm.md §6), by path under
+/// `etc/kubernetes/pki`: each CA's certificate and key, and the service-account pair.
+/// Everything else is per node.
+pub fn shared_files() -> impl Iterator<Item = String> {
+    CERTS
+        .iter()
+        .filter(|row| row.is_ca)
+        .flat_map(|row| [format!("{}.crt", row.name), format!("{}.key", row.name)])
+        .chain([SA_KEY.to_string(), SA_PUB.to_string()])
+}
+
+/// Whether `path` (under `etc/kubernetes/pki`) is one of the [`shared_files`].
+pub fn is_shared(path: &str) -> bool {
+    let ca = |name: &str| CERTS.iter().any(|row| row.is_ca && row.name == name);
+    path == SA_KEY
+        || path == SA_PUB
+        || path.strip_suffix(".crt").is_some_and(ca)
+        || path.strip_suffix(".key").is_some_and(ca)
+}
 
 impl CertSpec {
+    /// Its SANs on `node`.
+    pub fn sans_on(&self, plan: &Plan, node: &Node) -> Vec<San> {
+        match self.sans {
+            Sans::None => Vec::new(),
+            Sans::Cn => vec![San::Dns(self.cn.for_node(node))],
+            Sans::PerNode(sans) => sans(plan, node),
+        }
+    }
+
+    /// The CN and SANs of a certificate that is the same on every node, as a CA must be
+    /// (it is made once and copied); `None` when either depends on the node (no CA row
+    /// does: a test checks).
+    pub fn fixed_subject(&self) -> Option<(&'static str, Vec<San>)> {
+        let Cn::Fixed(cn) = self.cn else {
+            return None;
+        };
+        match self.sans {
+            Sans::None => Some((cn, Vec::new())),
+            Sans::Cn => Some((cn, vec![San::Dns(cn.to_string())])),
+            Sans::PerNode(_) => None,
+        }
+    }
+
     /// The row of `name`.
     pub fn find(name: &str) -> Option<&'static CertSpec> {
         CERTS.iter().find(|c| c.name == name)
@@ -363,10 +407,6 @@ impl CertSpec {
 
 fn no_org(_: &KubeVersion) -> Option<&'static str> {
     None
-}
-
-fn no_sans(_: &Plan, _: &Node) -> Vec<San> {
-    Vec::new()
 }
 
 fn minor(v: &KubeVersion) -> (u32, u32) {
@@ -456,6 +496,16 @@ pub fn etcd_member_sans(_: &Plan, node: &Node) -> Vec<San> {
 }
 
 impl KubeconfigSpec {
+    /// The key usages of every kubeconfig's client certificate.
+    pub const USAGES: &'static [Usage] = LEAF;
+    /// Its extended key usages: a client.
+    pub const EKUS: &'static [Eku] = CLIENT;
+
+    /// Its path relative to a node's root.
+    pub fn path(&self) -> String {
+        format!("etc/kubernetes/{}", self.file)
+    }
+
     /// The server URL this kubeconfig names on `node`.
     pub fn server_url(&self, plan: &Plan, node: &Node) -> String {
         match self.server {
@@ -498,6 +548,13 @@ mod tests {
                 "{}",
                 row.name
             );
+            if row.is_ca {
+                assert!(
+                    row.fixed_subject().is_some(),
+                    "{} differs per node",
+                    row.name
+                );
+            }
         }
     }
 
@@ -505,11 +562,25 @@ mod tests {
     fn names_and_shared_files_are_unique() {
         let names: BTreeSet<_> = CERTS.iter().map(|c| c.name).collect();
         assert_eq!(names.len(), CERTS.len());
-        let shared: BTreeSet<_> = SHARED.iter().collect();
-        assert_eq!(shared.len(), SHARED.len());
-        for ca in CERTS.iter().filter(|c| c.is_ca) {
-            assert!(SHARED.contains(&format!("{}.crt", ca.name).as_str()));
-            assert!(SHARED.contains(&format!("{}.key", ca.name).as_str()));
+        // kubeadm's list (kubeadm.md §6), spelled out so that a wrong row fails here.
+        let kubeadm = [
+            "ca.crt",
+            "ca.key",
+            "etcd/ca.crt",
+            "etcd/ca.key",
+            "front-proxy-ca.crt",
+            "front-proxy-ca.key",
+            "sa.key",
+            "sa.pub",
+        ];
+        let shared: BTreeSet<String> = shared_files().collect();
+        assert_eq!(shared.len(), shared_files().count(), "a shared file twice");
+        assert_eq!(shared, kubeadm.map(String::from).into());
+        for file in kubeadm {
+            assert!(is_shared(file), "{file}");
+        }
+        for file in ["apiserver.crt", "etcd/server.key", "ca", "sa.crt", "ca.pub"] {
+            assert!(!is_shared(file), "{file}");
         }
         let files: BTreeSet<_> = KUBECONFIGS.iter().map(|k| k.file).collect();
         assert_eq!(files.len(), KUBECONFIGS.len());
