@@ -326,3 +326,41 @@ fn suppression_and_levels() {
     assert!(config::parse_config("rules: {NOPE01: off}\n").is_err());
     assert!(config::parse_config("rules: {HAP003: loud}\n").is_err());
 }
+
+#[test]
+fn config_errors_name_the_key() {
+    use config::ConfigError;
+    let err = |text: &str| config::parse_config(text).unwrap_err();
+    let cases = [
+        ("rules: [", "invalid YAML: "),
+        ("rules: {NOPE01: off}\n", "`rules.NOPE01`: no such rule"),
+        (
+            "rules: {HAP003: [off]}\n",
+            "`rules.HAP003`: expected off, info, warning or error",
+        ),
+        (
+            "rules: {HAP003: loud}\n",
+            "`rules.HAP003`: `loud` is not off, info, warning or error",
+        ),
+        (
+            "certExpiryDays: soon\n",
+            "`certExpiryDays`: expected a number of days",
+        ),
+        (
+            "colour: red\n",
+            "unknown key `colour` (expected rules, certExpiryDays, kubernetesVersion)",
+        ),
+    ];
+    for (text, message) in cases {
+        let e = err(text).to_string();
+        assert!(e.starts_with(message), "{text:?}: {e}");
+    }
+    assert!(matches!(
+        err("rules: {HAP003: loud}\n"),
+        ConfigError::BadLevel { key, value } if key == "HAP003" && value == "loud"
+    ));
+    assert!(matches!(
+        err("kubernetesVersion: banana\n"),
+        ConfigError::Version(_)
+    ));
+}

@@ -1,8 +1,10 @@
 //! Registry hygiene: codes unique and sorted, every explanation complete, every rule
 //! with a fixture that triggers it, and the rule list reviewed as a golden file.
 
-use hagen_core::registry;
+use hagen_core::diag::Rule;
+use hagen_core::{lint, registry};
 use hagen_tests::{fixtures, golden, root};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[test]
 fn codes_are_unique_sorted_and_well_formed() {
@@ -51,6 +53,46 @@ fn codes_are_unique_sorted_and_well_formed() {
         assert_eq!(registry::find(r.code).map(|f| f.code), Some(r.code));
         assert_eq!(registry::find(r.name).map(|f| f.code), Some(r.code));
     }
+}
+
+/// A rule is wired by its line in one list: its own prefix's (topology, a lint domain) or
+/// the cross-file one. Twice would run it twice; `registry::all` is the lists together.
+#[test]
+fn every_rule_is_in_exactly_one_list() {
+    fn codes<F>(list: &[(&'static Rule, F)]) -> Vec<&'static str> {
+        list.iter().map(|(r, _)| r.code).collect()
+    }
+    // (list, the prefix its codes have; cross-file rules have any)
+    let lists = [
+        ("topology", "TOP", codes(hagen_core::rules::topology::RULES)),
+        ("certs", "CRT", codes(lint::certs::RULES)),
+        ("etcd", "ETC", codes(lint::etcd::RULES)),
+        ("general", "LNT", codes(lint::general::RULES)),
+        ("haproxy", "HAP", codes(lint::haproxy::RULES)),
+        ("keepalived", "KAL", codes(lint::keepalived::RULES)),
+        ("kubeadm", "KAD", codes(lint::kubeadm::RULES)),
+        ("kubevip", "KVP", codes(lint::kubevip::RULES)),
+        ("nginx", "NGX", codes(lint::nginx::RULES)),
+        ("cross", "", codes(lint::cross::RULES)),
+    ];
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (list, prefix, codes) in &lists {
+        assert!(
+            codes.windows(2).all(|w| w[0] < w[1]),
+            "{list}'s RULES are not sorted by code: {codes:?}"
+        );
+        for code in codes {
+            assert!(code.starts_with(prefix), "{code} is in {list}'s RULES");
+            if let Some(other) = seen.insert(code, list) {
+                panic!("{code} is in both {other}'s and {list}'s RULES");
+            }
+        }
+    }
+    let all: Vec<&str> = registry::all().map(|r| r.code).collect();
+    let unique: BTreeSet<&str> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "registry::all() has a code twice");
+    let listed: BTreeSet<&str> = seen.keys().copied().collect();
+    assert_eq!(unique, listed, "registry::all() is not the lists together");
 }
 
 #[test]

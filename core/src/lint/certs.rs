@@ -38,14 +38,17 @@ pub struct Cert {
     pub spki: Vec<u8>,
 }
 
-/// Every CRT rule, sorted by code.
-pub static RULES: &[&Rule] = &[&EXPIRED, &EXPIRING, &WEAK_KEY, &SAN_MISSING, &SEVERAL_CAS];
-
 /// A single-file certificate rule.
 pub type CheckFn = fn(&[Cert], &Ctx<'_>, &mut Diagnostics);
 
-/// The single-file checks.
-pub static CHECKS: &[CheckFn] = &[expired, expiring, weak_key, san_missing];
+/// Every single-file CRT rule with its check, sorted by code. CRT004 (which also
+/// compares the API server's SANs with the topology) and CRT005 are in
+/// [`cross::RULES`](super::cross::RULES).
+pub static RULES: &[(&Rule, CheckFn)] = &[
+    (&EXPIRED, expired),
+    (&EXPIRING, expiring),
+    (&WEAK_KEY, weak_key),
+];
 
 /// Decodes standard base64 (whitespace ignored); `None` on a bad character.
 pub fn base64(text: &str) -> Option<Vec<u8>> {
@@ -171,9 +174,7 @@ pub fn lint(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) -> Option<Vec<Cert
         ));
         return None;
     }
-    for check in CHECKS {
-        check(&certs, ctx, out);
-    }
+    super::run_checks(RULES, &certs, ctx, out);
     Some(certs)
 }
 
@@ -425,8 +426,8 @@ pub fn weak_key(certs: &[Cert], _: &Ctx<'_>, out: &mut Diagnostics) {
     }
 }
 
-/// CRT004 (single file: server certificates without any SAN).
-pub fn san_missing(certs: &[Cert], _: &Ctx<'_>, out: &mut Diagnostics) {
+/// CRT004 within one file: server certificates without any SAN.
+pub fn no_san(certs: &[Cert], out: &mut Diagnostics) {
     for c in certs {
         if c.server_auth && !c.is_ca && c.sans.as_ref().is_none_or(Vec::is_empty) {
             out.push(at(&SAN_MISSING, c.span, format!("server certificate `{}` has no subjectAltName: Go clients ignore the CN and reject it", c.subject)).help("re-issue with the DNS names and addresses clients use"));

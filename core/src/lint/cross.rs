@@ -2,16 +2,23 @@
 //! script's VIP is keepalived's) and against `--topology` (each file matches what the
 //! validated [`Plan`] implies).
 //!
+//! Each rule is one function over the whole [`Run`], paired with it in [`RULES`]. A rule
+//! that also reports what one file shows alone (KAL004, KAD006, KVP003, CRT004) does that
+//! part here too, through its domain's helper, so that it is registered once.
+//!
 //! Files of one run are not assumed to be one cluster: keepalived configurations are
 //! grouped by shared addresses (a VIP, a unicast source or peer) and compared only
 //! within a group, so a directory of unrelated configs does not report mismatches.
 
-use super::{Parsed, at, certs, etcd, haproxy, keepalived, kubeadm, kubevip, nginx};
+use super::{
+    LintOptions, Parsed, at, certs, etcd, haproxy, keepalived, kubeadm, kubevip, nginx, yaml,
+};
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::net::{self, Host, HostPort};
 use crate::plan::Plan;
 use crate::source::{FileId, SourceFile, Span};
+use crate::version::KubeVersion;
 use std::collections::BTreeSet;
 
 /// HAP009.
@@ -60,9 +67,95 @@ Re-render nginx.conf with `hagen render`, or edit the upstream.
 ",
 };
 
-struct Kal<'a> {
-    file: FileId,
-    inst: keepalived::Instance<'a>,
+/// A cross-file rule's check: reads the whole run and pushes findings with their files.
+pub type CrossFn = fn(&Run<'_>, &mut Diagnostics);
+
+/// Every rule that reads several files or the topology, with its check, sorted by code.
+pub static RULES: &[(&Rule, CrossFn)] = &[
+    (&certs::SAN_MISSING, san_missing),
+    (&certs::SEVERAL_CAS, several_cas),
+    (&etcd::INITIAL_CLUSTER_MISMATCH, initial_cluster_mismatch),
+    (&BACKENDS_DIFFER, backends_differ),
+    (&kubeadm::ENDPOINT_IS_SINGLE_NODE, endpoint_is_single_node),
+    (&kubeadm::VIP_MISSING_FROM_SANS, vip_missing_from_sans),
+    (&keepalived::TRACK_SCRIPT_BROKEN, track_script_broken),
+    (&keepalived::WEIGHT_TOO_SMALL, weight_too_small),
+    (&keepalived::VRRP_MISMATCH, vrrp_mismatch),
+    (
+        &keepalived::CHECK_SCRIPT_WRONG_TARGET,
+        check_script_wrong_target,
+    ),
+    (&kubevip::KUBECONFIG_FOR_VERSION, kubeconfig_for_version),
+    (&UPSTREAM_DIFFERS, upstream_differs),
+];
+
+/// What the cross-file rules read: the whole run.
+pub struct Run<'a> {
+    /// Every input file.
+    pub files: &'a [SourceFile],
+    /// Each file's parsed form, by file id (`None`: not parsed).
+    pub parsed: &'a [Option<Parsed>],
+    /// Every `vrrp_instance` of the run's keepalived.conf files.
+    pub kals: Vec<Kal<'a>>,
+    /// The run's options.
+    pub options: &'a LintOptions,
+    /// The validated topology (`--topology`), if given.
+    pub plan: Option<&'a Plan>,
+    /// The Kubernetes version the single-file rules use (the options', the topology's,
+    /// or the one the run's kubeadm files agree on).
+    pub version: Option<&'a KubeVersion>,
+}
+
+impl<'a> Run<'a> {
+    /// Gathers a run's parsed files and keepalived instances.
+    pub fn new(
+        files: &'a [SourceFile],
+        parsed: &'a [Option<Parsed>],
+        options: &'a LintOptions,
+        version: Option<&'a KubeVersion>,
+    ) -> Self {
+        let kals = parsed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p {
+                Some(Parsed::Keepalived(c)) => Some((i, c)),
+                _ => None,
+            })
+            .flat_map(|(file, c)| {
+                keepalived::instances(c)
+                    .into_iter()
+                    .map(move |inst| Kal { file, inst })
+            })
+            .collect();
+        Run {
+            files,
+            parsed,
+            kals,
+            options,
+            plan: options.topology.as_ref(),
+            version,
+        }
+    }
+
+    /// The parsed files `pick` accepts, with their ids.
+    fn each<T: ?Sized + 'a>(
+        &self,
+        pick: impl Fn(&'a Parsed) -> Option<&'a T>,
+    ) -> impl Iterator<Item = (FileId, &'a T)> {
+        let parsed: &'a [Option<Parsed>] = self.parsed;
+        parsed
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, p)| pick(p.as_ref()?).map(|t| (i, t)))
+    }
+}
+
+/// One `vrrp_instance` and the file it is in.
+pub struct Kal<'a> {
+    /// The keepalived.conf.
+    pub file: FileId,
+    /// The instance's facts.
+    pub inst: keepalived::Instance<'a>,
 }
 
 impl Kal<'_> {
@@ -81,6 +174,13 @@ fn push(out: &mut Diagnostics, file: FileId, mut d: Diagnostic) {
     out.push(d);
 }
 
+/// Runs a rule's part that looks at one file alone, whose findings say file 0.
+fn in_file(out: &mut Diagnostics, file: FileId, part: impl FnOnce(&mut Diagnostics)) {
+    let mut local = Diagnostics::new();
+    part(&mut local);
+    super::relocate(local, file, out);
+}
+
 fn label(d: Diagnostic, file: FileId, span: Span, msg: impl Into<String>) -> Diagnostic {
     let mut d = d;
     d.labels.push(crate::diag::Label {
@@ -92,33 +192,32 @@ fn label(d: Diagnostic, file: FileId, span: Span, msg: impl Into<String>) -> Dia
 }
 
 /// Runs every cross-file and topology rule.
-pub fn run(
-    files: &[SourceFile],
-    parsed: &[Option<Parsed>],
-    options: &super::LintOptions,
-    out: &mut Diagnostics,
-) {
-    let kals: Vec<Kal<'_>> = parsed
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| match p {
-            Some(Parsed::Keepalived(c)) => Some((i, c)),
-            _ => None,
-        })
-        .flat_map(|(file, c)| {
-            keepalived::instances(c)
-                .into_iter()
-                .map(move |inst| Kal { file, inst })
-        })
-        .collect();
-    keepalived_groups(&kals, out);
-    check_scripts(files, parsed, &kals, options.topology.as_ref(), out);
-    several_cas(parsed, out);
-    initial_clusters(parsed, options.topology.as_ref(), out);
-    kube_vip_kubeconfigs(parsed, options, out);
-    vip_in_sans(parsed, &kals, options.topology.as_ref(), out);
-    if let Some(plan) = &options.topology {
-        topology(parsed, &kals, plan, out);
+pub fn run(run: &Run<'_>, out: &mut Diagnostics) {
+    for (rule, check) in RULES {
+        let before = out.len();
+        check(run, out);
+        super::debug_assert_only(rule, out, before);
+    }
+}
+
+fn kubeadm_yaml(p: &Parsed) -> Option<&yaml::Yaml> {
+    match p {
+        Parsed::Kubeadm(y) => Some(y),
+        _ => None,
+    }
+}
+
+fn manifest(p: &Parsed) -> Option<&kubevip::Manifest> {
+    match p {
+        Parsed::KubeVip(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn cert_list(p: &Parsed) -> Option<&[certs::Cert]> {
+    match p {
+        Parsed::Certs(c) => Some(c),
+        _ => None,
     }
 }
 
@@ -157,9 +256,10 @@ fn groups<'k, 'a>(kals: &'k [Kal<'a>]) -> Vec<Vec<&'k Kal<'a>>> {
         .collect()
 }
 
-/// KAL008 and KAL006 across the keepalived.conf files of one cluster.
-fn keepalived_groups(kals: &[Kal<'_>], out: &mut Diagnostics) {
-    for group in groups(kals) {
+/// KAL008: the keepalived.conf files of one cluster agree on the VRID, VIP, auth_pass
+/// and peers, and (with a topology) match it.
+fn vrrp_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
+    for group in groups(&run.kals) {
         let first = group[0];
         for k in &group[1..] {
             if let (Some((a, asp)), Some((b, bsp))) = (first.inst.vrid, k.inst.vrid)
@@ -221,7 +321,63 @@ fn keepalived_groups(kals: &[Kal<'_>], out: &mut Diagnostics) {
                 }
             }
         }
-        // KAL006: a failing check must drop a node below the best other node.
+    }
+    let Some(plan) = run.plan else { return };
+    let addresses: BTreeSet<String> = plan.nodes.iter().map(|n| n.address.to_string()).collect();
+    let vip = plan.endpoint.vip.as_ref().map(|v| v.addr.to_string());
+    for k in &run.kals {
+        if let Some((v, span)) = k.inst.vrid
+            && v.parse::<u8>().ok() != Some(plan.load_balancer.virtual_router_id)
+        {
+            push(
+                out,
+                k.file,
+                at(
+                    &keepalived::VRRP_MISMATCH,
+                    span,
+                    format!(
+                        "virtual_router_id {v}; the topology uses {}",
+                        plan.load_balancer.virtual_router_id
+                    ),
+                )
+                .help("re-render keepalived.conf with hagen"),
+            );
+        }
+        if let Some(vip) = &vip
+            && let Some((v, span)) = k.inst.vips.first()
+            && v != vip
+        {
+            push(
+                out,
+                k.file,
+                at(
+                    &keepalived::VRRP_MISMATCH,
+                    *span,
+                    format!("VIP {v}; the topology's VIP is {vip}"),
+                )
+                .help("re-render keepalived.conf with hagen"),
+            );
+        }
+        for (p, span) in &k.inst.peers {
+            if !addresses.contains(*p) {
+                push(
+                    out,
+                    k.file,
+                    at(
+                        &keepalived::VRRP_MISMATCH,
+                        *span,
+                        format!("unicast peer {p} is not a node of the topology"),
+                    )
+                    .help("list the other nodes' addresses"),
+                );
+            }
+        }
+    }
+}
+
+/// KAL006: a failing check must drop a node below the best other node of its cluster.
+fn weight_too_small(run: &Run<'_>, out: &mut Diagnostics) {
+    for group in groups(&run.kals) {
         for k in &group {
             let Some(w) = k.inst.weight else { continue };
             if w >= 0 {
@@ -245,6 +401,26 @@ fn keepalived_groups(kals: &[Kal<'_>], out: &mut Diagnostics) {
     }
 }
 
+/// KAL004: on keepalived.conf, a tracked script that is not defined or not among the
+/// linted files; on a check script, no `#!` line or no execute bit.
+fn track_script_broken(run: &Run<'_>, out: &mut Diagnostics) {
+    for (i, p) in run.parsed.iter().enumerate() {
+        let file = &run.files[i];
+        match p {
+            Some(Parsed::Keepalived(cfg)) => in_file(out, i, |o| {
+                keepalived::track_script_broken(cfg, file, run.files, o);
+            }),
+            Some(Parsed::CheckScript(script)) => {
+                let mode = run.options.modes.get(&file.name).copied();
+                in_file(out, i, |o| {
+                    keepalived::script_not_runnable(script, &file.text, mode, o);
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
 fn dir(name: &str) -> &str {
     name.rsplit_once('/').map_or("", |(d, _)| d)
 }
@@ -257,20 +433,16 @@ fn is_local(host: &str) -> bool {
 }
 
 /// KAL009: check scripts against the keepalived.conf of their directory and the topology.
-fn check_scripts(
-    files: &[SourceFile],
-    parsed: &[Option<Parsed>],
-    kals: &[Kal<'_>],
-    plan: Option<&Plan>,
-    out: &mut Diagnostics,
-) {
+fn check_script_wrong_target(run: &Run<'_>, out: &mut Diagnostics) {
+    let (files, parsed, plan) = (run.files, run.parsed, run.plan);
     for (i, p) in parsed.iter().enumerate() {
         let Some(Parsed::CheckScript(script)) = p else {
             continue;
         };
         // The keepalived.conf beside the script that runs a script of the same name.
         let base = files[i].name.rsplit('/').next().unwrap_or("");
-        let beside: Vec<&Kal<'_>> = kals
+        let beside: Vec<&Kal<'_>> = run
+            .kals
             .iter()
             .filter(|k| dir(&files[k.file].name) == dir(&files[i].name))
             .filter(|k| match &parsed[k.file] {
@@ -343,15 +515,52 @@ fn check_scripts(
     }
 }
 
+/// CRT004: server certificates without any SAN, and (with a topology) the API server's
+/// certificate without the VIP, the endpoint names or a control-plane address.
+fn san_missing(run: &Run<'_>, out: &mut Diagnostics) {
+    for (i, cs) in run.each(cert_list) {
+        in_file(out, i, |o| certs::no_san(cs, o));
+    }
+    let Some(plan) = run.plan else { return };
+    let vip = plan.endpoint.vip.as_ref().map(|v| v.addr.to_string());
+    for (i, cs) in run.each(cert_list) {
+        for c in cs
+            .iter()
+            .filter(|c| c.server_auth && c.subject.contains("CN=kube-apiserver"))
+        {
+            let sans = c.sans.clone().unwrap_or_default();
+            let mut missing: Vec<String> = vip
+                .iter()
+                .chain(plan.endpoint.dns.iter())
+                .filter(|n| !sans.contains(n))
+                .cloned()
+                .collect();
+            if !plan
+                .control_planes()
+                .any(|n| sans.contains(&n.address.to_string()))
+            {
+                missing.push("a control-plane node address".into());
+            }
+            if !missing.is_empty() {
+                push(
+                    out,
+                    i,
+                    at(
+                        &certs::SAN_MISSING,
+                        c.span,
+                        format!("the API server certificate lacks {}", missing.join(", ")),
+                    )
+                    .help("add them to apiServer.certSANs and regenerate the certificate"),
+                );
+            }
+        }
+    }
+}
+
 /// CRT005.
-fn several_cas(parsed: &[Option<Parsed>], out: &mut Diagnostics) {
-    let cas: Vec<(FileId, &certs::Cert)> = parsed
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| match p {
-            Some(Parsed::Certs(c)) => Some((i, c)),
-            _ => None,
-        })
+fn several_cas(run: &Run<'_>, out: &mut Diagnostics) {
+    let cas: Vec<(FileId, &certs::Cert)> = run
+        .each(cert_list)
         .flat_map(|(i, cs)| cs.iter().filter(|c| c.is_ca).map(move |c| (i, c)))
         .collect();
     for (n, (file, c)) in cas.iter().enumerate() {
@@ -370,8 +579,9 @@ fn several_cas(parsed: &[Option<Parsed>], out: &mut Diagnostics) {
 }
 
 /// ETC007.
-fn initial_clusters(parsed: &[Option<Parsed>], plan: Option<&Plan>, out: &mut Diagnostics) {
-    let sets: Vec<(FileId, &etcd::Setting, BTreeSet<String>)> = parsed
+fn initial_cluster_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
+    let sets: Vec<(FileId, &etcd::Setting, BTreeSet<String>)> = run
+        .parsed
         .iter()
         .enumerate()
         .filter_map(|(i, p)| match p {
@@ -417,7 +627,7 @@ fn initial_clusters(parsed: &[Option<Parsed>], plan: Option<&Plan>, out: &mut Di
             );
         }
     }
-    let Some(plan) = plan else { return };
+    let Some(plan) = run.plan else { return };
     let expected: BTreeSet<String> = plan.etcd_members().map(|n| n.address.to_string()).collect();
     for (file, set, hosts) in &sets {
         if *hosts != expected {
@@ -431,12 +641,16 @@ fn host_of(url: &str) -> String {
     net::url_host(url).to_string()
 }
 
-/// KVP003 across kube-vip manifests on 1.29+.
-fn kube_vip_kubeconfigs(
-    parsed: &[Option<Parsed>],
-    options: &super::LintOptions,
-    out: &mut Diagnostics,
-) {
+/// KVP003: super-admin.conf before 1.29 in one manifest; from 1.29, exactly one of a
+/// run's kube-vip static pods (the init node's) mounts it.
+fn kubeconfig_for_version(run: &Run<'_>, out: &mut Diagnostics) {
+    for (i, m) in run.each(manifest) {
+        in_file(out, i, |o| {
+            kubevip::super_admin_before_1_29(m, run.version, o)
+        });
+    }
+    // Only a version the user gave counts here, not one guessed from the files.
+    let options = run.options;
     let version = options
         .kubernetes_version
         .as_ref()
@@ -444,13 +658,9 @@ fn kube_vip_kubeconfigs(
     let Some(v) = version.filter(|v| v.has_super_admin_conf()) else {
         return;
     };
-    let manifests: Vec<(FileId, &kubevip::Manifest)> = parsed
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| match p {
-            Some(Parsed::KubeVip(m)) if m.kind == "Pod" && m.kubeconfig.is_some() => Some((i, m)),
-            _ => None,
-        })
+    let manifests: Vec<(FileId, &kubevip::Manifest)> = run
+        .each(manifest)
+        .filter(|(_, m)| m.kind == "Pod" && m.kubeconfig.is_some())
         .collect();
     if manifests.len() < 2 {
         return;
@@ -476,15 +686,11 @@ fn kube_vip_kubeconfigs(
 
 /// KAD007: the VIP (topology, or the single VIP of the run's keepalived/kube-vip files)
 /// in certSANs when controlPlaneEndpoint is a name.
-fn vip_in_sans(
-    parsed: &[Option<Parsed>],
-    kals: &[Kal<'_>],
-    plan: Option<&Plan>,
-    out: &mut Diagnostics,
-) {
+fn vip_missing_from_sans(run: &Run<'_>, out: &mut Diagnostics) {
+    let (parsed, plan) = (run.parsed, run.plan);
     let mut vips: BTreeSet<String> = match plan {
         Some(p) => p.endpoint.vip.iter().map(|v| v.addr.to_string()).collect(),
-        None => kals.iter().flat_map(|k| k.vips()).collect(),
+        None => run.kals.iter().flat_map(|k| k.vips()).collect(),
     };
     if plan.is_none() {
         for p in parsed.iter().flatten() {
@@ -499,10 +705,7 @@ fn vip_in_sans(
         return;
     }
     let vip = vips.into_iter().next().expect("one");
-    for (i, p) in parsed.iter().enumerate() {
-        let Some(Parsed::Kubeadm(y)) = p else {
-            continue;
-        };
+    for (i, y) in run.each(kubeadm_yaml) {
         let Some((host, _, node)) = kubeadm::endpoint(y) else {
             continue;
         };
@@ -515,146 +718,96 @@ fn vip_in_sans(
     }
 }
 
-/// Every file against the topology.
-fn topology(parsed: &[Option<Parsed>], kals: &[Kal<'_>], plan: &Plan, out: &mut Diagnostics) {
+/// KAD006: controlPlaneEndpoint is the address of one node: this file's own
+/// advertiseAddress, or (with a topology) any node's.
+fn endpoint_is_single_node(run: &Run<'_>, out: &mut Diagnostics) {
+    for (i, y) in run.each(kubeadm_yaml) {
+        in_file(out, i, |o| kubeadm::endpoint_is_own_address(y, o));
+    }
+    let Some(plan) = run.plan else { return };
+    for (i, y) in run.each(kubeadm_yaml) {
+        if let Some((host, _, node)) = kubeadm::endpoint(y)
+            && plan.nodes.iter().any(|n| n.address.to_string() == host)
+        {
+            push(
+                out,
+                i,
+                at(
+                    &kubeadm::ENDPOINT_IS_SINGLE_NODE,
+                    node.span,
+                    format!(
+                        "controlPlaneEndpoint `{host}` is the address of one node of the topology"
+                    ),
+                )
+                .help(format!("use {}", plan.endpoint.address())),
+            );
+        }
+    }
+}
+
+/// HAP009: haproxy's API backend against the topology's control planes.
+fn backends_differ(run: &Run<'_>, out: &mut Diagnostics) {
+    let Some(plan) = run.plan else { return };
+    let configs = run.each(|p| match p {
+        Parsed::Haproxy(cfg) => Some(cfg),
+        _ => None,
+    });
+    for (i, cfg) in configs {
+        let servers = haproxy::backend_servers(cfg);
+        if let Some(span) = servers.first().map(|(d, _)| d.words_span())
+            && let Some(msg) = servers_differ(
+                plan,
+                servers.into_iter().map(|(_, a)| a),
+                "haproxy's servers",
+            )
+        {
+            push(
+                out,
+                i,
+                at(&BACKENDS_DIFFER, span, msg).help("re-render haproxy.cfg with hagen"),
+            );
+        }
+    }
+}
+
+/// NGX004: nginx's upstream servers against the topology's control planes.
+fn upstream_differs(run: &Run<'_>, out: &mut Diagnostics) {
+    let Some(plan) = run.plan else { return };
+    let configs = run.each(|p| match p {
+        Parsed::Nginx(cfg) => Some(cfg),
+        _ => None,
+    });
+    for (i, cfg) in configs {
+        let servers = nginx::upstream_servers(cfg);
+        if let Some(span) = servers.first().map(|(d, _)| d.span())
+            && let Some(msg) = servers_differ(
+                plan,
+                servers.into_iter().map(|(_, a)| a),
+                "nginx's upstream servers",
+            )
+        {
+            push(
+                out,
+                i,
+                at(&UPSTREAM_DIFFERS, span, msg).help("re-render nginx.conf with hagen"),
+            );
+        }
+    }
+}
+
+/// What a proxy's servers lack or add next to the control planes (`address:bindPort`),
+/// if they differ; HAP009 and NGX004 say it alike.
+fn servers_differ(
+    plan: &Plan,
+    servers: impl Iterator<Item = String>,
+    what: &str,
+) -> Option<String> {
     let expected: BTreeSet<String> = plan
         .control_planes()
         .map(|n| HostPort::new(n.address, plan.bind_port).to_string())
         .collect();
-    let addresses: BTreeSet<String> = plan.nodes.iter().map(|n| n.address.to_string()).collect();
-    let vip = plan.endpoint.vip.as_ref().map(|v| v.addr.to_string());
-    for (i, p) in parsed.iter().enumerate() {
-        match p {
-            Some(Parsed::Haproxy(_) | Parsed::Nginx(_)) => {
-                // The proxy's servers against the control planes, the same for both.
-                let (rule, first, got, what, file) = match p {
-                    Some(Parsed::Haproxy(cfg)) => {
-                        let servers = haproxy::backend_servers(cfg);
-                        let first = servers.first().map(|(d, _)| d.words_span());
-                        let got = canonical_servers(servers.into_iter().map(|(_, a)| a));
-                        (
-                            &BACKENDS_DIFFER,
-                            first,
-                            got,
-                            "haproxy's servers",
-                            "haproxy.cfg",
-                        )
-                    }
-                    Some(Parsed::Nginx(cfg)) => {
-                        let servers = nginx::upstream_servers(cfg);
-                        let first = servers.first().map(|(d, _)| d.span());
-                        let got = canonical_servers(servers.into_iter().map(|(_, a)| a));
-                        (
-                            &UPSTREAM_DIFFERS,
-                            first,
-                            got,
-                            "nginx's upstream servers",
-                            "nginx.conf",
-                        )
-                    }
-                    _ => continue,
-                };
-                if let Some(span) = first
-                    && got != expected
-                {
-                    push(
-                        out,
-                        i,
-                        at(rule, span, diff(what, &got, &expected))
-                            .help(format!("re-render {file} with hagen")),
-                    );
-                }
-            }
-            Some(Parsed::Kubeadm(y)) => {
-                if let Some((host, _, node)) = kubeadm::endpoint(y)
-                    && plan.nodes.iter().any(|n| n.address.to_string() == host)
-                {
-                    push(out, i, at(&kubeadm::ENDPOINT_IS_SINGLE_NODE, node.span, format!("controlPlaneEndpoint `{host}` is the address of one node of the topology")).help(format!("use {}", plan.endpoint.address())));
-                }
-            }
-            Some(Parsed::Certs(cs)) => {
-                for c in cs
-                    .iter()
-                    .filter(|c| c.server_auth && c.subject.contains("CN=kube-apiserver"))
-                {
-                    let sans = c.sans.clone().unwrap_or_default();
-                    let mut missing: Vec<String> = vip
-                        .iter()
-                        .chain(plan.endpoint.dns.iter())
-                        .filter(|n| !sans.contains(n))
-                        .cloned()
-                        .collect();
-                    if !plan
-                        .control_planes()
-                        .any(|n| sans.contains(&n.address.to_string()))
-                    {
-                        missing.push("a control-plane node address".into());
-                    }
-                    if !missing.is_empty() {
-                        push(
-                            out,
-                            i,
-                            at(
-                                &certs::SAN_MISSING,
-                                c.span,
-                                format!("the API server certificate lacks {}", missing.join(", ")),
-                            )
-                            .help("add them to apiServer.certSANs and regenerate the certificate"),
-                        );
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    for k in kals {
-        if let Some((v, span)) = k.inst.vrid
-            && v.parse::<u8>().ok() != Some(plan.load_balancer.virtual_router_id)
-        {
-            push(
-                out,
-                k.file,
-                at(
-                    &keepalived::VRRP_MISMATCH,
-                    span,
-                    format!(
-                        "virtual_router_id {v}; the topology uses {}",
-                        plan.load_balancer.virtual_router_id
-                    ),
-                )
-                .help("re-render keepalived.conf with hagen"),
-            );
-        }
-        if let Some(vip) = &vip
-            && let Some((v, span)) = k.inst.vips.first()
-            && v != vip
-        {
-            push(
-                out,
-                k.file,
-                at(
-                    &keepalived::VRRP_MISMATCH,
-                    *span,
-                    format!("VIP {v}; the topology's VIP is {vip}"),
-                )
-                .help("re-render keepalived.conf with hagen"),
-            );
-        }
-        for (p, span) in &k.inst.peers {
-            if !addresses.contains(*p) {
-                push(
-                    out,
-                    k.file,
-                    at(
-                        &keepalived::VRRP_MISMATCH,
-                        *span,
-                        format!("unicast peer {p} is not a node of the topology"),
-                    )
-                    .help("list the other nodes' addresses"),
-                );
-            }
-        }
-    }
+    let got = canonical_servers(servers);
+    (got != expected).then(|| diff(what, &got, &expected))
 }
 
 /// Server addresses in hagen's own spelling of `host:port` (so `[fd00:0::11]:6443` is

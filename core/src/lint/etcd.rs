@@ -51,36 +51,24 @@ impl Settings {
     }
 }
 
-/// Every ETC rule, sorted by code.
-pub static RULES: &[&Rule] = &[
-    &EVEN_MEMBERS,
-    &SINGLE_MEMBER,
-    &PLAINTEXT_URL,
-    &NO_CLIENT_CERT_AUTH,
-    &UNIT_CONTINUATION_BROKEN,
-    &MALFORMED_FLAG,
-    &INITIAL_CLUSTER_MISMATCH,
-];
-
 /// A single-file etcd rule.
 pub type CheckFn = fn(&Settings, &Ctx<'_>, &mut Diagnostics);
 
-/// The single-file checks.
-pub static CHECKS: &[CheckFn] = &[
-    even_members,
-    single_member,
-    plaintext_url,
-    no_client_cert_auth,
-    unit_continuation_broken,
-    malformed_flag,
+/// Every single-file ETC rule with its check, sorted by code (ETC007 is in
+/// [`cross::RULES`](super::cross::RULES)).
+pub static RULES: &[(&Rule, CheckFn)] = &[
+    (&EVEN_MEMBERS, even_members),
+    (&SINGLE_MEMBER, single_member),
+    (&PLAINTEXT_URL, plaintext_url),
+    (&NO_CLIENT_CERT_AUTH, no_client_cert_auth),
+    (&UNIT_CONTINUATION_BROKEN, unit_continuation_broken),
+    (&MALFORMED_FLAG, malformed_flag),
 ];
 
 /// Reads and checks one file of etcd settings.
 pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Settings> {
     let s = read(&ctx.file.name, &ctx.file.text);
-    for check in CHECKS {
-        check(&s, ctx, out);
-    }
+    super::run_checks(RULES, &s, ctx, out);
     Some(s)
 }
 

@@ -1,9 +1,9 @@
 //! LNT rules: what happened to a file as a whole (could not be parsed, a template, not a
 //! kind hagen lints).
 
-use super::{Kind, at};
+use super::{Ctx, Kind, at};
 use crate::diag::Rule;
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::source::Span;
 
 /// LNT001.
@@ -111,13 +111,26 @@ Lint the included files or their directory in the same run
 ",
 };
 
-/// Every LNT rule, sorted by code.
-pub static RULES: &[&Rule] = &[
-    &UNPARSEABLE_FILE,
-    &TEMPLATE_NOT_LINTABLE,
-    &UNKNOWN_FILE_KIND,
-    &INCLUDE_NOT_FOLLOWED,
+/// An LNT rule's check; none has work of its own (see [`RULES`]).
+pub type CheckFn = fn(&Ctx<'_>, &mut Diagnostics);
+
+/// Every LNT rule, sorted by code. They are about how a file was read, so they are
+/// reported while it is detected or parsed and pair with no-ops.
+pub static RULES: &[(&Rule, CheckFn)] = &[
+    (&UNPARSEABLE_FILE, reported_by_parser),
+    (&TEMPLATE_NOT_LINTABLE, reported_by_detect),
+    (&UNKNOWN_FILE_KIND, reported_by_detect),
+    (&INCLUDE_NOT_FOLLOWED, reported_by_parser),
 ];
+
+/// LNT001 is reported by each domain's `lint` when its parser rejects the file
+/// ([`unparseable`]); LNT004 by `keepalived::lint` and `nginx::lint` at each `include`
+/// of the parsed file ([`include`]).
+pub fn reported_by_parser(_: &Ctx<'_>, _: &mut Diagnostics) {}
+
+/// LNT002 and LNT003 are reported before parsing, when the file is found to be a
+/// template ([`template`]) or of no kind hagen lints ([`unknown_kind`]).
+pub fn reported_by_detect(_: &Ctx<'_>, _: &mut Diagnostics) {}
 
 /// LNT004 at the include directive.
 pub fn include(span: Span, target: &str) -> Diagnostic {

@@ -6,6 +6,7 @@ use super::{Ctx, Kind, at, general};
 use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
 use crate::source::Span;
+use crate::version::KubeVersion;
 
 /// The kube-vip container of a manifest: its environment and kubeconfig mount.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,23 +39,15 @@ impl Manifest {
     }
 }
 
-/// Every KVP rule, sorted by code.
-pub static RULES: &[&Rule] = &[
-    &DEPRECATED_VARIABLE,
-    &ARP_WITHOUT_LEADER_ELECTION,
-    &KUBECONFIG_FOR_VERSION,
-    &NO_ADDRESS,
-];
-
 /// A single-file kube-vip rule.
 pub type CheckFn = fn(&Manifest, &Ctx<'_>, &mut Diagnostics);
 
-/// The single-file checks.
-pub static CHECKS: &[CheckFn] = &[
-    deprecated_variable,
-    arp_without_leader_election,
-    kubeconfig_for_version,
-    no_address,
+/// Every single-file KVP rule with its check, sorted by code. KVP003 (which also
+/// compares the manifests of a run) is in [`cross::RULES`](super::cross::RULES).
+pub static RULES: &[(&Rule, CheckFn)] = &[
+    (&DEPRECATED_VARIABLE, deprecated_variable),
+    (&ARP_WITHOUT_LEADER_ELECTION, arp_without_leader_election),
+    (&NO_ADDRESS, no_address),
 ];
 
 /// Parses and checks a kube-vip manifest.
@@ -76,9 +69,7 @@ pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Manifest> {
         ));
         return None;
     };
-    for check in CHECKS {
-        check(&m, ctx, out);
-    }
+    super::run_checks(RULES, &m, ctx, out);
     Some(m)
 }
 
@@ -278,9 +269,9 @@ pub fn arp_without_leader_election(m: &Manifest, _: &Ctx<'_>, out: &mut Diagnost
     }
 }
 
-/// KVP003 (single file: super-admin.conf before 1.29).
-pub fn kubeconfig_for_version(m: &Manifest, ctx: &Ctx<'_>, out: &mut Diagnostics) {
-    let (Some(v), Some((path, span))) = (ctx.version, &m.kubeconfig) else {
+/// KVP003 within one manifest: super-admin.conf before 1.29 (`version`, if known).
+pub fn super_admin_before_1_29(m: &Manifest, version: Option<&KubeVersion>, out: &mut Diagnostics) {
+    let (Some(v), Some((path, span))) = (version, &m.kubeconfig) else {
         return;
     };
     if path.ends_with("super-admin.conf") && !v.has_super_admin_conf() {

@@ -9,12 +9,21 @@
 //!    skipped with an info (LNT003).
 //! 2. **Parse** it with a tolerant parser of our own that keeps byte spans. A file that
 //!    cannot be parsed gives one LNT001 diagnostic and no other finding.
-//! 3. **Check** it with its domain's `RULES` (one `pub fn` per rule).
-//! 4. **Cross-check** the parsed files together ([`cross`]): the same VRID, VIP and
-//!    peers in every keepalived.conf, one CA, the check script's VIP; and, with a
-//!    topology, every file against the validated [`Plan`].
+//! 3. **Check** it with its domain's `RULES`.
+//! 4. **Cross-check** the parsed files together with [`cross::RULES`]: the same VRID,
+//!    VIP and peers in every keepalived.conf, one CA, the check script's VIP; and, with
+//!    a topology, every file against the validated [`Plan`].
 //! 5. **Filter**: inline `hagen:ignore CODE` comments and the configured levels
 //!    ([`LintOptions::levels`]) drop or re-grade findings.
+//!
+//! Every rule is registered once, as a `(&Rule, check)` pair in one list sorted by
+//! code, the shape of the topology rules: each domain module (`haproxy`, `keepalived`,
+//! …) has `RULES: &[(&Rule, CheckFn)]` for the rules one file decides, its `CheckFn`
+//! taking that domain's parsed file; [`cross::RULES`] has the rules that read several
+//! files or the topology (`CrossFn`, over a [`cross::Run`]), even when part of what
+//! they report concerns one file. Each check reports only its own rule (debug builds
+//! assert it). Rules reported while a file is detected or parsed (LNT001–LNT004) pair
+//! with a no-op that says where. [`rules`] chains the lists for the registry.
 
 pub mod certs;
 pub mod cross;
@@ -30,7 +39,7 @@ pub use crate::yaml;
 
 use crate::diag::{Diagnostic, Diagnostics, Level, Rule};
 use crate::plan::Plan;
-use crate::source::{SourceFile, Span};
+use crate::source::{FileId, SourceFile, Span};
 use crate::version::KubeVersion;
 use std::collections::BTreeMap;
 
@@ -217,22 +226,69 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
         };
         let mut local = Diagnostics::new();
         let (report, p) = lint_one(&ctx, &mut local);
-        for mut d in local.into_vec() {
-            d.file = id;
-            for l in &mut d.labels {
-                l.file = id;
-            }
-            out.push(d);
-        }
+        relocate(local, id, &mut out);
         reports.push(report);
         parsed.push(p);
     }
-    cross::run(files, &parsed, options, &mut out);
+    cross::run(&cross::Run::new(files, &parsed, options, version), &mut out);
     let mut diagnostics = filter(files, out, options);
     diagnostics.sort();
     Report {
         diagnostics,
         files: reports,
+    }
+}
+
+/// Moves findings made on one file alone (which say file 0) to that file, labels too.
+fn relocate(local: Diagnostics, id: FileId, out: &mut Diagnostics) {
+    for mut d in local.into_vec() {
+        d.file = id;
+        for l in &mut d.labels {
+            l.file = id;
+        }
+        out.push(d);
+    }
+}
+
+/// The shape of every domain's `CheckFn`, over its parsed file `P`.
+type Check<P> = fn(&P, &Ctx<'_>, &mut Diagnostics);
+
+/// Runs a domain's checks over one parsed file.
+fn run_checks<P: ?Sized>(
+    rules: &[(&'static Rule, Check<P>)],
+    parsed: &P,
+    ctx: &Ctx<'_>,
+    out: &mut Diagnostics,
+) {
+    for (rule, check) in rules {
+        let before = out.len();
+        check(parsed, ctx, out);
+        debug_assert_only(rule, out, before);
+    }
+}
+
+/// A check reports its own rule only, so that its line in `RULES` is the whole of the
+/// rule's wiring; debug builds (the tests) fail on one that strays.
+fn debug_assert_only(rule: &Rule, out: &Diagnostics, before: usize) {
+    if cfg!(debug_assertions)
+        && let Some(d) = out.iter().skip(before).find(|d| d.rule.code != rule.code)
+    {
+        panic!(
+            "the check paired with {} reported {}",
+            rule.code, d.rule.code
+        );
+    }
+}
+
+/// Runs a pass that finds several rules' problems at once and keeps `rule`'s, so each
+/// of those rules still has a check of its own.
+fn only(rule: &Rule, out: &mut Diagnostics, pass: impl FnOnce(&mut Diagnostics)) {
+    let mut all = Diagnostics::new();
+    pass(&mut all);
+    for d in all.into_vec() {
+        if d.rule.code == rule.code {
+            out.push(d);
+        }
     }
 }
 
@@ -251,7 +307,7 @@ fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>
     let parsed = match kind {
         Kind::Haproxy => haproxy::lint(ctx, out).map(Parsed::Haproxy),
         Kind::Keepalived => keepalived::lint(ctx, out).map(Parsed::Keepalived),
-        Kind::CheckScript => Some(Parsed::CheckScript(keepalived::lint_script(ctx, out))),
+        Kind::CheckScript => Some(Parsed::CheckScript(keepalived::parse_script(text))),
         Kind::Nginx => nginx::lint(ctx, out).map(Parsed::Nginx),
         Kind::Kubeadm => kubeadm::lint(ctx, out).map(Parsed::Kubeadm),
         Kind::Etcd => etcd::lint(ctx, out).map(Parsed::Etcd),
@@ -465,18 +521,25 @@ pub fn suppressed(text: &str, code: &str, span: Option<Span>) -> bool {
     })
 }
 
-/// Every lint rule, sorted by code, for the registry.
+/// Every lint rule, sorted by code, for the registry: each domain's list and the
+/// cross-file one.
 pub fn rules() -> impl Iterator<Item = &'static Rule> {
-    certs::RULES
-        .iter()
-        .chain(etcd::RULES)
-        .chain(haproxy::RULES)
-        .chain(kubeadm::RULES)
-        .chain(keepalived::RULES)
-        .chain(kubevip::RULES)
-        .chain(general::RULES)
-        .chain(nginx::RULES)
-        .copied()
+    fn of<F>(list: &'static [(&'static Rule, F)]) -> impl Iterator<Item = &'static Rule> {
+        list.iter().map(|(rule, _)| *rule)
+    }
+    let mut all: Vec<&'static Rule> = of(certs::RULES)
+        .chain(of(etcd::RULES))
+        .chain(of(general::RULES))
+        .chain(of(haproxy::RULES))
+        .chain(of(keepalived::RULES))
+        .chain(of(kubeadm::RULES))
+        .chain(of(kubevip::RULES))
+        .chain(of(nginx::RULES))
+        .chain(of(cross::RULES))
+        .collect();
+    // The cross-file codes fall between the domains' (KAL004 among the KALs).
+    all.sort_by_key(|r| r.code);
+    all.into_iter()
 }
 
 /// A diagnostic helper shared by the domains: a finding at a span with a help line.
@@ -504,6 +567,15 @@ mod tests {
             "CRT002",
             None
         ));
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "the check paired with HAP001 reported HAP002")]
+    fn a_check_reporting_another_rule_fails() {
+        let mut out = Diagnostics::new();
+        out.push(Diagnostic::new(&haproxy::TCP_ONLY_CHECK, "stray"));
+        debug_assert_only(&haproxy::HTTPCHK_OVERRIDDEN, &out, 0);
     }
 
     #[test]

@@ -10,37 +10,23 @@ use parse::{Config, Section};
 /// A single-file haproxy rule.
 pub type CheckFn = fn(&Config, &Ctx<'_>, &mut Diagnostics);
 
-/// Every HAP rule, sorted by code.
-pub static RULES: &[&Rule] = &[
-    &HTTPCHK_OVERRIDDEN,
-    &TCP_ONLY_CHECK,
-    &VERIFY_NONE,
-    &STATS_WEAK_CREDENTIALS,
-    &TIMEOUT_MISSING_OR_SHORT,
-    &MISSING_FINAL_NEWLINE,
-    &BACKEND_WITHOUT_SERVERS,
-    &SINGLE_BACKEND_SERVER,
-    &super::cross::BACKENDS_DIFFER,
-];
-
-/// The checks, in the order of [`RULES`].
-pub static CHECKS: &[CheckFn] = &[
-    httpchk_overridden,
-    tcp_only_check,
-    verify_none,
-    stats_weak_credentials,
-    timeout_missing_or_short,
-    missing_final_newline,
-    backend_without_servers,
-    single_backend_server,
+/// Every single-file HAP rule with its check, sorted by code (HAP009 is in
+/// [`cross::RULES`](super::cross::RULES)).
+pub static RULES: &[(&Rule, CheckFn)] = &[
+    (&HTTPCHK_OVERRIDDEN, httpchk_overridden),
+    (&TCP_ONLY_CHECK, tcp_only_check),
+    (&VERIFY_NONE, verify_none),
+    (&STATS_WEAK_CREDENTIALS, stats_weak_credentials),
+    (&TIMEOUT_MISSING_OR_SHORT, timeout_missing_or_short),
+    (&MISSING_FINAL_NEWLINE, missing_final_newline),
+    (&BACKEND_WITHOUT_SERVERS, backend_without_servers),
+    (&SINGLE_BACKEND_SERVER, single_backend_server),
 ];
 
 /// Parses and checks one haproxy.cfg.
 pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
     let cfg = parse::parse(&ctx.file.text);
-    for check in CHECKS {
-        check(&cfg, ctx, out);
-    }
+    super::run_checks(RULES, &cfg, ctx, out);
     Some(cfg)
 }
 

@@ -5,46 +5,30 @@ pub mod parse;
 use super::{Ctx, Kind, at, general};
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 use parse::{Config, Item};
 
 /// A single-file keepalived rule.
 pub type CheckFn = fn(&Config, &Ctx<'_>, &mut Diagnostics);
 
-/// Every KAL rule, sorted by code.
-pub static RULES: &[&Rule] = &[
-    &AUTH_PASS_TOO_LONG,
-    &AUTH_PASS_CUT_BY_COMMENT,
-    &MULTICAST_WITHOUT_PEERS,
-    &TRACK_SCRIPT_BROKEN,
-    &NOTHING_TRACKED,
-    &WEIGHT_TOO_SMALL,
-    &SCRIPT_SECURITY_WITHOUT_USER,
-    &VRRP_MISMATCH,
-    &CHECK_SCRIPT_WRONG_TARGET,
-    &MISSPELT_KEYWORD,
-    &INVALID_VRRP_VALUE,
-];
-
-/// The single-file checks.
-pub static CHECKS: &[CheckFn] = &[
-    auth_pass_too_long,
-    auth_pass_cut_by_comment,
-    multicast_without_peers,
-    track_script_broken,
-    nothing_tracked,
-    script_security_without_user,
-    misspelt_keyword,
-    invalid_vrrp_value,
+/// Every single-file KAL rule with its check, sorted by code. KAL004 (which looks for
+/// the tracked script among the linted files), KAL006, KAL008 and KAL009 are in
+/// [`cross::RULES`](super::cross::RULES).
+pub static RULES: &[(&Rule, CheckFn)] = &[
+    (&AUTH_PASS_TOO_LONG, auth_pass_too_long),
+    (&AUTH_PASS_CUT_BY_COMMENT, auth_pass_cut_by_comment),
+    (&MULTICAST_WITHOUT_PEERS, multicast_without_peers),
+    (&NOTHING_TRACKED, nothing_tracked),
+    (&SCRIPT_SECURITY_WITHOUT_USER, script_security_without_user),
+    (&MISSPELT_KEYWORD, misspelt_keyword),
+    (&INVALID_VRRP_VALUE, invalid_vrrp_value),
 ];
 
 /// Parses and checks one keepalived.conf.
 pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
     match parse::parse(&ctx.file.text) {
         Ok(cfg) => {
-            for check in CHECKS {
-                check(&cfg, ctx, out);
-            }
+            super::run_checks(RULES, &cfg, ctx, out);
             for inc in cfg.all("include") {
                 out.push(general::include(inc.span(), inc.arg(1).unwrap_or("")));
             }
@@ -630,11 +614,15 @@ fn tracked(inst: &Item) -> Vec<&crate::lint::scan::Word> {
 }
 
 /// Finds a linted file that is the script at `path` (same path suffix, or the same
-/// name in the directory of the keepalived.conf).
-pub fn find_script<'a>(ctx: &Ctx<'a>, path: &str) -> Option<&'a crate::source::SourceFile> {
+/// name in the directory of the keepalived.conf `conf`).
+pub fn find_script<'a>(
+    conf: &SourceFile,
+    files: &'a [SourceFile],
+    path: &str,
+) -> Option<&'a SourceFile> {
     let base = path.rsplit('/').next()?;
-    let dir = ctx.file.name.rsplit_once('/').map_or("", |(d, _)| d);
-    ctx.files.iter().find(|f| {
+    let dir = conf.name.rsplit_once('/').map_or("", |(d, _)| d);
+    files.iter().find(|f| {
         f.name.ends_with(path)
             || f.name
                 .rsplit_once('/')
@@ -644,8 +632,14 @@ pub fn find_script<'a>(ctx: &Ctx<'a>, path: &str) -> Option<&'a crate::source::S
     })
 }
 
-/// KAL004 (on keepalived.conf).
-pub fn track_script_broken(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+/// KAL004 on keepalived.conf `conf`: a tracked script that no `vrrp_script` defines, or
+/// whose file is not among `files`.
+pub fn track_script_broken(
+    cfg: &Config,
+    conf: &SourceFile,
+    files: &[SourceFile],
+    out: &mut Diagnostics,
+) {
     let defined = scripts(cfg);
     for inst in cfg.all("vrrp_instance") {
         for name in tracked(inst) {
@@ -679,7 +673,7 @@ pub fn track_script_broken(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
             continue;
         }
         let span = s.get("script").map_or(s.span(), |i| i.span());
-        if find_script(ctx, path).is_none() {
+        if find_script(conf, files, path).is_none() {
             out.push(
                 at(&TRACK_SCRIPT_BROKEN, span, format!("the script `{path}` is not among the linted files, so hagen cannot check that it exists, is executable and starts with `#!`"))
                     .severity(Severity::Info)
@@ -748,10 +742,8 @@ pub struct Script {
     pub targets: Vec<(String, Option<u16>, Span)>,
 }
 
-/// Parses a check script and checks it on its own (KAL004: `#!` line, mode).
-pub fn lint_script(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Script {
-    let text = &ctx.file.text;
-    let script = parse_script(text);
+/// KAL004 on a check script: no `#!` line, or not executable (`mode`, when known).
+pub fn script_not_runnable(script: &Script, text: &str, mode: Option<u32>, out: &mut Diagnostics) {
     if !script.shebang {
         let end = text.find('\n').unwrap_or(text.len());
         out.push(
@@ -759,7 +751,7 @@ pub fn lint_script(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Script {
                 .help("start it with `#!/bin/sh`"),
         );
     }
-    if let Some(mode) = ctx.options.modes.get(&ctx.file.name)
+    if let Some(mode) = mode
         && mode & 0o111 == 0
     {
         out.push(
@@ -767,7 +759,6 @@ pub fn lint_script(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Script {
                 .help("chmod 0755 it"),
         );
     }
-    script
 }
 
 /// Finds the shebang and the `scheme://host:port` targets of a script.

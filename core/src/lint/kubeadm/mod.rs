@@ -18,26 +18,17 @@ use std::sync::OnceLock;
 /// A single-file kubeadm rule.
 pub type CheckFn = fn(&yaml::Yaml, &Ctx<'_>, &mut Diagnostics);
 
-/// Every KAD rule, sorted by code.
-pub static RULES: &[&Rule] = &[
-    &API_VERSION_UNSUPPORTED,
-    &API_VERSION_DEPRECATED,
-    &UNKNOWN_FIELD,
-    &WRONG_SHAPE,
-    &NO_CONTROL_PLANE_ENDPOINT,
-    &ENDPOINT_IS_SINGLE_NODE,
-    &VIP_MISSING_FROM_SANS,
-    &WRONG_VALUE_TYPE,
-    &INVALID_VALUE,
-];
-
-/// The single-file checks.
-pub static CHECKS: &[CheckFn] = &[
-    api_version_unsupported,
-    api_version_deprecated,
-    unknown_fields,
-    no_control_plane_endpoint,
-    endpoint_is_single_node,
+/// Every single-file KAD rule with its check, sorted by code. KAD006 (which also
+/// compares the endpoint with the topology's nodes) and KAD007 are in
+/// [`cross::RULES`](super::cross::RULES).
+pub static RULES: &[(&Rule, CheckFn)] = &[
+    (&API_VERSION_UNSUPPORTED, api_version_unsupported),
+    (&API_VERSION_DEPRECATED, api_version_deprecated),
+    (&UNKNOWN_FIELD, unknown_field),
+    (&WRONG_SHAPE, wrong_shape),
+    (&NO_CONTROL_PLANE_ENDPOINT, no_control_plane_endpoint),
+    (&WRONG_VALUE_TYPE, wrong_value_type),
+    (&INVALID_VALUE, invalid_value),
 ];
 
 /// Parses and checks one kubeadm YAML file.
@@ -51,9 +42,7 @@ pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<yaml::Yaml> {
         ));
         return None;
     }
-    for check in CHECKS {
-        check(&y, ctx, out);
-    }
+    super::run_checks(RULES, &y, ctx, out);
     Some(y)
 }
 
@@ -489,9 +478,30 @@ fn shape(t: char) -> &'static str {
     }
 }
 
-/// KAD003, KAD004, KAD008 and KAD009: walks each v1beta3/v1beta4 document against the
-/// field table.
-pub fn unknown_fields(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+/// KAD003.
+pub fn unknown_field(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+    super::only(&UNKNOWN_FIELD, out, |all| check_fields(y, all));
+}
+
+/// KAD004.
+pub fn wrong_shape(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+    super::only(&WRONG_SHAPE, out, |all| check_fields(y, all));
+}
+
+/// KAD008.
+pub fn wrong_value_type(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+    super::only(&WRONG_VALUE_TYPE, out, |all| check_fields(y, all));
+}
+
+/// KAD009.
+pub fn invalid_value(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+    super::only(&INVALID_VALUE, out, |all| check_fields(y, all));
+}
+
+/// KAD003, KAD004, KAD008 and KAD009 in one walk of each v1beta3/v1beta4 document
+/// against the field table: a value of the wrong shape is not looked into, so the
+/// rules depend on one another and share the walk.
+fn check_fields(y: &yaml::Yaml, out: &mut Diagnostics) {
     let table = fields();
     for (v, kind, d) in documents(y) {
         if !matches!(v, "v1beta3" | "v1beta4") || !table.contains_key(&(v, kind)) {
@@ -629,8 +639,8 @@ pub fn no_control_plane_endpoint(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnost
     }
 }
 
-/// KAD006 (single file: the endpoint equals this node's advertiseAddress).
-pub fn endpoint_is_single_node(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
+/// KAD006 within one file: the endpoint is this node's own advertiseAddress.
+pub fn endpoint_is_own_address(y: &yaml::Yaml, out: &mut Diagnostics) {
     let Some((host, _, node)) = endpoint(y) else {
         return;
     };

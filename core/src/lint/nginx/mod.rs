@@ -10,28 +10,19 @@ use parse::{Config, Directive};
 /// A single-file nginx rule.
 pub type CheckFn = fn(&Config, &Ctx<'_>, &mut Diagnostics);
 
-/// Every NGX rule, sorted by code.
-pub static RULES: &[&Rule] = &[
-    &PROXY_TIMEOUT_CUTS_WATCHES,
-    &STREAM_MODULE_NOT_LOADED,
-    &SINGLE_UPSTREAM_SERVER,
-    &super::cross::UPSTREAM_DIFFERS,
-];
-
-/// The single-file checks.
-pub static CHECKS: &[CheckFn] = &[
-    proxy_timeout_cuts_watches,
-    stream_module_not_loaded,
-    single_upstream_server,
+/// Every single-file NGX rule with its check, sorted by code (NGX004 is in
+/// [`cross::RULES`](super::cross::RULES)).
+pub static RULES: &[(&Rule, CheckFn)] = &[
+    (&PROXY_TIMEOUT_CUTS_WATCHES, proxy_timeout_cuts_watches),
+    (&STREAM_MODULE_NOT_LOADED, stream_module_not_loaded),
+    (&SINGLE_UPSTREAM_SERVER, single_upstream_server),
 ];
 
 /// Parses and checks one nginx.conf.
 pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
     match parse::parse(&ctx.file.text) {
         Ok(cfg) => {
-            for check in CHECKS {
-                check(&cfg, ctx, out);
-            }
+            super::run_checks(RULES, &cfg, ctx, out);
             walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
                 // mime.types and the like hold no proxy settings.
                 if d.keyword() == "include"
