@@ -128,6 +128,10 @@ pub mod paths {
     pub const K8S_PKI: &str = "etc/kubernetes/pki";
     /// The PKI of an external etcd member.
     pub const ETCD_PKI: &str = "etc/etcd/pki";
+    /// At the top of the bundle, never on a node: a CA key no node needs (the etcd CA's
+    /// with external etcd), kept for re-rendering, under its name in kubeadm's
+    /// certificatesDir (`pki/etcd/ca.key`).
+    pub const BUNDLE_PKI: &str = "pki";
     /// The bundle folder of a node.
     pub fn node(name: &str) -> String {
         format!("nodes/{name}")
