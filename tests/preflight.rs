@@ -85,8 +85,18 @@ fn topology() -> String {
 fn namespace(netns: &mut Netns, tag: &str, addr: &str) -> String {
     let n = run_name(tag);
     netns.add(&n);
-    ip(&["-n", &n, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0"]);
-    ip(&["-n", &n, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
+    ip(&[
+        "-n", &n, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0",
+    ]);
+    ip(&[
+        "-n",
+        &n,
+        "addr",
+        "add",
+        &format!("{addr}/24"),
+        "dev",
+        "eth0",
+    ]);
     ip(&["-n", &n, "link", "set", "eth0", "up"]);
     ip(&["-n", &n, "link", "set", "peer0", "up"]);
     n
@@ -141,12 +151,24 @@ fn preflight_in_network_namespaces() {
         .as_secs();
     let stamped = |from: u64, until: u64| {
         assert!(script.contains("cert_window=''\n"));
-        script.replacen("cert_window=''\n", &format!("cert_window='{from} {until}'\n"), 1)
+        script.replacen(
+            "cert_window=''\n",
+            &format!("cert_window='{from} {until}'\n"),
+            1,
+        )
     };
     let good = scratch.join("good.sh");
-    write_file(&good, stamped(now - 3600, now + 365 * 86400).as_bytes(), 0o755);
+    write_file(
+        &good,
+        stamped(now - 3600, now + 365 * 86400).as_bytes(),
+        0o755,
+    );
     let ahead = scratch.join("ahead.sh");
-    write_file(&ahead, stamped(now + 86400, now + 366 * 86400).as_bytes(), 0o755);
+    write_file(
+        &ahead,
+        stamped(now + 86400, now + 366 * 86400).as_bytes(),
+        0o755,
+    );
     write_file(
         &scratch.join("etc/hosts"),
         format!("127.0.0.1 localhost\n{VIP} {NAME}\n").as_bytes(),
@@ -167,7 +189,11 @@ fn preflight_in_network_namespaces() {
     let wrong_address = namespace(&mut netns, "pfno", "192.0.2.99");
 
     let (code, out) = run(&set_up, &scratch, &good, &right);
-    assert_eq!((code, out.as_str()), (0, ""), "a node set up right passes silently");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "a node set up right passes silently"
+    );
 
     let (code, out) = run(&wrong_address, &scratch, &good, &right);
     assert_eq!(code, 1, "{out}");
@@ -181,7 +207,10 @@ fn preflight_in_network_namespaces() {
 
     let (code, out) = run(&set_up, &scratch, &ahead, &right);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("before this node's certificates become valid"), "{out}");
+    assert!(
+        out.contains("before this node's certificates become valid"),
+        "{out}"
+    );
 
     let (code, out) = run(&set_up, &scratch, &good, &no_forward);
     assert_eq!(code, 1, "{out}");

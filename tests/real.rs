@@ -243,7 +243,9 @@ pub fn check_file(root: &Path, path: &str, kind: Kind, pki_layer: &Path) -> Resu
                 let key = line.split('=').next().unwrap_or("").trim();
                 // Only per-network-namespace keys may be written in the throwaway one.
                 if !key.starts_with("net.") {
-                    return Err(format!("{path}: `{key}` is not a net.* key; no check writes it"));
+                    return Err(format!(
+                        "{path}: `{key}` is not a net.* key; no check writes it"
+                    ));
                 }
             }
             let mut cmd = Command::new("unshare");
@@ -251,7 +253,10 @@ pub fn check_file(root: &Path, path: &str, kind: Kind, pki_layer: &Path) -> Resu
             let out = run_bounded(cmd, limit);
             let t = text(&out);
             if !out.status.success() || t.contains("cannot") || t.contains("Invalid") {
-                return Err(format!("sysctl -p {path} (private netns): {}\n{t}", out.status));
+                return Err(format!(
+                    "sysctl -p {path} (private netns): {}\n{t}",
+                    out.status
+                ));
             }
         }
         Kind::ModulesLoad => {
@@ -279,11 +284,10 @@ pub fn check_file(root: &Path, path: &str, kind: Kind, pki_layer: &Path) -> Resu
                 let file = format!("/{line}.ko");
                 let listed = known.contains(&file)
                     || known.contains(&format!("/{}.ko", line.replace('_', "-")));
-                if !known.is_empty()
-                    && !listed
-                    && !Path::new("/sys/module").join(line).exists()
-                {
-                    return Err(format!("{path}: kernel module `{line}` is unknown to this kernel"));
+                if !known.is_empty() && !listed && !Path::new("/sys/module").join(line).exists() {
+                    return Err(format!(
+                        "{path}: kernel module `{line}` is unknown to this kernel"
+                    ));
                 }
             }
         }
