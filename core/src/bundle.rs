@@ -105,7 +105,8 @@ impl Bundle {
 
     /// The mode a directory of the bundle should have: 0700 when it directly holds a
     /// private key file (`*.key`), else 0755. Every other directory stays 0755 because
-    /// `rsync -a nodes/NAME/ /` applies these modes to the node's own `/` and `/etc`.
+    /// an install that copies directory attributes (`rsync -a nodes/NAME/ /`, which the
+    /// runbook warns against) would apply these modes to the node's own `/` and `/etc`.
     pub fn dir_mode(&self, dir: &str) -> u32 {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
         let holds_secret = self.files.iter().any(|(p, f)| {
