@@ -216,3 +216,36 @@ fn preflight_in_network_namespaces() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("net.ipv4.ip_forward is 0, not 1"), "{out}");
 }
+
+/// `hagen render` (through `assemble`) writes each node's certificate window into its
+/// preflight: the latest notBefore and the earliest notAfter of that node's certificates.
+/// A worker holds none and keeps the empty window (its preflight skips the clock check).
+#[test]
+fn assemble_stamps_each_nodes_certificate_window() {
+    let topology = hagen_tests::root().join("fixtures/topologies/valid/external-etcd.yaml");
+    let text = std::fs::read_to_string(&topology).unwrap();
+    let source = hagen_core::source::SourceFile::new("external-etcd.yaml", text);
+    let checked = hagen_core::check(&source);
+    let plan = checked.plan.expect("valid");
+    let now = 1_780_272_000;
+    let pki = hagen_core::pki::generate(
+        &plan,
+        &hagen_core::pki::Existing::none(),
+        &mut hagen_core::pki::SeededEntropy::new(9),
+        now,
+    )
+    .unwrap();
+    let bundle =
+        hagen_core::assemble(&source, &plan, &checked.what_if.unwrap_or_default(), &pki).unwrap();
+    let window = |node: &str| {
+        let f = bundle.get(&format!("nodes/{node}/{SCRIPT}")).unwrap();
+        let t = String::from_utf8(f.bytes.clone()).unwrap();
+        let line = t.lines().find(|l| l.starts_with("cert_window=")).unwrap();
+        line.to_string()
+    };
+    // Leaves are backdated 5 minutes and live certValidityDays (365 here).
+    let leaves = format!("cert_window='{} {}'", now - 300, now + 365 * 86400);
+    assert_eq!(window("cp-1"), leaves);
+    assert_eq!(window("etcd-2"), leaves);
+    assert_eq!(window("worker-1"), "cert_window=''");
+}
