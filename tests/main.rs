@@ -8,6 +8,7 @@ mod layers;
 mod lint;
 mod lint_fuzz;
 mod pki;
+mod preflight;
 mod real;
 mod real_failover;
 mod real_vrrp;

@@ -590,6 +590,35 @@ fn external_etcd_pki_verifies_and_is_placed() {
         file(&pki, "nodes/etcd-2/etc/etcd/pki/ca.crt"),
         file(&pki, "nodes/cp-2/etc/kubernetes/pki/etcd/ca.crt")
     );
+    // kubeadm never reads the etcd CA key with external etcd: no node gets it, the bundle
+    // keeps it (top-level pki/) and a re-render reads it back, changing nothing.
+    let etcd_ca_keys: Vec<&str> = pki
+        .files
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .filter(|p| p.ends_with("etcd/ca.key"))
+        .collect();
+    assert_eq!(etcd_ca_keys, ["pki/etcd/ca.key"]);
+    let d = dir.path();
+    std::fs::write(d.join("etcd-ca.key"), file(&pki, "pki/etcd/ca.key")).unwrap();
+    std::fs::write(
+        d.join("etcd-ca.crt"),
+        file(&pki, "nodes/cp-1/etc/kubernetes/pki/etcd/ca.crt"),
+    )
+    .unwrap();
+    assert_eq!(
+        pubkey_of_key(&d.join("etcd-ca.key")),
+        pubkey_of_cert(&d.join("etcd-ca.crt")),
+        "pki/etcd/ca.key is the etcd CA's key"
+    );
+    let existing = Existing::from_bundle(
+        pki.files
+            .iter()
+            .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
+    )
+    .expect("bundle");
+    let again = generate(&plan, &existing, &mut SeededEntropy::new(8), now()).expect("re-render");
+    assert_eq!(again.files, pki.files, "a re-render changed bytes");
 }
 
 #[test]

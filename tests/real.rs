@@ -3,7 +3,9 @@
 //! haproxy opens at check time) and its files go through the program that will read
 //! them on the node: `haproxy -c -dW`, `nginx -t`, `keepalived --config-test` (in a
 //! private network namespace holding the interface it names), `systemd-analyze verify`
-//! (any output fails), `sh -n`/`bash -n`, and a YAML parse. A file of no known kind fails
+//! (any output fails), `sh -n`/`bash -n`, a YAML parse, `sysctl -p` (in a throwaway
+//! network namespace: every key is per-namespace) and the module names of a
+//! modules-load.d file (known to the running kernel where it says). A file of no known kind fails
 //! the test, so a new artifact cannot go unchecked; a second test proves each check
 //! rejects a broken file.
 
@@ -58,6 +60,10 @@ pub enum Kind {
     SystemdUnit,
     Shell,
     Yaml,
+    /// `etc/sysctl.d/*.conf`: read by systemd-sysctl at boot, `sysctl --system` now.
+    Sysctl,
+    /// `etc/modules-load.d/*.conf`: read by systemd-modules-load.
+    ModulesLoad,
     /// The runbook: read by people only.
     Runbook,
 }
@@ -70,6 +76,8 @@ const KINDS: &[Kind] = &[
     Kind::SystemdUnit,
     Kind::Shell,
     Kind::Yaml,
+    Kind::Sysctl,
+    Kind::ModulesLoad,
     Kind::Runbook,
 ];
 
@@ -82,6 +90,10 @@ pub fn kind_of(path: &str, bytes: &[u8]) -> Option<Kind> {
         Some("/etc/keepalived/keepalived.conf") => Kind::Keepalived,
         Some(p) if p.starts_with("/etc/systemd/system/") && p.ends_with(".service") => {
             Kind::SystemdUnit
+        }
+        Some(p) if p.starts_with("/etc/sysctl.d/") && p.ends_with(".conf") => Kind::Sysctl,
+        Some(p) if p.starts_with("/etc/modules-load.d/") && p.ends_with(".conf") => {
+            Kind::ModulesLoad
         }
         _ if bytes.starts_with(b"#!") => Kind::Shell,
         _ if path.ends_with(".yaml") || path.ends_with(".yml") => Kind::Yaml,
@@ -169,7 +181,13 @@ pub fn check_file(root: &Path, path: &str, kind: Kind, pki_layer: &Path) -> Resu
             }
         }
         Kind::SystemdUnit => {
-            let out = in_node("systemd-analyze", &[], &["verify", &on_node])?;
+            // The units run etcd from /usr/local/bin, where the runbook installs the
+            // release; here the packaged /usr/bin/etcd stands in for it, on a tmpfs that
+            // only this private mount namespace sees.
+            let script = "mount -t tmpfs tmpfs /usr/local/bin && \
+                          ln -s /usr/bin/etcd /usr/local/bin/etcd && \
+                          exec systemd-analyze verify \"$1\"";
+            let out = in_node("sh", &[], &["-c", script, "sh", &on_node])?;
             let t = text(&out);
             // An unknown key is only a message with exit 0: any output fails.
             if !out.status.success() || !t.trim().is_empty() {
@@ -214,6 +232,63 @@ pub fn check_file(root: &Path, path: &str, kind: Kind, pki_layer: &Path) -> Resu
             let out = run_bounded(cmd, limit);
             if !out.status.success() {
                 return Err(format!("YAML parse of {path}: {}", text(&out)));
+            }
+        }
+        Kind::Sysctl => {
+            let conf = std::fs::read_to_string(&local).map_err(|e| e.to_string())?;
+            for line in conf.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let key = line.split('=').next().unwrap_or("").trim();
+                // Only per-network-namespace keys may be written in the throwaway one.
+                if !key.starts_with("net.") {
+                    return Err(format!(
+                        "{path}: `{key}` is not a net.* key; no check writes it"
+                    ));
+                }
+            }
+            let mut cmd = Command::new("unshare");
+            cmd.args(["--net", "--", "sysctl", "-p"]).arg(&local);
+            let out = run_bounded(cmd, limit);
+            let t = text(&out);
+            if !out.status.success() || t.contains("cannot") || t.contains("Invalid") {
+                return Err(format!(
+                    "sysctl -p {path} (private netns): {}\n{t}",
+                    out.status
+                ));
+            }
+        }
+        Kind::ModulesLoad => {
+            let conf = std::fs::read_to_string(&local).map_err(|e| e.to_string())?;
+            let mut uname = Command::new("uname");
+            uname.arg("-r");
+            let release = run_bounded(uname, limit);
+            let dir = Path::new("/lib/modules").join(text(&release).trim());
+            let known: String = ["modules.dep", "modules.builtin"]
+                .iter()
+                .filter_map(|f| std::fs::read_to_string(dir.join(f)).ok())
+                .collect();
+            for line in conf.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                    continue;
+                }
+                if !line
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return Err(format!("{path}: `{line}` is not one module name"));
+                }
+                // Known to the running kernel, where it says (this machine may have no
+                // /lib/modules: then only the name is checked).
+                let file = format!("/{line}.ko");
+                let listed = known.contains(&file)
+                    || known.contains(&format!("/{}.ko", line.replace('_', "-")));
+                if !known.is_empty() && !listed && !Path::new("/sys/module").join(line).exists() {
+                    return Err(format!(
+                        "{path}: kernel module `{line}` is unknown to this kernel"
+                    ));
+                }
             }
         }
         Kind::Runbook => {
@@ -411,7 +486,7 @@ const MUTANTS: &[Mutant] = &[
         bundle: "external-etcd",
         path: "nodes/etcd-1/etc/systemd/system/etcd.service",
         what: "an ExecStart binary that does not exist",
-        apply: |b, _| replace(b, "/usr/bin/etcd ", "/usr/bin/etcd-nope "),
+        apply: |b, _| replace(b, "/usr/local/bin/etcd ", "/usr/local/bin/etcd-nope "),
     },
     Mutant {
         bundle: "haproxy-keepalived-stacked",
@@ -424,6 +499,18 @@ const MUTANTS: &[Mutant] = &[
         path: "nodes/cp-1/usr/local/bin/hagen-etcdctl",
         what: "bash-only syntax under #!/bin/sh",
         apply: |b, _| replace(b, "ETCDCTL_API=3", "a=(x y)\nETCDCTL_API=3"),
+    },
+    Mutant {
+        bundle: "v1beta3-keepalived-rsa",
+        path: "nodes/m1/etc/sysctl.d/90-hagen-kubernetes.conf",
+        what: "a misspelt sysctl key",
+        apply: |b, _| replace(b, "net.ipv4.ip_forward", "net.ipv4.ip_forwrd"),
+    },
+    Mutant {
+        bundle: "kube-vip",
+        path: "nodes/cp-1/etc/modules-load.d/hagen-kubernetes.conf",
+        what: "two module names on one line",
+        apply: |b, _| replace(b, "\nbr_netfilter\n", "\nbr_netfilter overlay\n"),
     },
     Mutant {
         bundle: "external-etcd",

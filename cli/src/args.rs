@@ -109,8 +109,9 @@ Configure rules in .hagen-lint.yaml (read from the current directory, or --confi
 Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O failure.";
 
 const RENDER_HELP: &str = "\
-Writes DIR/nodes/<name>/ (an overlay: `rsync -a DIR/nodes/<name>/ root@<name>:/`), the
-runbook DIR/README.md, a MANIFEST, the topology and the join material. Nothing is written
+Writes DIR/nodes/<name>/ (an overlay for that node; DIR/README.md, the runbook, gives the
+command that installs it as root without re-owning `/`), a MANIFEST, the topology and
+the join material. Nothing is written
 when the topology has errors. Re-rendering into an earlier bundle keeps its CAs, keys,
 token and every certificate that still matches; a directory that is not a hagen bundle
 is refused unless --force, which moves it aside.

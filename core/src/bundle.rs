@@ -105,7 +105,8 @@ impl Bundle {
 
     /// The mode a directory of the bundle should have: 0700 when it directly holds a
     /// private key file (`*.key`), else 0755. Every other directory stays 0755 because
-    /// `rsync -a nodes/NAME/ /` applies these modes to the node's own `/` and `/etc`.
+    /// an install that copies directory attributes (`rsync -a nodes/NAME/ /`, which the
+    /// runbook warns against) would apply these modes to the node's own `/` and `/etc`.
     pub fn dir_mode(&self, dir: &str) -> u32 {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
         let holds_secret = self.files.iter().any(|(p, f)| {
@@ -128,6 +129,10 @@ pub mod paths {
     pub const K8S_PKI: &str = "etc/kubernetes/pki";
     /// The PKI of an external etcd member.
     pub const ETCD_PKI: &str = "etc/etcd/pki";
+    /// At the top of the bundle, never on a node: a CA key no node needs (the etcd CA's
+    /// with external etcd), kept for re-rendering, under its name in kubeadm's
+    /// certificatesDir (`pki/etcd/ca.key`).
+    pub const BUNDLE_PKI: &str = "pki";
     /// The bundle folder of a node.
     pub fn node(name: &str) -> String {
         format!("nodes/{name}")

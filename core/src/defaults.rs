@@ -29,6 +29,11 @@ pub const NODE_CIDR_MASK_V6: u8 = 64;
 pub const MIN_MINOR: u32 = 28;
 /// Newest Kubernetes minor hagen was checked against.
 pub const MAX_MINOR: u32 = 36;
+/// `etcd.version`: not a scalar default (it follows `kubernetesVersion`), so not in
+/// [`TABLE`]: the etcd release kubeadm of that Kubernetes release runs itself.
+pub fn etcd_version(kubernetes: &crate::version::KubeVersion) -> crate::version::EtcdVersion {
+    kubernetes.default_etcd()
+}
 /// The kube-vip image (pinned; `loadBalancer.kubeVipImage` overrides it).
 pub const KUBE_VIP_IMAGE: &str = "ghcr.io/kube-vip/kube-vip:v0.8.9";
 

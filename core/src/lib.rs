@@ -112,6 +112,7 @@ pub fn assemble(
     for (path, file) in &pki.files {
         out.insert(path.clone(), file.clone());
     }
+    render::preflight::stamp_cert_window(&mut out);
     out.add(bundle::TOPOLOGY, source.text.clone(), bundle::MODE_FILE);
     out.insert(
         bundle::JOIN.to_string(),

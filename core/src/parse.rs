@@ -546,9 +546,10 @@ impl Reader {
             ("stacked", EtcdType::Stacked),
             ("external", EtcdType::External),
         ];
-        let f = self.fields(node, path, &["type"])?;
+        let f = self.fields(node, path, &["type", "version"])?;
         Some(Etcd {
             kind: self.required(&f, "type", |r, n, p| r.choice(n, p, TYPES))?,
+            version: self.optional(&f, "version", Self::string),
         })
     }
 

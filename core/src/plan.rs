@@ -5,7 +5,7 @@ use crate::defaults;
 use crate::net::{Cidr, Host, HostPort, IfAddr};
 use crate::rules::topology::Ctx;
 use crate::topology::{EtcdType, KeyAlgorithm, LbType, Role};
-use crate::version::{KubeVersion, KubeadmApi};
+use crate::version::{EtcdVersion, KubeVersion, KubeadmApi};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Everything the renderers need, with defaults applied.
@@ -27,6 +27,9 @@ pub struct Plan {
     pub load_balancer: LoadBalancer,
     /// The etcd layout.
     pub etcd: EtcdType,
+    /// The etcd release external members run (the runbook installs it, the preflight
+    /// checks it).
+    pub etcd_version: EtcdVersion,
     /// Pod network(s), comma-separated as kubeadm takes them.
     pub pod_subnet: Option<String>,
     /// Service network (the first one, when dual-stack).
@@ -197,6 +200,7 @@ impl Plan {
                     .map_or(defaults::KUBE_VIP_IMAGE.to_string(), |i| i.get().clone()),
             },
             etcd: cx.etcd,
+            etcd_version: cx.etcd_version?,
             pod_subnet: networking
                 .and_then(|n| n.pod_subnet.as_ref())
                 .map(|p| p.get().clone()),

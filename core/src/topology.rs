@@ -213,6 +213,9 @@ pub struct Etcd {
     /// stacked (default) | external
     #[serde(rename = "type")]
     pub kind: S<EtcdType>,
+    /// The etcd release external members run (`3.5.24`); the runbook installs exactly this one. Default: the etcd kubeadm of the chosen Kubernetes release runs itself. Must not be older than the oldest external etcd that kubeadm accepts (TOP016).
+    #[schemars(regex(pattern = r"^v?[0-9]+\.[0-9]+\.[0-9]+$"))]
+    pub version: Option<S<String>>,
 }
 
 /// The cluster's networks.

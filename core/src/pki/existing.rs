@@ -56,7 +56,8 @@ impl Existing {
     }
 
     /// From the files of an earlier render (bundle paths such as
-    /// `nodes/k8s-m1/etc/kubernetes/pki/ca.crt`). Files outside `nodes/` are ignored. The
+    /// `nodes/k8s-m1/etc/kubernetes/pki/ca.crt`, and `pki/etcd/ca.key` at the top). Other
+    /// files outside `nodes/` are ignored. The
     /// shared files must be the same on every node that has them.
     pub fn from_bundle<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
@@ -67,6 +68,15 @@ impl Existing {
         for (path, bytes) in files {
             if path == crate::bundle::JOIN {
                 existing.join = join::parse_join(bytes);
+                continue;
+            }
+            if let Some(name) = path
+                .strip_prefix(paths::BUNDLE_PKI)
+                .and_then(|p| p.strip_prefix('/'))
+                .filter(|name| spec::is_shared(name))
+            {
+                existing.shared.insert(name.to_string(), bytes.to_vec());
+                first_seen.insert(name.to_string(), path.to_string());
                 continue;
             }
             let Some(rest) = path.strip_prefix("nodes/") else {

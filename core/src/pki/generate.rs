@@ -121,6 +121,10 @@ pub fn generate_with(
                     Pair::New => (PkiAction::Generated, "new CA"),
                     _ => (PkiAction::Kept, "loaded from the existing PKI"),
                 };
+                if !places.iter().any(|p| p.with_key) {
+                    let path = format!("{}/{}.key", paths::BUNDLE_PKI, row.name);
+                    run.out.add(path, &ca.key_file, MODE_SECRET, action);
+                }
                 for place in places {
                     let base = bundle_path(place.node, &place.rel);
                     run.out

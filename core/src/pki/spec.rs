@@ -76,6 +76,13 @@ pub enum Holders {
     /// Every etcd member: control planes under `etc/kubernetes/pki` when etcd is stacked,
     /// the `etcd` nodes under `etc/etcd/pki` when it is external.
     EtcdMembers,
+    /// The etcd CA: every control plane under `etc/kubernetes/pki`, with its key only when
+    /// etcd is stacked (kubeadm signs the stacked members' certificates with it, and a
+    /// joining control plane needs it). With external etcd kubeadm never reads the key
+    /// (`CreatePKIAssets` takes `GetCertsWithoutEtcd`), so no node gets it and the bundle
+    /// alone keeps it, under [`paths::BUNDLE_PKI`](crate::bundle::paths::BUNDLE_PKI), for
+    /// re-rendering; external members get the certificate only.
+    EtcdCa,
 }
 
 /// How a certificate's SANs are made.
@@ -170,9 +177,7 @@ pub static CERTS: &[CertSpec] = &[
         org: no_org,
         usages: CA,
         ekus: &[],
-        // Control planes keep the etcd CA key in both layouts: with external etcd it
-        // still signs apiserver-etcd-client, and joining masters need it (kubeadm.md §6).
-        holders: Holders::ControlPlanes,
+        holders: Holders::EtcdCa,
         external: Some("ca"),
         sans: Sans::Cn,
     },
@@ -383,7 +388,7 @@ impl CertSpec {
 
     /// Where this certificate goes on `node`, as a path relative to the node's root
     /// without `.crt`/`.key`; `None` if the node does not hold it. The boolean is false
-    /// when only the certificate goes there (the etcd CA on external etcd members).
+    /// when only the certificate goes there (the etcd CA with external etcd).
     pub fn place(&self, plan: &Plan, node: &Node) -> Option<(String, bool)> {
         use crate::bundle::paths::{ETCD_PKI, K8S_PKI};
         let cp = node.has(Role::ControlPlane);
@@ -392,6 +397,14 @@ impl CertSpec {
             Holders::ControlPlanes if cp => Some((format!("{K8S_PKI}/{}", self.name), true)),
             Holders::ControlPlanes => match self.external {
                 Some(name) if external_member => Some((format!("{ETCD_PKI}/{name}"), false)),
+                _ => None,
+            },
+            Holders::EtcdCa => match plan.etcd {
+                EtcdType::Stacked if cp => Some((format!("{K8S_PKI}/{}", self.name), true)),
+                EtcdType::External if cp => Some((format!("{K8S_PKI}/{}", self.name), false)),
+                EtcdType::External if external_member => self
+                    .external
+                    .map(|name| (format!("{ETCD_PKI}/{name}"), false)),
                 _ => None,
             },
             Holders::EtcdMembers => match plan.etcd {

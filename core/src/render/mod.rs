@@ -18,9 +18,11 @@ macro_rules! template {
 mod etcd;
 mod haproxy;
 mod keepalived;
+mod kernel;
 mod kube_vip;
 mod kubeadm;
 mod nginx;
+pub mod preflight;
 mod runbook;
 mod tools;
 
@@ -70,6 +72,8 @@ static ARTIFACTS: &[&[FileSpec]] = &[
     nginx::FILES,
     kube_vip::FILES,
     etcd::FILES,
+    kernel::FILES,
+    preflight::FILES,
     tools::FILES,
     runbook::FILES,
 ];
@@ -213,6 +217,7 @@ fn environment() -> Result<Environment<'static>, RenderError> {
     // about 80 KB (gzip) smaller.
     env.add_filter("tojson", tojson);
     env.add_filter("join", join);
+    env.add_filter("sh", sh_quote);
     for file in files() {
         let Template { name, source } = file.template;
         env.add_template(name, source)
@@ -256,6 +261,12 @@ pub fn json_string(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// A value as one single-quoted POSIX shell word: nothing in it is expanded.
+fn sh_quote(value: minijinja::Value) -> String {
+    let text = value.to_string();
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// The items of a sequence joined by `sep`.

@@ -1,7 +1,11 @@
-//! `README.md` at the top of the bundle: the runbook for this topology. What goes where,
-//! the exact command per node in order, how to verify, the failover drill, and the
+//! `README.md` at the top of the bundle: the runbook for this topology. What goes where
+//! (and a command to install it that cannot re-own `/`), how to prepare a fresh
+//! Debian/Ubuntu node (packages that must not start on their defaults, etcd from its
+//! release, kernel settings, swap, `hagen-preflight`), the exact command per node in
+//! order, how to recover from a failed step, how to verify, the failover drill, and the
 //! what-if table from validate.
 
+use super::kernel::{MODULES, MODULES_PATH, SYSCTL_PATH};
 use super::{FileSpec, Input, On, always, to_value};
 use crate::bundle::MODE_FILE;
 use crate::topology::{EtcdType, LbType, Role};
@@ -47,12 +51,36 @@ struct Ctx {
     etcd_hosts: Vec<String>,
     second: Option<String>,
     what_if: String,
+    etcd_version: String,
+    sysctl_path: &'static str,
+    modules_path: &'static str,
+    modules: &'static [&'static str],
+    /// Packaged services that must be masked before their package is installed.
+    kube_services: &'static [&'static str],
+    kube_packages: &'static [&'static str],
+    service_nodes: &'static str,
+    has_interface: bool,
 }
 
 fn context(input: &Input<'_>) -> Option<Value> {
     let plan = input.plan;
     let cps: Vec<_> = plan.control_planes().collect();
     let first = cps.first()?;
+    let (kube_services, kube_packages, service_nodes): (&[&str], &[&str], &str) =
+        match plan.load_balancer.kind {
+            LbType::HaproxyKeepalived => (
+                &["haproxy", "keepalived"],
+                &["haproxy", "keepalived", "curl"],
+                "control planes",
+            ),
+            LbType::Keepalived => (&["keepalived"], &["keepalived", "curl"], "control planes"),
+            LbType::NginxLocal => (
+                &["nginx"],
+                &["nginx", "libnginx-mod-stream"],
+                "control planes and workers",
+            ),
+            LbType::KubeVip | LbType::External => (&[], &[], ""),
+        };
     Some(to_value(Ctx {
         cluster: plan.cluster_name.clone(),
         version: plan.version.to_string(),
@@ -102,5 +130,13 @@ fn context(input: &Input<'_>) -> Option<Value> {
         },
         second: cps.get(1).map(|n| n.name.clone()),
         what_if: whatif::table(input.what_if),
+        etcd_version: plan.etcd_version.to_string(),
+        sysctl_path: SYSCTL_PATH,
+        modules_path: MODULES_PATH,
+        modules: MODULES,
+        kube_services,
+        kube_packages,
+        service_nodes,
+        has_interface: plan.nodes.iter().any(|n| n.interface.is_some()),
     }))
 }

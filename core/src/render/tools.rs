@@ -1,5 +1,8 @@
 //! Small helpers installed on nodes: `hagen-etcdctl`, etcdctl with this cluster's
-//! endpoints and client certificate already filled in.
+//! endpoints and client certificate already filled in. kubeadm installs no etcdctl on
+//! the host, so on a stacked control plane without one the script runs the etcdctl of
+//! the etcd static pod's image (`crictl exec`), with the client certificate that pod
+//! mounts (`etcd/healthcheck-client`: the API server's is not mounted there).
 
 use super::{FileSpec, Input, On, always, to_value};
 use crate::bundle::MODE_EXEC;
@@ -26,6 +29,8 @@ struct Ctx {
     cacert: &'static str,
     cert: &'static str,
     key: &'static str,
+    /// The etcd static pod runs here: fall back to its etcdctl.
+    stacked: bool,
 }
 
 /// The nodes that hold an etcd client certificate: control planes (the API server's)
@@ -62,5 +67,6 @@ fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
         cacert,
         cert,
         key,
+        stacked: plan.etcd == EtcdType::Stacked && node.has(Role::ControlPlane),
     }))
 }

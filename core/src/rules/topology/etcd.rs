@@ -1,4 +1,4 @@
-//! TOP010–TOP014: the etcd membership.
+//! TOP010–TOP016: the etcd membership and the etcd release.
 
 use super::{Ctx, quorum, tolerated_failures};
 use crate::diag::Rule;
@@ -139,6 +139,68 @@ Set `etcd.type: external` to run etcd on dedicated hosts, or remove the `etcd` r
 ",
 };
 
+/// TOP015.
+pub const INVALID_ETCD_VERSION: Rule = Rule {
+    code: "TOP015",
+    name: "invalid-etcd-version",
+    severity: Severity::Error,
+    summary: "etcd.version is not an etcd release such as 3.5.24",
+    explain: "\
+## What it checks
+That `spec.etcd.version`, when given, reads as `<major>.<minor>.<patch>` (a leading `v`
+is allowed).
+
+## Why it matters
+The runbook downloads exactly this release (its tarball and its published checksum
+file), and each node's `hagen-preflight` compares the installed etcd against it. A
+label such as `latest` or a release without its patch names no file to download.
+
+## Example
+```yaml
+etcd:
+  type: external
+  version: \"3.5\"
+```
+
+## Fix
+Write the full release, such as `3.5.24`, or leave the key out to take the etcd that
+kubeadm of your Kubernetes release runs itself.
+",
+};
+
+/// TOP016.
+pub const EXTERNAL_ETCD_TOO_OLD: Rule = Rule {
+    code: "TOP016",
+    name: "external-etcd-too-old",
+    severity: Severity::Error,
+    summary: "The external etcd release is older than kubeadm of this Kubernetes release accepts",
+    explain: "\
+## What it checks
+With `etcd.type: external`, that `etcd.version` is not older than kubeadm's
+`MinExternalEtcdVersion` for `kubernetesVersion` (3.5.x or higher from 1.28 on, rising
+with patch releases: 3.5.24 for 1.33.6 and later, 3.6.4 for 1.34).
+
+## Why it matters
+`kubeadm init` asks every external etcd endpoint for its version and stops at preflight
+with `[ERROR ExternalEtcdVersion]` below that minimum; skipping the check leaves an etcd
+the API server is not tested against (1.31 and later rely on health endpoints that 3.5
+has only from 3.5.11). Distribution packages are often older: Debian 12 ships 3.4.23.
+
+## Example
+```yaml
+kubernetesVersion: v1.33.6
+etcd:
+  type: external
+  version: 3.4.23
+```
+
+## Fix
+Use the release the message names or newer, or leave `etcd.version` out: the default is
+the etcd kubeadm of your Kubernetes release runs itself, and the runbook installs it from
+the upstream release with its published checksum.
+",
+};
+
 fn members_label(cx: &Ctx<'_>) -> &'static str {
     match cx.etcd {
         EtcdType::Stacked => "control-plane nodes with stacked etcd",
@@ -254,6 +316,50 @@ pub fn etcd_role_with_stacked_etcd(cx: &Ctx<'_>, out: &mut Diagnostics) {
     }
 }
 
+/// TOP015.
+pub fn invalid_etcd_version(cx: &Ctx<'_>, out: &mut Diagnostics) {
+    let (Some(why), Some(v)) = (
+        &cx.etcd_version_error,
+        cx.spec.etcd.as_ref().and_then(|e| e.version.as_ref()),
+    ) else {
+        return;
+    };
+    out.push(
+        Diagnostic::new(&INVALID_ETCD_VERSION, why.to_string())
+            .at(v.span(), "spec.etcd.version")
+            .help("write the full release, such as 3.5.24, or leave it out for kubeadm's own"),
+    );
+}
+
+/// TOP016.
+pub fn external_etcd_too_old(cx: &Ctx<'_>, out: &mut Diagnostics) {
+    let (Some(kube), Some(etcd)) = (&cx.version, cx.etcd_version) else {
+        return;
+    };
+    let min = kube.min_external_etcd();
+    if cx.etcd != EtcdType::External || etcd >= min {
+        return;
+    }
+    let given = cx.spec.etcd.as_ref().and_then(|e| e.version.as_ref());
+    let (span, path) = match given {
+        Some(v) => (v.span(), "spec.etcd.version"),
+        None => (cx.spec.kubernetes_version.span(), "spec.kubernetesVersion"),
+    };
+    out.push(
+        Diagnostic::new(
+            &EXTERNAL_ETCD_TOO_OLD,
+            format!(
+                "external etcd {etcd} is older than {min}, the oldest kubeadm {kube} accepts: `kubeadm init` stops at its ExternalEtcdVersion preflight check"
+            ),
+        )
+        .at(span, path)
+        .help(format!(
+            "use etcd {min} or newer (kubeadm {kube} itself runs {}), or leave etcd.version out for that default",
+            kube.default_etcd()
+        )),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
@@ -298,5 +404,35 @@ mod tests {
         assert!(codes(&topology("etcd:\n  type: external", &THREE_CP)).contains(&"TOP013"));
         let with_etcd = [THREE_CP.as_slice(), &["e1 10.0.0.21 etcd"]].concat();
         assert_eq!(codes(&topology("", &with_etcd)), vec!["TOP014"]);
+    }
+
+    #[test]
+    fn etcd_versions() {
+        let nodes = [
+            "cp1 10.0.0.11 control-plane",
+            "cp2 10.0.0.12 control-plane",
+            "e1 10.0.0.21 etcd",
+            "e2 10.0.0.22 etcd",
+            "e3 10.0.0.23 etcd",
+        ];
+        let ext = |v: &str| topology(&format!("etcd:\n  type: external\n  version: {v}"), &nodes);
+        assert!(codes(&topology("etcd:\n  type: external", &nodes)).is_empty());
+        assert!(codes(&ext("3.5.24")).is_empty());
+        assert_eq!(codes(&ext("latest")), vec!["TOP015"]);
+        let m = messages(&ext("3.4.23"), "TOP016");
+        assert_eq!(
+            m,
+            vec![
+                "external etcd 3.4.23 is older than 3.5.11, the oldest kubeadm v1.31.2 accepts: `kubeadm init` stops at its ExternalEtcdVersion preflight check"
+            ]
+        );
+        // Stacked etcd runs kubeadm's own image: the release is not checked.
+        assert!(
+            codes(&topology(
+                "etcd:\n  type: stacked\n  version: 3.4.23",
+                &THREE_CP
+            ))
+            .is_empty()
+        );
     }
 }

@@ -22,7 +22,7 @@ use crate::diag::Rule;
 use crate::net::{AddrError, Cidr, IfAddr};
 use crate::source::Span;
 use crate::topology::{EtcdType, LbType, Node, Role, S, Spec, Topology};
-use crate::version::{KubeVersion, VersionError};
+use crate::version::{EtcdVersion, EtcdVersionError, KubeVersion, VersionError};
 
 /// A rule's check: reads the context, pushes findings.
 pub type CheckFn = fn(&Ctx<'_>, &mut Diagnostics);
@@ -43,6 +43,8 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
         &etcd::ETCD_ROLE_WITH_STACKED_ETCD,
         etcd::etcd_role_with_stacked_etcd,
     ),
+    (&etcd::INVALID_ETCD_VERSION, etcd::invalid_etcd_version),
+    (&etcd::EXTERNAL_ETCD_TOO_OLD, etcd::external_etcd_too_old),
     (
         &control_plane::NO_CONTROL_PLANE,
         control_plane::no_control_plane,
@@ -237,6 +239,10 @@ pub struct Ctx<'a> {
     pub version: Option<KubeVersion>,
     /// Why the version does not parse.
     pub version_error: Option<VersionError>,
+    /// The etcd release (default applied once the Kubernetes version parses), if valid.
+    pub etcd_version: Option<EtcdVersion>,
+    /// Why `etcd.version` does not parse.
+    pub etcd_version_error: Option<EtcdVersionError>,
     /// The VRRP router id (default applied).
     pub virtual_router_id: u32,
     /// The service networks, IPv4 and/or IPv6 (default applied), or why they do not parse.
@@ -257,6 +263,10 @@ impl<'a> Ctx<'a> {
             .map(|v| IfAddr::parse(v.get()));
         let version = KubeVersion::parse(spec.kubernetes_version.get());
         let pki = spec.pki.as_ref().map(|p| p.get());
+        let etcd_version = match spec.etcd.as_ref().and_then(|e| e.version.as_ref()) {
+            Some(v) => EtcdVersion::parse(v.get()).map(Some),
+            None => Ok(version.as_ref().ok().map(defaults::etcd_version)),
+        };
         Ctx {
             topology,
             spec,
@@ -290,6 +300,8 @@ impl<'a> Ctx<'a> {
                 .and_then(|a| a.bind_port.as_ref())
                 .map_or(u32::from(defaults::BIND_PORT), |p| *p.get()),
             version_error: version.as_ref().err().cloned(),
+            etcd_version_error: etcd_version.as_ref().err().cloned(),
+            etcd_version: etcd_version.ok().flatten(),
             version: version.ok(),
             virtual_router_id: spec
                 .load_balancer
