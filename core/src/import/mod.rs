@@ -1894,7 +1894,7 @@ pub fn write(c: &Cluster<'_>) -> String {
             src(f, "clusterName")
         )),
         None => w.push_str(
-            "  # name: ?  # the cluster name: kubeadm ClusterConfiguration `clusterName`\n",
+            "metadata: {}\n  # name: ?  # the cluster name: kubeadm ClusterConfiguration `clusterName`\n",
         ),
     }
     w.push_str("spec:\n");
