@@ -1253,6 +1253,19 @@ fn disagreements<'c>(c: &'c Cluster<'_>, key: &str) -> Vec<(&'c Fact, &'c Fact)>
         .collect()
 }
 
+/// True when one of two facts is the ConfigMap's and the other a static pod's or a
+/// kubeadm file's: IMP010's case (any other pair is IMP002's).
+fn configmap_vs_manifest(c: &Cluster<'_>, a: &Fact, b: &Fact) -> bool {
+    let manifest = |f: &Fact| {
+        !f.configmap
+            && matches!(
+                c.sources[f.at.file],
+                Source::ApiServer | Source::ControllerManager | Source::Kubeadm | Source::Etcd
+            )
+    };
+    (a.configmap && manifest(b)) || (b.configmap && manifest(a))
+}
+
 /// IMP001.
 pub fn fact_not_found(c: &Cluster<'_>, out: &mut Diagnostics) {
     let anchor = At {
@@ -1326,7 +1339,7 @@ pub fn fact_not_found(c: &Cluster<'_>, out: &mut Diagnostics) {
 pub fn files_disagree(c: &Cluster<'_>, out: &mut Diagnostics) {
     for key in COMPARED {
         for (first, other) in disagreements(c, key) {
-            if first.configmap || other.configmap {
+            if configmap_vs_manifest(c, first, other) {
                 continue;
             }
             out.push(label(
@@ -1765,7 +1778,7 @@ pub fn cert_other_ca(c: &Cluster<'_>, out: &mut Diagnostics) {
 pub fn configmap_differs(c: &Cluster<'_>, out: &mut Diagnostics) {
     for key in COMPARED {
         for (first, other) in disagreements(c, key) {
-            if first.configmap == other.configmap {
+            if !configmap_vs_manifest(c, first, other) {
                 continue;
             }
             let (cm, node) = if other.configmap {
