@@ -11,6 +11,8 @@ step() { printf '\n== %s\n' "$*"; }
 need_apt=()
 python3 -c 'import jsonschema' 2>/dev/null || need_apt+=(python3-jsonschema)
 command -v clang >/dev/null || need_apt+=(clang)
+# tests/import.rs checks the collect script of `hagen import --collect-script` with it.
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 # The real programs the bundle tests run (tests/real*.rs): only what is not installed yet.
 real_tools=(haproxy keepalived nginx libnginx-mod-stream etcd-server etcd-client openssl
   iproute2 curl systemd python3-yaml util-linux unzip)
