@@ -200,8 +200,15 @@ pub fn kube_vip(file: &SourceFile) -> Option<kubevip::Manifest> {
     kubevip::lint(&ctx, &mut crate::diag::Diagnostics::new())
 }
 
+/// A value and its span.
+pub type Spanned = (String, Span);
+/// A backend server: its name, its `address:port` and the span of the address.
+pub type Server = (String, String, Span);
+/// Ports a proxy listens on, with their spans.
+pub type Ports = Vec<(u16, Span)>;
+
 /// haproxy's API backend servers: (name, address, span of the address).
-pub fn haproxy_servers(text: &str) -> (Vec<(String, String, Span)>, Vec<(u16, Span)>) {
+pub fn haproxy_servers(text: &str) -> (Vec<Server>, Ports) {
     let cfg = haproxy::parse::parse(text);
     let servers = haproxy::backend_servers(&cfg)
         .into_iter()
@@ -225,7 +232,7 @@ pub fn haproxy_servers(text: &str) -> (Vec<(String, String, Span)>, Vec<(u16, Sp
 }
 
 /// nginx's upstream servers and stream `listen` ports.
-pub fn nginx_servers(text: &str) -> (Vec<(String, Span)>, Vec<(String, Span)>) {
+pub fn nginx_servers(text: &str) -> (Vec<Spanned>, Vec<Spanned>) {
     let Ok(cfg) = nginx::parse::parse(text) else {
         return (Vec::new(), Vec::new());
     };

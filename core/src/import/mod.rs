@@ -182,7 +182,7 @@ pub struct Cluster<'a> {
     /// Certificates with their file.
     pub certs: Vec<(FileId, Cert)>,
     /// haproxy backends (name, address, span) per file.
-    pub haproxy: Vec<(FileId, Vec<(String, String, Span)>)>,
+    pub haproxy: Vec<(FileId, Vec<facts::Server>)>,
     /// nginx upstream servers per file.
     pub nginx: Vec<(FileId, Vec<(String, Span)>)>,
     /// keepalived instances per file.
@@ -1854,7 +1854,7 @@ fn scalar(v: &str) -> String {
 /// Days in a Go duration (`8760h0m0s`), when it is whole days.
 fn duration_days(v: &str) -> Option<u32> {
     let hours: u64 = v.trim_matches('"').split('h').next()?.parse().ok()?;
-    (hours % 24 == 0 && hours > 0)
+    (hours.is_multiple_of(24) && hours > 0)
         .then(|| u32::try_from(hours / 24).ok())
         .flatten()
 }
