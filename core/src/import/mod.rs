@@ -1559,14 +1559,24 @@ pub fn lb_backends_differ(c: &Cluster<'_>, out: &mut Diagnostics) {
         if servers.is_empty() {
             continue;
         }
-        let got: BTreeSet<String> = servers
-            .iter()
-            .filter_map(|(a, _)| facts::host_port(a).map(|h| h.to_string()))
-            .collect();
+        // A server may name a control plane by its node name (`server m1:6443`).
+        let resolve = |a: &str| -> String {
+            let Some(hp) = facts::host_port(a) else {
+                return a.to_string();
+            };
+            if let Host::Name(name) = &hp.host
+                && let Some(ip) = c
+                    .real_nodes()
+                    .find(|n| n.name.as_ref().is_some_and(|f| &f.value == name))
+                    .and_then(|n| n.addr()?.parse::<IpAddr>().ok())
+            {
+                return HostPort::new(ip, hp.port).to_string();
+            }
+            hp.to_string()
+        };
+        let got: BTreeSet<String> = servers.iter().map(|(a, _)| resolve(a)).collect();
         for (a, span) in &servers {
-            let norm = facts::host_port(a)
-                .map(|h| h.to_string())
-                .unwrap_or(a.clone());
+            let norm = resolve(a);
             if !expected.contains(&norm) {
                 out.push(
                     diag(
