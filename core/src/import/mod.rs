@@ -861,7 +861,16 @@ impl<'a> Cluster<'a> {
             n.name = n.names.first().cloned();
             n.address = n.addresses.first().cloned();
         }
-        // Nodes only other files name: etcd members, haproxy servers.
+        // etcd layout.
+        let etcd = self.facts.get("etcd").and_then(|f| f.first()).cloned();
+        self.etcd = match &etcd {
+            Some(f) if f.value == "external" => (EtcdType::External, Some(f.at)),
+            Some(f) => (EtcdType::Stacked, Some(f.at)),
+            None => (EtcdType::Stacked, None),
+        };
+        // Machines only etcd's member lists name are nodes with external etcd (dedicated
+        // members); with stacked etcd a member that is no control plane is drift (IMP004),
+        // not a node.
         let members: Vec<(String, String, At)> = self
             .initial_clusters
             .iter()
@@ -874,7 +883,12 @@ impl<'a> Cluster<'a> {
             .chain(self.member_list.iter().cloned())
             .collect();
         for (name, host, at) in members {
-            if name.is_empty() {
+            let known = self.nodes.iter().any(|n| {
+                n.names.iter().any(|f| f.value == name)
+                    || n.dir.as_deref() == Some(name.as_str())
+                    || n.addresses.iter().any(|f| f.value == host)
+            });
+            if name.is_empty() || (!known && self.etcd.0 == EtcdType::Stacked) {
                 continue;
             }
             let i = self.node_by_identity(Some(&name), Some(&host));
@@ -910,13 +924,6 @@ impl<'a> Cluster<'a> {
             n.lb_only =
                 n.lb_only && n.control_plane.is_empty() && n.worker.is_empty() && n.etcd.is_empty();
         }
-        // etcd layout.
-        let etcd = self.facts.get("etcd").and_then(|f| f.first()).cloned();
-        self.etcd = match &etcd {
-            Some(f) if f.value == "external" => (EtcdType::External, Some(f.at)),
-            Some(f) => (EtcdType::Stacked, Some(f.at)),
-            None => (EtcdType::Stacked, None),
-        };
         // External etcd endpoints mark their nodes as etcd members.
         if self.etcd.0 == EtcdType::External {
             let eps = self.facts.get("etcdEndpoint").cloned().unwrap_or_default();
