@@ -138,6 +138,8 @@ pub struct NodeFacts {
     pub lb_only: bool,
     /// The chosen name.
     pub name: Option<Fact>,
+    /// The name is the node's directory's: no file states it.
+    pub name_from_dir: bool,
     /// The chosen address.
     pub address: Option<Fact>,
     /// The roles, with the evidence of each.
@@ -541,30 +543,17 @@ impl<'a> Cluster<'a> {
             let Some(inner) = cc.str() else { continue };
             let inner = inner.to_string();
             // The embedded text is indented under its key: inner line k is the dump's
-            // line after the key's, at the block's indentation.
-            let key_line_end = text[..cc.span.start.min(text.len())]
-                .rfind('\n')
-                .map_or(0, |i| i + 1);
-            let after = text[cc.span.start.min(text.len())..]
-                .find('\n')
-                .map_or(text.len(), |i| cc.span.start + i + 1);
-            let block_start = if text[key_line_end..]
-                .trim_start()
-                .starts_with("ClusterConfiguration:")
-                || text[key_line_end..cc.span.start.min(text.len())]
-                    .contains("ClusterConfiguration:")
-            {
-                after
-            } else {
-                cc.span.start
-            };
-            let indent = text[block_start.min(text.len())..]
-                .chars()
-                .take_while(|c| *c == ' ')
-                .count();
+            // line k after the key's, at the block's indentation.
+            let at = (cc.span.start + 1).min(text.len());
+            let key = text[..at].rfind("ClusterConfiguration:").unwrap_or(0);
+            let block_start = text[key..].find('\n').map_or(text.len(), |i| key + i + 1);
+            let indent = text[block_start..]
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .map_or(0, |l| l.len() - l.trim_start().len());
             let outer_lines: Vec<usize> = std::iter::once(block_start)
                 .chain(
-                    text[block_start.min(text.len())..]
+                    text[block_start..]
                         .match_indices('\n')
                         .map(|(i, _)| block_start + i + 1),
                 )
@@ -908,21 +897,28 @@ impl<'a> Cluster<'a> {
                 });
             }
         }
+        // A directory with load balancer files only is a dedicated load balancer host when
+        // other directories are the cluster's nodes; when only load balancer files were
+        // collected, those directories are all the nodes there are.
+        let evidence = |n: &NodeFacts| {
+            !(n.control_plane.is_empty() && n.worker.is_empty() && n.etcd.is_empty())
+        };
+        let any_node = self.nodes.iter().any(evidence);
         for n in &mut self.nodes {
+            n.lb_only = n.lb_only && any_node && !evidence(n);
             n.name = n.names.first().cloned();
             n.address = n.addresses.first().cloned();
             if n.name.is_none()
                 && let (Some(dir), Some(first)) = (&n.dir, n.addresses.first().or(n.zones.first()))
             {
                 // A bundle's or the collect script's directory is named after the node.
+                n.name_from_dir = true;
                 n.name = Some(Fact {
                     value: dir.clone(),
                     at: first.at,
                     configmap: false,
                 });
             }
-            n.lb_only =
-                n.lb_only && n.control_plane.is_empty() && n.worker.is_empty() && n.etcd.is_empty();
         }
         // External etcd endpoints mark their nodes as etcd members.
         if self.etcd.0 == EtcdType::External {
@@ -2212,11 +2208,12 @@ pub fn write(c: &Cluster<'_>) -> String {
             continue;
         };
         any = true;
-        w.push_str(&format!(
-            "    - name: {}  # {}\n",
-            scalar(&name.value),
+        let from = if n.name_from_dir {
+            "its directory's name (no file states it)".to_string()
+        } else {
             cite(name.at)
-        ));
+        };
+        w.push_str(&format!("    - name: {}  # {from}\n", scalar(&name.value)));
         match &n.address {
             Some(a) => w.push_str(&format!(
                 "      address: {}  # {}\n",
@@ -2274,5 +2271,98 @@ fn role_str(r: Role) -> &'static str {
         Role::ControlPlane => "control-plane",
         Role::Worker => "worker",
         Role::Etcd => "etcd",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(files: &[(&str, &str)]) -> (Vec<SourceFile>, Imported) {
+        let files: Vec<SourceFile> = files.iter().map(|(n, t)| SourceFile::new(*n, *t)).collect();
+        let imported = import(&files, &ImportOptions::default());
+        (files, imported)
+    }
+
+    #[test]
+    fn node_directories() {
+        assert_eq!(node_dir("out/nodes/m1/etc/haproxy/haproxy.cfg"), Some("m1"));
+        assert_eq!(node_dir("m2/etc/kubernetes/admin.conf"), Some("m2"));
+        assert_eq!(node_dir("members.json"), None);
+    }
+
+    #[test]
+    fn configmap_values_point_into_the_dump() {
+        let cm = "apiVersion: v1\ndata:\n  ClusterConfiguration: |\n    kind: ClusterConfiguration\n    networking:\n      serviceSubnet: 10.96.0.0/12\nkind: ConfigMap\nmetadata:\n  name: kubeadm-config\n";
+        let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --advertise-address=10.0.0.1\n    - --service-cluster-ip-range=10.96.0.0/16\n";
+        let (files, imported) = run(&[
+            ("m1/cluster/kubeadm-config.yaml", cm),
+            ("m1/etc/kubernetes/manifests/kube-apiserver.yaml", pod),
+        ]);
+        let d = imported
+            .diagnostics
+            .iter()
+            .find(|d| d.rule.code == "IMP010")
+            .expect("IMP010");
+        let span = d.span.expect("a span");
+        assert_eq!(&files[d.file].text[span.start..span.end], "10.96.0.0/12");
+        assert!(imported.topology.contains("serviceSubnet: 10.96.0.0/16"));
+    }
+
+    #[test]
+    fn keys_are_never_read_and_unknowns_are_placeholders() {
+        let (_, imported) = run(&[
+            (
+                "m1/etc/kubernetes/pki/ca.key",
+                "-----BEGIN EC PRIVATE KEY-----\nsecret\n",
+            ),
+            (
+                "m1/etc/keepalived/keepalived.conf",
+                "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n  virtual_ipaddress {\n    10.0.0.100/24\n  }\n}\n",
+            ),
+        ]);
+        assert!(!imported.topology.contains("secret"));
+        assert_eq!(imported.keys_skipped, 1);
+        assert!(
+            imported.topology.contains("# name: ?"),
+            "{}",
+            imported.topology
+        );
+        assert!(imported.topology.contains("vip: 10.0.0.100/24"));
+        assert!(imported.topology.contains("virtualRouterId: 7"));
+        let codes: Vec<&str> = imported.diagnostics.iter().map(|d| d.rule.code).collect();
+        assert!(
+            codes.contains(&"IMP001") && codes.contains(&"IMP011"),
+            "{codes:?}"
+        );
+        let yaml = crate::yaml::parse(&imported.topology);
+        assert!(yaml.error.is_none(), "{:?}", yaml.error);
+    }
+
+    #[test]
+    fn a_kubeconfig_to_the_local_api_server_is_not_the_endpoint() {
+        let kc = |server: &str| {
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {server}\n  name: k\n"
+            )
+        };
+        let init = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 10.0.0.1\n  bindPort: 6443\nnodeRegistration:\n  name: m1\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nclusterName: c\nkubernetesVersion: v1.31.0\ncontrolPlaneEndpoint: api.example:8443\n";
+        let (_, imported) = run(&[
+            ("m1/etc/kubernetes/kubeadm-config.yaml", init),
+            (
+                "m1/etc/kubernetes/scheduler.conf",
+                &kc("https://10.0.0.1:6443"),
+            ),
+            (
+                "m1/etc/kubernetes/admin.conf",
+                &kc("https://api.example:8443"),
+            ),
+        ]);
+        assert!(
+            imported.diagnostics.iter().all(|d| d.rule.code != "IMP002"),
+            "{:?}",
+            imported.diagnostics
+        );
+        assert!(imported.topology.contains("dns: api.example"));
     }
 }
