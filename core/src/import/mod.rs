@@ -1024,7 +1024,21 @@ impl<'a> Cluster<'a> {
         }
         // The endpoint.
         let host = self.facts.get("endpoint").and_then(|f| f.first()).cloned();
-        let vip_fact = self.facts.get("vip").and_then(|f| f.first()).cloned();
+        // A VIP is an address (kube-vip's `address` may also be a DNS name).
+        let vip_fact = self
+            .facts
+            .get("vip")
+            .and_then(|l| {
+                l.iter().find(|f| {
+                    f.value
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .parse::<IpAddr>()
+                        .is_ok()
+                })
+            })
+            .cloned();
         let vip_of = |f: &Fact, from_keepalived: bool| -> (String, Option<u8>, At) {
             let (a, p) = match f.value.split_once('/') {
                 Some((a, p)) => (a.to_string(), p.parse().ok()),
