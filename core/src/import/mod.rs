@@ -93,8 +93,7 @@ pub fn import_grouped(
         topology: write(&cluster),
         diagnostics,
         nodes: cluster
-            .nodes
-            .iter()
+            .real_nodes()
             .filter_map(|n| n.name.as_ref().map(|f| f.value.clone()))
             .collect(),
         keys_skipped: cluster.keys.len(),
@@ -974,7 +973,7 @@ impl<'a> Cluster<'a> {
         let kv = lb_files(self, &[Source::KubeVip]);
         let kal: Vec<FileId> = self.vrrp.iter().map(|(i, _)| *i).collect();
         let hap: Vec<FileId> = self.haproxy.iter().map(|(i, _)| *i).collect();
-        self.lb = if !nginx.is_empty() {
+        self.lb = if !nginx.is_empty() && on_nodes(self, &nginx) {
             (LbType::NginxLocal, nginx)
         } else if !kv.is_empty() {
             (LbType::KubeVip, kv)
@@ -989,7 +988,7 @@ impl<'a> Cluster<'a> {
             (LbType::HaproxyKeepalived, hap)
         } else {
             // Dedicated load balancer hosts (or none collected): hagen's `external`.
-            (LbType::External, [hap, kal].concat())
+            (LbType::External, [hap, kal, nginx].concat())
         };
         // Kubeconfig servers: the endpoint, unless they point at one node's own API
         // server (kubeadm's controller-manager.conf and scheduler.conf do).
