@@ -11,8 +11,8 @@ step() { printf '\n== %s\n' "$*"; }
 need_apt=()
 python3 -c 'import jsonschema' 2>/dev/null || need_apt+=(python3-jsonschema)
 command -v clang >/dev/null || need_apt+=(clang)
-# The real programs the bundle tests run (tests/real*.rs; shellcheck for tests/preflight.rs):
-# only what is not installed yet.
+# The real programs the bundle tests run (tests/real*.rs; shellcheck for tests/preflight.rs
+# and for the collect script in tests/import.rs): only what is not installed yet.
 real_tools=(haproxy keepalived nginx libnginx-mod-stream etcd-server etcd-client openssl
   iproute2 curl systemd python3-yaml util-linux unzip shellcheck)
 for pkg in "${real_tools[@]}"; do

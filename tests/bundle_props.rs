@@ -25,7 +25,7 @@ const LB_TYPES: [&str; 5] = [
 
 /// The knobs of a topology; `yaml` writes it.
 #[derive(Debug, Clone)]
-struct Shape {
+pub(crate) struct Shape {
     minor: u32,
     patch: u32,
     lb: usize,
@@ -39,7 +39,7 @@ struct Shape {
     dns: bool,
     vip_on_external: bool,
     vrid: u8,
-    key_seed: u64,
+    pub(crate) key_seed: u64,
     family: Family,
 }
 
@@ -90,7 +90,7 @@ impl Family {
     }
 }
 
-fn shape() -> impl Strategy<Value = Shape> {
+pub(crate) fn shape() -> impl Strategy<Value = Shape> {
     (
         (28u32..=36, 0u32..12, 0..LB_TYPES.len(), any::<bool>()),
         (
@@ -133,7 +133,7 @@ fn shape() -> impl Strategy<Value = Shape> {
         )
 }
 
-fn yaml(s: &Shape) -> String {
+pub(crate) fn yaml(s: &Shape) -> String {
     let lb = LB_TYPES[s.lb];
     let wants_vip = matches!(lb, "haproxy-keepalived" | "keepalived" | "kube-vip")
         || (lb == "external" && s.vip_on_external);

@@ -4,6 +4,7 @@ mod bundle_props;
 mod check;
 mod etcd;
 mod fuzz;
+mod import;
 mod layers;
 mod lint;
 mod lint_fuzz;

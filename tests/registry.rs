@@ -25,7 +25,7 @@ fn codes_are_unique_sorted_and_well_formed() {
         assert!(
             r.code.len() == 6
                 && [
-                    "TOP", "HAP", "KAL", "NGX", "KAD", "ETC", "KVP", "CRT", "LNT"
+                    "TOP", "HAP", "KAL", "NGX", "KAD", "ETC", "KVP", "CRT", "LNT", "IMP"
                 ]
                 .contains(&&r.code[..3])
                 && r.code[3..].bytes().all(|b| b.is_ascii_digit()),
@@ -74,6 +74,7 @@ fn every_rule_is_in_exactly_one_list() {
         ("kubevip", "KVP", codes(lint::kubevip::RULES)),
         ("nginx", "NGX", codes(lint::nginx::RULES)),
         ("cross", "", codes(lint::cross::RULES)),
+        ("import", "IMP", codes(hagen_core::import::rules::RULES)),
     ];
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (list, prefix, codes) in &lists {
@@ -119,6 +120,16 @@ fn every_rule_has_a_fixture() {
         );
         lint_files.extend(names);
     }
+    // Import rules: fixtures/import/<CODE>_<n>/ (a collected cluster), beside clean_ ones.
+    let import_cases: Vec<String> = std::fs::read_dir(root().join("fixtures/import"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        import_cases.iter().any(|n| n.starts_with("clean_")),
+        "fixtures/import has no clean_ case"
+    );
+    lint_files.extend(import_cases);
     let missing: Vec<&str> = registry::all()
         .map(|r| r.code)
         .filter(|code| !files.iter().any(|f| f.starts_with(&format!("{code}-"))))

@@ -20,6 +20,8 @@ Examples:
   hagen explain TOP010                   what a rule checks and how to fix it
   hagen lint /etc/haproxy /etc/keepalived  audit the configs a cluster runs
   hagen lint --topology t.yaml nodes/     check files against the topology
+  hagen import --collect-script > c.sh   gather a node's files (read-only, no keys)
+  hagen import collected/ -o t.yaml      a topology from those files, with drift report
   hagen schema > topology.schema.json    JSON Schema for editors
 
 Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O failure.";
@@ -38,6 +40,10 @@ pub enum Command {
     /// check scripts, certificates and kubeconfigs (files or whole directories).
     #[command(after_help = LINT_HELP)]
     Lint(LintArgs),
+    /// Rebuild a topology.yaml from a running cluster's files (one directory per node),
+    /// with a drift report; or print the script that collects those files.
+    #[command(after_help = IMPORT_HELP)]
+    Import(ImportArgs),
     /// Print the JSON Schema of topology.yaml.
     Schema,
     /// Explain a rule (by code or name); without one, list every rule.
@@ -163,6 +169,43 @@ pub struct LintArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// When to color human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+const IMPORT_HELP: &str = "\
+Input: one directory per node (as the collect script writes them: OUT/<node>/etc/...),
+a directory of such directories, or a hagen bundle (its nodes/<node>/ directories); a
+dump of the kubeadm-config ConfigMap, `etcdctl member list -w json` and `kubectl get
+nodes -o json` may sit anywhere among them. Private keys (*.key) are never read.
+
+Without -o the topology goes to standard output and the report to standard error.
+Run the collect script on each node:  hagen import --collect-script > collect.sh
+(HAGEN_ROOT=/mnt/node sh collect.sh OUT reads a node's files under a prefix).
+
+Exit codes: 0 no drift at error level, 1 drift at error level, 2 usage or I/O failure.";
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Node directories, directories of them, or a bundle.
+    #[arg(required_unless_present = "collect_script")]
+    pub paths: Vec<PathBuf>,
+    /// Write the topology to this file (refused if it exists, unless --force).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing --output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the read-only collect script (POSIX sh) and exit.
+    #[arg(long, conflicts_with_all = ["paths", "output"])]
+    pub collect_script: bool,
+    /// Report certificates expiring within this many days (default 30).
+    #[arg(long)]
+    pub cert_expiry_days: Option<u32>,
+    /// Output format of the report.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// When to color human output.

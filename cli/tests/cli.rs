@@ -375,3 +375,64 @@ fn explain_knows_every_lint_rule() {
         assert!(stdout(&out).contains("## Why it matters"), "{rule}");
     }
 }
+
+#[test]
+fn import_exit_codes_output_file_and_collect_script() {
+    let dir = std::env::temp_dir().join(format!("hagen-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("topology.yaml");
+    let f = file.to_string_lossy().into_owned();
+    // A clean cluster: exit 0, and the topology it writes validates.
+    let clean = hagen(&["import", "fixtures/import/clean_1", "-o", &f]);
+    assert_eq!(code(&clean), 0, "{}", stdout(&clean));
+    assert!(stdout(&clean).contains("3 node(s): k8s-m1, k8s-m2, k8s-m3"));
+    assert_eq!(code(&hagen(&["validate", &f])), 0);
+    // An existing -o file is refused without --force, kept as it was.
+    std::fs::write(&file, "mine").unwrap();
+    assert_eq!(
+        code(&hagen(&["import", "fixtures/import/clean_1", "-o", &f])),
+        2
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    assert_eq!(
+        code(&hagen(&[
+            "import",
+            "fixtures/import/clean_1",
+            "-o",
+            &f,
+            "--force"
+        ])),
+        0
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("kind: Topology")
+    );
+    // Drift at error level: exit 1, in every format.
+    let drift = hagen(&["import", "fixtures/import/IMP005_1", "--format", "sarif"]);
+    assert_eq!(code(&drift), 1);
+    let sarif: serde_json::Value = serde_json::from_slice(&drift.stderr)
+        .expect("SARIF on stderr when the topology is on stdout");
+    assert!(sarif.to_string().contains("IMP005"));
+    assert!(stdout(&drift).contains("apiVersion: hagen/v1alpha1"));
+    let json = hagen(&[
+        "import",
+        "fixtures/import/IMP003_1",
+        "--format",
+        "json",
+        "-o",
+        &dir.join("t2.yaml").to_string_lossy(),
+    ]);
+    assert_eq!(code(&json), 1);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v.to_string().contains("IMP003"));
+    // Nothing to read: exit 2.
+    assert_eq!(code(&hagen(&["import", "no/such/dir"])), 2);
+    // The collect script.
+    let script = hagen(&["import", "--collect-script"]);
+    assert_eq!(code(&script), 0);
+    assert!(stdout(&script).starts_with("#!/bin/sh\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -33,6 +33,9 @@ struct Ctx {
     kind: &'static str,
     node_name: String,
     advertise_address: String,
+    /// The node's zone, as the kubelet label `topology.kubernetes.io/zone` (which a
+    /// kubelet may set on itself), so `hagen import` can read it back.
+    zone: Option<String>,
     bind_port: u16,
     token: String,
     ca_cert_hash: String,
@@ -83,6 +86,7 @@ fn context(input: &Input<'_>, node: &Node) -> Option<Value> {
         kind,
         node_name: node.name.clone(),
         advertise_address: node.address.to_string(),
+        zone: node.zone.clone(),
         bind_port: plan.bind_port,
         token: input.join.token.clone(),
         ca_cert_hash: input.join.ca_cert_hash.clone(),
