@@ -38,6 +38,8 @@ pub enum Command {
     /// check scripts, certificates and kubeconfigs (files or whole directories).
     #[command(after_help = LINT_HELP)]
     Lint(LintArgs),
+    /// Plan a day-2 change from an old bundle to a new topology: quorum-safe steps.
+    Plan(crate::cmd::plan::PlanArgs),
     /// Print the JSON Schema of topology.yaml.
     Schema,
     /// Explain a rule (by code or name); without one, list every rule.

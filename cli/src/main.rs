@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         args::Command::Validate(a) => cmd::validate::run(&a),
         args::Command::Render(a) => cmd::render::run(&a),
         args::Command::Lint(a) => cmd::lint::run(&a),
+        args::Command::Plan(a) => cmd::plan::run(&a),
         args::Command::Schema => cmd::schema::run(),
         args::Command::Explain(a) => cmd::explain::run(&a),
         args::Command::Init(a) => cmd::init::run(&a),

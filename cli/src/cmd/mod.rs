@@ -3,6 +3,7 @@
 pub mod explain;
 pub mod init;
 pub mod lint;
+pub mod plan;
 pub mod render;
 pub mod schema;
 pub mod validate;

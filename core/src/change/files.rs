@@ -21,7 +21,7 @@ pub struct Materialized {
     pub steps: BTreeMap<String, Vec<(String, File)>>,
     /// The final bundle, sealed.
     pub bundle: Bundle,
-    /// What happened to every PKI file of the final bundle.
+    /// What happened to every PKI file, over the nodes of both topologies.
     pub report: Vec<PkiEvent>,
 }
 
@@ -182,7 +182,7 @@ pub fn materialize(
     Ok(Materialized {
         steps,
         bundle,
-        report: pki_final.report,
+        report: pki_all.report,
     })
 }
 
