@@ -433,13 +433,13 @@ fn settings_differ(old: &Plan, new: &Plan) -> Vec<&'static str> {
     };
     check(old.cluster_name != new.cluster_name, "metadata.name");
     check(old.version != new.version, "kubernetesVersion");
-    check(old.endpoint != new.endpoint, "controlPlaneEndpoint");
-    check(old.bind_port != new.bind_port, "apiServer.bindPort");
-    check(old.cert_sans != new.cert_sans, "apiServer.certSANs");
     check(
         old.load_balancer.kind != new.load_balancer.kind,
         "loadBalancer.type",
     );
+    check(old.endpoint != new.endpoint, "controlPlaneEndpoint");
+    check(old.bind_port != new.bind_port, "apiServer.bindPort");
+    check(old.cert_sans != new.cert_sans, "apiServer.certSANs");
     check(
         old.load_balancer.virtual_router_id != new.load_balancer.virtual_router_id
             || old.load_balancer.auth_pass != new.load_balancer.auth_pass
@@ -463,7 +463,11 @@ fn settings_differ(old: &Plan, new: &Plan) -> Vec<&'static str> {
     d
 }
 
-fn instead_for(field: &str) -> &'static str {
+fn instead_for(fields: &[&str]) -> &'static str {
+    let field = ["controlPlaneEndpoint", "etcd.type", "loadBalancer.type"]
+        .into_iter()
+        .find(|f| fields.contains(f))
+        .unwrap_or("");
     match field {
         "controlPlaneEndpoint" => {
             "single node → HA (a new endpoint) is not planned yet: render the new topology with `hagen render --pki-from` and follow kubernetes/kubeadm#1955 by hand, or add control planes behind the endpoint you have"
@@ -502,13 +506,13 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
         }
     }
     let differ = settings_differ(old, new);
-    if let Some(first) = differ.first() {
+    if !differ.is_empty() {
         return Err(Refusal::Unsupported {
             what: format!(
                 "the topologies differ in {} (hagen plan plans node changes: add, remove, replace, dead members)",
                 differ.join(", ")
             ),
-            instead: instead_for(first).into(),
+            instead: instead_for(&differ).into(),
         });
     }
     let is_dead = |n: &str| opts.dead.iter().any(|d| d == n);
@@ -633,6 +637,10 @@ struct Draft {
     files: BTreeMap<String, FileSet>,
     restarts: Vec<String>,
 }
+
+/// etcd's `--strict-reconfig-check` (on by default) refuses a member change until every
+/// voting member has been connected for 5 s; the real-etcd test meets it.
+const STRICT_RECONFIG: &str = "every voting member has been up and connected for at least 5 s (etcd's strict reconfiguration check answers `etcdserver: unhealthy cluster` otherwise: wait and run the command again)";
 
 fn cmd(on: &str, run: impl Into<String>) -> Command {
     Command {
@@ -1004,6 +1012,7 @@ impl Builder<'_> {
             self.health_check(),
             "no member is dead or unstarted (`hagen-etcdctl member list`: every member `started`)"
                 .into(),
+            STRICT_RECONFIG.into(),
         ];
         push(&mut self.state.etcd_learners, name);
         self.emit(Draft {
@@ -1289,6 +1298,7 @@ impl Builder<'_> {
                 voters - 1,
                 quorum(voters - 1)
             ));
+            check_before.push(STRICT_RECONFIG.into());
             check_before.push(format!(
                 "{name} is not the etcd leader (`hagen-etcdctl endpoint status --cluster -w table`); if it is: `hagen-etcdctl move-leader <id of another member>`"
             ));
@@ -1355,6 +1365,7 @@ impl Builder<'_> {
             ),
             "every API server's --etcd-servers lists the remaining members only (earlier steps)"
                 .into(),
+            STRICT_RECONFIG.into(),
         ];
         remove(&mut self.state.etcd_members, name);
         self.emit(Draft {
