@@ -575,7 +575,7 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
     if healthy_removed && final_voters < 3 && final_voters < voters {
         return Err(Refusal::Unsafe {
             reason: format!(
-                "the new topology ends with {final_voters} etcd member(s), removing healthy ones from {voters}: {final_voters} members need {} for quorum and tolerate {} failure(s), so one more loss in the middle of the change stops the cluster",
+                "the new topology ends with {final_voters} etcd member(s), removing healthy ones from {voters}: {final_voters} member(s) need {} for quorum and tolerate {} failure(s), so one more loss stops the cluster",
                 quorum(final_voters),
                 tolerated_failures(final_voters)
             ),
