@@ -20,13 +20,14 @@ node needs at that step) and PLAN_DIR/bundle/ (the new topology's bundle; the CA
 every key that still fits are kept). Nothing is written when the change is refused.
 
 Planned: adding and removing control planes (stacked or external etcd) and external etcd
-members, replacing dead ones (--dead), adding and removing workers. Refused with the
+members, replacing dead ones (--dead), adding and removing workers; --renew (every leaf
+certificate and kubeconfig re-issued with its key, one node at a time). Refused with the
 reason: anything that would leave etcd without quorum (2 of 3 members dead: restore
 from a snapshot), shrinking etcd below 3 members, and changes of settings other than
 the node list (endpoint, load-balancer type, etcd type, versions, networks).
 
 Exit codes: 0 written, 1 refused (unsafe or unsupported change, errors in a topology),
-2 usage or I/O failure (or --rotate-ca / --renew, not supported yet).";
+2 usage or I/O failure (or --rotate-ca, not supported yet).";
 
 #[derive(Debug, Args)]
 #[command(after_help = PLAN_HELP)]
@@ -45,7 +46,9 @@ pub struct PlanArgs {
     /// Rotate the cluster CA (not supported yet: refused).
     #[arg(long)]
     pub rotate_ca: bool,
-    /// Renew every certificate (not supported yet: refused).
+    /// Renew every leaf certificate and kubeconfig (same keys, same CA; super-admin.conf
+    /// and external etcd's included), one node at a time. NEW_TOPOLOGY must equal the
+    /// old bundle's topology.
     #[arg(long)]
     pub renew: bool,
     /// Replace a non-empty PLAN_DIR that is not a plan (it is moved aside).

@@ -61,6 +61,13 @@ pub fn materialize(
         nodes: union_nodes(old, new),
         ..new.clone()
     };
+    let renewal;
+    let existing = if change.renew {
+        renewal = for_renewal(existing);
+        &renewal
+    } else {
+        existing
+    };
     let pki_all = generate(&union, existing, entropy, now)?;
     let mut kept = Existing::from_bundle(
         pki_all
@@ -120,6 +127,13 @@ pub fn materialize(
                         if let Some(rel) = path.strip_prefix(&prefix)
                             && rel.starts_with(KEEPALIVED_DIR)
                         {
+                            put(rel, f.clone());
+                        }
+                    }
+                }
+                FileSet::Renewed => {
+                    for (path, f) in &pki_all.files {
+                        if let Some(rel) = path.strip_prefix(&prefix) {
                             put(rel, f.clone());
                         }
                     }
@@ -184,6 +198,17 @@ pub fn materialize(
         bundle,
         report: pki_all.report,
     })
+}
+
+/// The material a renewal keeps: the CAs, `sa.*` and every leaf's key; the leaf
+/// certificates and the kubeconfigs are left out, so they are issued again (with the
+/// same keys, from the same CAs).
+pub fn for_renewal(existing: &Existing) -> Existing {
+    let mut e = existing.clone();
+    for files in e.per_node.values_mut() {
+        files.retain(|path, _| !path.ends_with(".crt") && !path.ends_with(".conf"));
+    }
+    e
 }
 
 struct Renderer<'a> {

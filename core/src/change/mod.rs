@@ -121,6 +121,10 @@ pub enum Action {
     RemoveControlPlane,
     /// Regenerate an API server's static pod (new `--etcd-servers`): it restarts.
     RestartApiServer,
+    /// Install a control plane's renewed certificates and restart its static pods.
+    RenewControlPlane,
+    /// Install an external etcd member's renewed certificates and restart it.
+    RenewEtcdMember,
 }
 
 impl Action {
@@ -166,7 +170,8 @@ pub struct Step {
     pub rollback: Vec<String>,
     /// The nodes that get files in `steps/<id>/nodes/`, and which.
     pub files: BTreeMap<String, FileSet>,
-    /// API servers restarted inside the step (they must not be LB backends before it).
+    /// Nodes whose API server or etcd member restarts inside the step: an API server
+    /// must not be an LB backend before it, an etcd member is down meanwhile.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub restarts: Vec<String>,
     /// The state after the step.
@@ -186,6 +191,8 @@ pub enum FileSet {
     Overlay,
     /// kubeadm-config.yaml (its `etcd.external.endpoints`).
     KubeadmConfig,
+    /// The node's renewed certificates and kubeconfigs (`--renew`).
+    Renewed,
 }
 
 /// A whole plan.
@@ -202,6 +209,9 @@ pub struct ChangePlan {
     pub target: State,
     /// Things the operator must know (no failure tolerated meanwhile, …).
     pub warnings: Vec<String>,
+    /// A certificate renewal (`--renew`): the final bundle re-issues every leaf.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub renew: bool,
 }
 
 /// True if the load balancer keeps a list of API servers to forward to.
@@ -315,6 +325,24 @@ pub fn check_steps(initial: &State, steps: &[Step]) -> Result<(), Violation> {
                 ),
             ));
         }
+        let down_during = before
+            .etcd_members
+            .iter()
+            .filter(|m| step.restarts.contains(m) && !before.dead.contains(m))
+            .count();
+        if down_during > 0 {
+            let voters = before.etcd_members.len();
+            let up = before.members_up() - down_during;
+            if down_during > 1 || up < quorum(voters) {
+                return Err(fail(
+                    "quorum while a member restarts",
+                    format!(
+                        "{up} of {voters} voting members up during the restart, quorum needs {}",
+                        quorum(voters)
+                    ),
+                ));
+            }
+        }
         let gained: Vec<&String> = after
             .etcd_members
             .iter()
@@ -367,6 +395,13 @@ pub fn check_steps(initial: &State, steps: &[Step]) -> Result<(), Violation> {
                     format!("{b} became a backend in the step its API server started"),
                 ));
             }
+        }
+        let serving = |s: &State| s.lb_backends.iter().any(|b| !s.dead.contains(b));
+        if serving(before) && !serving(after) {
+            return Err(fail(
+                "the load balancer keeps a backend",
+                "the step takes the last serving API server out of the load balancer".into(),
+            ));
         }
         for a in &before.api_servers {
             let stops = !after.api_servers.contains(a) || step.restarts.contains(a);
@@ -492,10 +527,10 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
             instead: "CA rotation is not planned yet: keep the CA (the default)".into(),
         });
     }
-    if opts.renew {
+    if opts.renew && (old != new || !opts.dead.is_empty()) {
         return Err(Refusal::Unsupported {
-            what: "--renew".into(),
-            instead: "certificate renewal is not planned yet: `kubeadm certs renew all` on each control plane, one at a time".into(),
+            what: "--renew together with a change of the topology or --dead".into(),
+            instead: "plan the node change first, run it, then plan the renewal from its bundle with the same topology on both sides".into(),
         });
     }
     for d in &opts.dead {
@@ -591,7 +626,11 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
         steps: Vec::new(),
         warnings: Vec::new(),
     };
-    b.run(opts);
+    if opts.renew {
+        b.run_renew()?;
+    } else {
+        b.run(opts)?;
+    }
     let steps = b.steps;
     let warnings = b.warnings;
     if let Err(v) = check_steps(&initial, &steps) {
@@ -613,6 +652,7 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
         steps,
         target,
         warnings,
+        renew: opts.renew,
     })
 }
 
@@ -636,6 +676,16 @@ struct Draft {
     rollback: Vec<String>,
     files: BTreeMap<String, FileSet>,
     restarts: Vec<String>,
+}
+
+/// The refusal for a change that restarts the only API server.
+fn only_api_server(to: &str) -> Refusal {
+    Refusal::Unsafe {
+        reason: format!(
+            "to {to}, the only API server restarts: the API is down meanwhile, and the load balancer has no other backend"
+        ),
+        instead: "add a second control plane first (plan it alone), then this change".into(),
+    }
 }
 
 /// etcd's `--strict-reconfig-check` (on by default) refuses a member change until every
@@ -1425,7 +1475,99 @@ impl Builder<'_> {
         self.lb_step(name, true);
     }
 
-    fn run(&mut self, opts: &Options) {
+    /// `--renew`: one node at a time, each out of the load balancer while its static
+    /// pods restart; a stacked member is down meanwhile, so quorum must hold without it.
+    fn run_renew(&mut self) -> Result<(), Refusal> {
+        let voters = self.state.etcd_members.len();
+        if voters < 3 {
+            return Err(Refusal::Unsafe {
+                reason: format!(
+                    "renewing restarts every etcd member in turn; with {voters} member(s) the quorum is {} and one restarting member takes it away",
+                    quorum(voters)
+                ),
+                instead: "renew in a maintenance window (`kubeadm certs renew all`, then restart the static pods), or grow to 3 members first with `hagen plan`".into(),
+            });
+        }
+        if !self.stacked() {
+            let members = self.state.etcd_members.clone();
+            for m in members {
+                let node = self.node(&m).clone();
+                let mut files = BTreeMap::new();
+                files.insert(m.clone(), FileSet::Renewed);
+                self.emit(Draft {
+                    action: Action::RenewEtcdMember,
+                    node: m.clone(),
+                    summary: format!("renew etcd member {m}'s certificates and restart it (kubeadm does not track external etcd's: kubernetes/kubeadm#1992)"),
+                    check_before: vec![
+                        self.health_check(),
+                        format!(
+                            "while {m} restarts: {} of {voters} voting members up, quorum {}",
+                            voters - 1,
+                            quorum(voters)
+                        ),
+                    ],
+                    commands: vec![
+                        cmd("admin", format!("rsync -a steps/$STEP/nodes/{m}/ root@{}:/   # /etc/etcd/pki", node.address)),
+                        cmd(&m, "systemctl restart etcd"),
+                    ],
+                    check_after: vec![
+                        format!("`openssl x509 -noout -enddate -in /etc/etcd/pki/server.crt` on {m} shows the new date"),
+                        "`hagen-etcdctl endpoint health --cluster`: every member healthy".into(),
+                    ],
+                    rollback: vec!["put back the previous /etc/etcd/pki (same keys, same CA) and restart etcd".into()],
+                    files,
+                    restarts: vec![m.clone()],
+                });
+            }
+        }
+        let cps = self.state.api_servers.clone();
+        if cps.len() < 2 {
+            return Err(only_api_server("renew its certificates"));
+        }
+        for c in cps {
+            self.lb_step(&c, false);
+            let node = self.node(&c).clone();
+            let mut files = BTreeMap::new();
+            files.insert(c.clone(), FileSet::Renewed);
+            let mut check_before = vec![format!("the load balancer does not send to {c}")];
+            if self.stacked() {
+                check_before.push(self.health_check());
+                check_before.push(format!(
+                    "while {c}'s etcd restarts: {} of {voters} voting members up, quorum {}",
+                    voters - 1,
+                    quorum(voters)
+                ));
+            }
+            self.emit(Draft {
+                action: Action::RenewControlPlane,
+                node: c.clone(),
+                summary: format!("install {c}'s renewed certificates and kubeconfigs (super-admin.conf too, where it is), restart its static pods"),
+                check_before,
+                commands: vec![
+                    cmd("admin", format!("rsync -a steps/$STEP/nodes/{c}/ root@{}:/   # /etc/kubernetes/pki, *.conf", node.address)),
+                    cmd(&c, "mkdir -p /etc/kubernetes/manifests.off && mv /etc/kubernetes/manifests/*.yaml /etc/kubernetes/manifests.off/"),
+                    cmd(&c, "sleep 20   # kubelet stops the static pods"),
+                    cmd(&c, "mv /etc/kubernetes/manifests.off/*.yaml /etc/kubernetes/manifests/"),
+                ],
+                check_after: vec![
+                    format!("`kubeadm certs check-expiration` on {c} shows the new dates"),
+                    format!(
+                        "`curl -fsS --cacert /etc/kubernetes/pki/ca.crt https://{}/readyz` prints `ok`",
+                        node.at(self.new.bind_port)
+                    ),
+                    "`kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes` works with the renewed admin.conf".into(),
+                ],
+                rollback: vec!["put back the previous pki/ and *.conf (same keys, same CA) and restart the static pods the same way".into()],
+                files,
+                restarts: vec![c.clone()],
+            });
+            self.lb_step(&c, true);
+        }
+        self.warnings.push("kubelet.conf is not renewed here: the kubelet rotates its own client certificate (check `kubeadm certs check-expiration` and /var/lib/kubelet/pki on every node)".into());
+        Ok(())
+    }
+
+    fn run(&mut self, opts: &Options) -> Result<(), Refusal> {
         let old = self.old;
         let new = self.new;
         let is_dead = |n: &str| opts.dead.iter().any(|d| d == n);
@@ -1471,6 +1613,9 @@ impl Builder<'_> {
                 .filter(|c| in_new(c) && !is_dead(&c.name))
                 .map(|c| c.name.clone())
                 .collect();
+            if kept.len() == 1 && self.state.api_servers.len() == 1 {
+                return Err(only_api_server("point it at the new etcd members"));
+            }
             for c in kept {
                 self.repoint_api_server(&c);
             }
@@ -1490,6 +1635,7 @@ impl Builder<'_> {
                 self.remove_etcd_member(&n.name);
             }
         }
+        Ok(())
     }
 }
 
