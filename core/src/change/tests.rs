@@ -98,3 +98,60 @@ fn the_checker_catches_a_backend_added_with_its_api_server() {
     let v = check_steps(&p.initial, &steps).unwrap_err();
     assert_eq!(v.rule, "LB backend added only after /readyz");
 }
+
+#[test]
+fn renewal_restarts_one_member_at_a_time_out_of_the_lb() {
+    let p3 = plan("", &M[..3]);
+    let opts = Options {
+        renew: true,
+        ..Options::default()
+    };
+    let p = plan_change(&p3, &p3, &opts).unwrap();
+    assert!(p.renew);
+    let a = actions(&p);
+    assert_eq!(
+        a[..3],
+        [
+            "remove-lb-backend m1",
+            "renew-control-plane m1",
+            "add-lb-backend m1"
+        ]
+    );
+    // Two members restarting in one step would leave 1 of 3 up.
+    let mut steps = p.steps.clone();
+    steps[1].restarts.push("m2".into());
+    let v = check_steps(&p.initial, &steps).unwrap_err();
+    assert_eq!(v.rule, "quorum while a member restarts");
+    // Renewing together with a node change is refused.
+    let e = plan_change(&p3, &plan("", &M), &opts).unwrap_err();
+    assert!(matches!(e, Refusal::Unsupported { .. }), "{e}");
+}
+
+#[test]
+fn the_checker_catches_a_dead_member_left_while_a_learner_is_added() {
+    let old = plan("", &M[..3]);
+    let new = plan("", &[M[0], M[1], "m4 10.0.0.14 control-plane c"]);
+    let opts = Options {
+        dead: vec!["m3".into()],
+        ..Options::default()
+    };
+    let p = plan_change(&old, &new, &opts).unwrap();
+    // Drop the removal of the dead member: the learner is then added beside it.
+    let mut steps: Vec<Step> = p
+        .steps
+        .iter()
+        .filter(|s| s.action != Action::RemoveDeadMember)
+        .cloned()
+        .collect();
+    for s in &mut steps {
+        if !s.state.etcd_members.contains(&"m3".to_string()) {
+            s.state.etcd_members.insert(0, "m3".into());
+            s.state.dead.push("m3".into());
+        }
+    }
+    let v = check_steps(&p.initial, &steps).unwrap_err();
+    assert!(
+        v.rule == "dead members are removed before anyone is added" || v.rule == "quorum",
+        "{v}"
+    );
+}
