@@ -211,6 +211,48 @@ fn plans_keep_the_ca_and_the_old_keys_and_give_new_nodes_one_key() {
     }
 }
 
+/// The last haproxy.cfg / nginx.conf / keepalived.conf a node gets from the steps is the
+/// final bundle's: the steps end where the new topology is.
+#[test]
+fn the_last_step_files_are_the_final_bundles() {
+    for dir in cases() {
+        if rel(&dir).contains("refused-") {
+            continue;
+        }
+        let case = Case::load(&dir);
+        let (p, m, _) = materialized(&case);
+        let mut last: std::collections::BTreeMap<String, (String, Vec<u8>)> = Default::default();
+        for step in &p.steps {
+            for (path, f) in m.steps.get(&step.id).into_iter().flatten() {
+                if path.ends_with("haproxy.cfg")
+                    || path.ends_with("nginx.conf")
+                    || path.ends_with("keepalived.conf")
+                {
+                    last.insert(path.clone(), (step.id.clone(), f.bytes.clone()));
+                }
+            }
+        }
+        for (path, (id, bytes)) in &last {
+            let node = path.split('/').nth(1).unwrap_or_default();
+            if !case.new_text.contains(&format!("name: {node},"))
+                && !case.new_text.contains(&format!("name: {node}\n"))
+            {
+                continue; // removed since
+            }
+            let fin = m
+                .bundle
+                .get(path)
+                .unwrap_or_else(|| panic!("{path} not in the bundle"));
+            assert_eq!(
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(&fin.bytes),
+                "{}: {path} from {id} differs from the final bundle's",
+                rel(&dir)
+            );
+        }
+    }
+}
+
 #[test]
 fn every_step_file_passes_the_real_checkers() {
     if !require_real_tools() {

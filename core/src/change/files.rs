@@ -110,7 +110,7 @@ pub fn materialize(
             let mut put = |rel: &str, file: File| out.push((format!("{prefix}{rel}"), file));
             match set {
                 FileSet::LbConfig => {
-                    for (rel, f) in r.lb_files(&step.state)? {
+                    for (rel, f) in r.lb_files(&step.state, node)? {
                         put(&rel, f);
                     }
                 }
@@ -153,7 +153,7 @@ pub fn materialize(
                             || s.etcd_learners.contains(&n.name)
                     };
                     let b = r.render_with(in_cluster, |_| true)?;
-                    let lb = r.lb_files(s)?;
+                    let lb = r.lb_files(s, node)?;
                     for (path, f) in b.iter() {
                         let Some(rel) = path.strip_prefix(&prefix) else {
                             continue;
@@ -250,9 +250,11 @@ impl Renderer<'_> {
         })
     }
 
-    /// haproxy.cfg / nginx.conf with exactly the state's backends (the same on every
-    /// node), by path relative to a node's root.
-    fn lb_files(&self, s: &State) -> Result<Vec<(String, File)>, RenderError> {
+    /// haproxy.cfg / nginx.conf for `node` with exactly the state's backends, by path
+    /// relative to a node's root. `node` need not be a backend (a joining control plane,
+    /// a worker's nginx): the file is the same on every node but for the node named in
+    /// its banner line.
+    fn lb_files(&self, s: &State, node: &str) -> Result<Vec<(String, File)>, RenderError> {
         if s.lb_backends.is_empty() {
             return Ok(Vec::new());
         }
@@ -260,13 +262,26 @@ impl Renderer<'_> {
             |n| s.lb_backends.contains(&n.name),
             |n| s.lb_backends.contains(&n.name),
         )?;
-        let first = format!("nodes/{}/", s.lb_backends[0]);
+        let source = if s.lb_backends.iter().any(|b| b == node) {
+            node
+        } else {
+            s.lb_backends[0].as_str()
+        };
+        let prefix = format!("nodes/{source}/");
         Ok(b.iter()
             .filter_map(|(p, f)| {
-                let rel = p.strip_prefix(&first)?;
-                LB_FILES
-                    .contains(&rel)
-                    .then(|| (rel.to_string(), f.clone()))
+                let rel = p.strip_prefix(&prefix)?;
+                if !LB_FILES.contains(&rel) {
+                    return None;
+                }
+                let mut f = f.clone();
+                if source != node {
+                    let text = String::from_utf8_lossy(&f.bytes);
+                    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+                    let first = first.replace(&format!(" on {source} "), &format!(" on {node} "));
+                    f.bytes = format!("{first}\n{rest}").into_bytes();
+                }
+                Some((rel.to_string(), f))
             })
             .collect())
     }
