@@ -276,7 +276,7 @@ fn run_plan(tag: &str, first: u8, dead: &[&str]) {
                 let mut cluster = step.state.etcd_members.clone();
                 cluster.extend(step.state.etcd_learners.iter().cloned());
                 c.start(n, &cluster, "existing");
-                wait_until(&format!("{} started", step.id), 30, &c.members, || {
+                wait_until(&format!("{} started", step.id), 45, &c.members, || {
                     let (ok, out) = etcdctl(
                         &format!("https://{}:2379", c.node(n).address),
                         &c.client,
