@@ -3,13 +3,18 @@
 //! `member remove` — and after every step the membership etcd reports equals the step's
 //! state (voting members, learners) and a write through the voting members succeeds.
 //! Once replacing a healthy member (add before remove), once replacing a dead one
-//! (killed first; removed before anyone is added). Mechanics from `tests/etcd.rs`;
+//! (killed first; removed before anyone is added), and once on external etcd, the new
+//! member started from the `etcd.conf.yml` of its step. New members get their
+//! certificates from their step's files, old ones from the old bundle. Mechanics from
+//! `tests/etcd.rs`;
 //! every process is killed by its PID when the test ends.
 
 use crate::etcd::{Client, Member, Members, etcdctl, on_loopback, wait_until};
 use hagen_core::change::{self, Action, Options};
 use hagen_core::pki::{Existing, SeededEntropy, generate};
 use hagen_core::plan::{Node, Plan};
+use hagen_core::source::SourceFile;
+use hagen_core::topology::Role;
 use hagen_tests::sandbox::require_real_tools;
 use hagen_tests::{TempDir, write_files};
 use std::collections::BTreeMap;
@@ -86,13 +91,18 @@ impl Cluster<'_> {
             .expect("a node")
     }
 
+    /// Starts a member from the flags kubeadm writes into its static pod.
     fn start(&mut self, name: &str, initial: &[String], state: &str) {
         let node = self.node(name).clone();
         let pki = self
             .dir
             .join("nodes")
             .join(name)
-            .join("etc/kubernetes/pki/etcd");
+            .join(if node.has(Role::Etcd) {
+                "etc/etcd/pki"
+            } else {
+                "etc/kubernetes/pki/etcd"
+            });
         let data = self.dir.join(format!("data-{name}"));
         std::fs::create_dir_all(&data).expect("mkdir");
         {
@@ -137,6 +147,49 @@ impl Cluster<'_> {
         self.members.0.push(Member {
             name: name.to_string(),
             ip,
+            child: Some(child),
+            log,
+        });
+    }
+
+    /// Starts an external member from the `etc/etcd/etcd.conf.yml` its plan step wrote,
+    /// with the node's paths moved under the scratch directory and the loopback-only
+    /// listeners dropped (all members share this host's 127.0.0.1).
+    fn start_from_config(&mut self, name: &str, conf: &str) {
+        let node_root = self.dir.join("nodes").join(name);
+        let data = self.dir.join(format!("data-{name}"));
+        let text = conf
+            .replace(
+                "/etc/etcd/pki/",
+                &format!("{}/etc/etcd/pki/", node_root.display()),
+            )
+            .replace(
+                "data-dir: /var/lib/etcd",
+                &format!("data-dir: {}", data.display()),
+            )
+            .replace(",https://127.0.0.1:2379", "")
+            .lines()
+            .filter(|l| !l.starts_with("listen-metrics-urls"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(text.contains("initial-cluster-state: existing"), "{text}");
+        let path = self.dir.join(format!("{name}.conf.yml"));
+        std::fs::write(&path, text).expect("write the config");
+        let log = self.dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("log");
+        let err = out.try_clone().expect("log");
+        let child = Command::new("etcd")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .arg(format!("--config-file={}", path.display()))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("etcd starts");
+        self.members.0.push(Member {
+            name: name.to_string(),
+            ip: self.node(name).address,
             child: Some(child),
             log,
         });
@@ -206,33 +259,55 @@ impl Cluster<'_> {
     }
 }
 
-fn run_plan(tag: &str, first: u8, dead: &[&str]) {
-    let old = plan_of(OLD);
-    let new = plan_of(&new_text());
+fn run_plan(tag: &str, first: u8, old_text: &str, new_text: &str, dead: &[&str]) {
+    let old = plan_of(old_text);
+    let new = plan_of(new_text);
     let (old, new, union) = loopback(&old, &new, first);
     let opts = Options {
         dead: dead.iter().map(|d| d.to_string()).collect(),
         ..Options::default()
     };
     let p = change::plan_change(&old, &new, &opts).expect("plans");
-    let pki = generate(
-        &union,
-        &Existing::none(),
-        &mut SeededEntropy::new(5),
-        crate::pki::now(),
+    // As `hagen render` then `hagen plan` would: the old nodes hold the old bundle's
+    // files; a new node gets its files from its step.
+    let now = crate::pki::now();
+    let old_pki = generate(&old, &Existing::none(), &mut SeededEntropy::new(5), now)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let existing = Existing::from_bundle(
+        old_pki
+            .files
+            .iter()
+            .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
+    )
+    .expect("the old PKI");
+    let made = change::files::materialize(
+        &p,
+        &old,
+        &new,
+        &SourceFile::new("new.yaml", new_text.to_string()),
+        &[],
+        &existing,
+        &mut SeededEntropy::new(6),
+        now,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let dir = TempDir::new(tag);
-    write_files(dir.path(), pki.files.iter().map(|(p, f)| (p, f)));
+    write_files(dir.path(), old_pki.files.iter().map(|(p, f)| (p, f)));
+    let cp_name = old
+        .control_planes()
+        .next()
+        .expect("a control plane")
+        .name
+        .clone();
     let cp = |n: &str| -> PathBuf { dir.path().join("nodes").join(n).join("etc/kubernetes/pki") };
     let mut c = Cluster {
         dir: dir.path(),
         union: &union,
         members: Members(Vec::new()),
         client: Client {
-            ca: cp("m1").join("etcd/ca.crt"),
-            cert: cp("m1").join("apiserver-etcd-client.crt"),
-            key: cp("m1").join("apiserver-etcd-client.key"),
+            ca: cp(&cp_name).join("etcd/ca.crt"),
+            cert: cp(&cp_name).join("apiserver-etcd-client.crt"),
+            key: cp(&cp_name).join("apiserver-etcd-client.key"),
         },
     };
     let initial: Vec<String> = p.initial.etcd_members.clone();
@@ -273,9 +348,20 @@ fn run_plan(tag: &str, first: u8, dead: &[&str]) {
                 });
             }
             Action::JoinControlPlane | Action::StartEtcdMember => {
-                let mut cluster = step.state.etcd_members.clone();
-                cluster.extend(step.state.etcd_learners.iter().cloned());
-                c.start(n, &cluster, "existing");
+                // The node's files from its step, as `rsync` puts them.
+                let files = made.steps.get(&step.id).expect("the step's files");
+                write_files(dir.path(), files.iter().map(|(p, f)| (p, f)));
+                if step.action == Action::StartEtcdMember {
+                    let conf = files
+                        .iter()
+                        .find(|(p, _)| p.ends_with("etc/etcd/etcd.conf.yml"))
+                        .expect("the step's etcd.conf.yml");
+                    c.start_from_config(n, &String::from_utf8_lossy(&conf.1.bytes));
+                } else {
+                    let mut cluster = step.state.etcd_members.clone();
+                    cluster.extend(step.state.etcd_learners.iter().cloned());
+                    c.start(n, &cluster, "existing");
+                }
                 wait_until(&format!("{} started", step.id), 45, &c.members, || {
                     let (ok, out) = etcdctl(
                         &format!("https://{}:2379", c.node(n).address),
@@ -369,7 +455,7 @@ fn real_etcd_replaces_a_healthy_member_learner_first() {
     if !require_real_tools() {
         return;
     }
-    run_plan("day2-etcd-healthy", 161, &[]);
+    run_plan("day2-etcd-healthy", 161, OLD, &new_text(), &[]);
 }
 
 #[test]
@@ -377,5 +463,40 @@ fn real_etcd_replaces_a_dead_member_removing_it_first() {
     if !require_real_tools() {
         return;
     }
-    run_plan("day2-etcd-dead", 171, &["m3"]);
+    run_plan("day2-etcd-dead", 171, OLD, &new_text(), &["m3"]);
+}
+
+/// External etcd: etcd-4 replaces etcd-3, started from the `etcd.conf.yml` its step wrote
+/// (`initial-cluster-state: existing`, the membership it will find).
+#[test]
+fn real_external_etcd_member_starts_from_its_step_files() {
+    if !require_real_tools() {
+        return;
+    }
+    let old = "apiVersion: hagen/v1alpha1
+kind: Topology
+metadata:
+  name: day2x
+spec:
+  kubernetesVersion: v1.31.2
+  controlPlaneEndpoint:
+    vip: 10.0.0.100/24
+    port: 8443
+  loadBalancer:
+    type: haproxy-keepalived
+    interface: eth0
+  etcd:
+    type: external
+  nodes:
+    - {name: cp-1, address: 10.0.0.11, roles: [control-plane]}
+    - {name: cp-2, address: 10.0.0.12, roles: [control-plane]}
+    - {name: etcd-1, address: 10.0.0.21, roles: [etcd]}
+    - {name: etcd-2, address: 10.0.0.22, roles: [etcd]}
+    - {name: etcd-3, address: 10.0.0.23, roles: [etcd]}
+";
+    let new = old.replace(
+        "{name: etcd-3, address: 10.0.0.23",
+        "{name: etcd-4, address: 10.0.0.24",
+    );
+    run_plan("day2-etcd-external", 181, old, &new, &[]);
 }

@@ -165,10 +165,15 @@ pub fn materialize(
                         if rel == ETCD_CONF {
                             // Joining a cluster that exists: etcd checks that its
                             // initial-cluster equals the membership it finds.
-                            let text = String::from_utf8_lossy(&f.bytes).replace(
-                                "initial-cluster-state: new",
-                                "initial-cluster-state: existing",
-                            );
+                            let text = String::from_utf8_lossy(&f.bytes)
+                                .replace(
+                                    "initial-cluster-state: new",
+                                    "initial-cluster-state: existing",
+                                )
+                                .replace(
+                                    "# Every member from the start: the cluster forms once all are up, nobody runs\n# `etcdctl member add` by hand.",
+                                    "# Joins the running cluster (hagen plan): added as a learner first, so\n# initial-cluster is exactly the membership it finds.",
+                                );
                             f.bytes = text.into_bytes();
                         }
                         put(rel, f);
