@@ -221,6 +221,20 @@ fn the_last_step_files_are_the_final_bundles() {
         }
         let case = Case::load(&dir);
         let (p, m, _) = materialized(&case);
+        if let Err(e) = last_step_files_match(&p, &m, &plan_text(&case.new_text)) {
+            panic!("{}: {e}", rel(&dir));
+        }
+    }
+}
+
+/// Err if the last haproxy.cfg / nginx.conf / keepalived.conf a node of `new` got from
+/// the steps differs from the final bundle's.
+fn last_step_files_match(
+    p: &ChangePlan,
+    m: &change::files::Materialized,
+    new: &Plan,
+) -> Result<(), String> {
+    {
         let mut last: std::collections::BTreeMap<String, (String, Vec<u8>)> = Default::default();
         for step in &p.steps {
             for (path, f) in m.steps.get(&step.id).into_iter().flatten() {
@@ -234,23 +248,23 @@ fn the_last_step_files_are_the_final_bundles() {
         }
         for (path, (id, bytes)) in &last {
             let node = path.split('/').nth(1).unwrap_or_default();
-            if !case.new_text.contains(&format!("name: {node},"))
-                && !case.new_text.contains(&format!("name: {node}\n"))
-            {
+            if !new.nodes.iter().any(|n| n.name == node) {
                 continue; // removed since
             }
             let fin = m
                 .bundle
                 .get(path)
-                .unwrap_or_else(|| panic!("{path} not in the bundle"));
-            assert_eq!(
-                String::from_utf8_lossy(bytes),
-                String::from_utf8_lossy(&fin.bytes),
-                "{}: {path} from {id} differs from the final bundle's",
-                rel(&dir)
-            );
+                .ok_or_else(|| format!("{path} not in the bundle"))?;
+            if bytes != &fin.bytes {
+                return Err(format!(
+                    "{path} from {id} differs from the final bundle's:\n{}\n---\n{}",
+                    String::from_utf8_lossy(bytes),
+                    String::from_utf8_lossy(&fin.bytes)
+                ));
+            }
         }
     }
+    Ok(())
 }
 
 #[test]
@@ -460,6 +474,41 @@ proptest! {
                 prop_assert!(lost_quorum || shrinks || one_api, "refused without cause: {reason}");
             }
             Err(e) => prop_assert!(false, "{e}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(crate::fuzz_config(24))]
+
+    /// The files, for generated pairs: every step renders, the CA is kept, and the last
+    /// load-balancer and keepalived files each node got are the final bundle's.
+    #[test]
+    fn generated_plans_render_and_end_at_the_final_bundle(pair in pairs()) {
+        let (Some(old), Some(new)) = (checked_plan(&pair.old), checked_plan(&pair.new)) else {
+            return Ok(());
+        };
+        let opts = Options { dead: pair.dead.clone(), ..Options::default() };
+        let Ok(p) = change::plan_change(&old, &new, &opts) else {
+            return Ok(());
+        };
+        let case = Case {
+            old_text: pair.old.clone(),
+            new_text: pair.new.clone(),
+            dead: pair.dead.clone(),
+            renew: false,
+        };
+        let (p2, m, existing) = materialized(&case);
+        prop_assert_eq!(&p, &p2);
+        if let Some(ca) = existing.shared.get("ca.crt") {
+            for (path, f) in m.bundle.iter() {
+                if path.ends_with("/etc/kubernetes/pki/ca.crt") {
+                    prop_assert_eq!(&f.bytes, ca);
+                }
+            }
+        }
+        if let Err(e) = last_step_files_match(&p, &m, &new) {
+            prop_assert!(false, "{}\n{}\n{}", e, pair.old, pair.new);
         }
     }
 }

@@ -138,6 +138,15 @@ pub fn materialize(
                         }
                     }
                 }
+                FileSet::Final => {
+                    for (path, f) in bundle.iter() {
+                        if let Some(rel) = path.strip_prefix(&prefix)
+                            && (LB_FILES.contains(&rel) || rel.starts_with(KEEPALIVED_DIR))
+                        {
+                            put(rel, f.clone());
+                        }
+                    }
+                }
                 FileSet::KubeadmConfig => {
                     if let Some(f) = bundle.get(&format!("{prefix}{KUBEADM_CONFIG}")) {
                         put(KUBEADM_CONFIG, f.clone());
@@ -178,12 +187,10 @@ pub fn materialize(
                         }
                         put(rel, f);
                     }
-                    let is_lb_node = r.union.iter().find(|n| n.name == *node).is_some_and(|n| {
-                        n.has(Role::ControlPlane)
-                            || new.load_balancer.kind == crate::topology::LbType::NginxLocal
-                    });
-                    if is_lb_node {
-                        for (rel, f) in lb {
+                    // The node's own render says whether it runs the proxy (an
+                    // external etcd host runs none).
+                    for (rel, f) in lb {
+                        if b.get(&format!("{prefix}{rel}")).is_some() {
                             put(&rel, f);
                         }
                     }

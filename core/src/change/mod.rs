@@ -125,6 +125,9 @@ pub enum Action {
     RenewControlPlane,
     /// Install an external etcd member's renewed certificates and restart it.
     RenewEtcdMember,
+    /// Install the final bundle's load-balancer and keepalived files where the steps
+    /// left them in another order (the new topology orders the nodes differently).
+    Converge,
 }
 
 impl Action {
@@ -193,6 +196,8 @@ pub enum FileSet {
     KubeadmConfig,
     /// The node's renewed certificates and kubeconfigs (`--renew`).
     Renewed,
+    /// The final bundle's haproxy / nginx / keepalived files.
+    Final,
 }
 
 /// A whole plan.
@@ -1567,6 +1572,75 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// The steps render the nodes in the order of both topologies (old ones first, so a
+    /// new keepalived joins with the lowest priority); where the new topology orders its
+    /// control planes otherwise, one last step installs the final bundle's files.
+    fn converge(&mut self) {
+        let lb = self.lb();
+        if !has_backends(lb) && !has_keepalived(lb) || lb == LbType::External {
+            return;
+        }
+        let final_cps = names(self.new.control_planes());
+        let union_cps: Vec<String> = self
+            .union
+            .iter()
+            .filter(|n| final_cps.contains(&n.name))
+            .map(|n| n.name.clone())
+            .collect();
+        if union_cps == final_cps {
+            return;
+        }
+        let mut targets: Vec<String> = self.lb_file_nodes();
+        for k in self.state.keepalived_peers.keys() {
+            push(&mut targets, k);
+        }
+        let mut files = BTreeMap::new();
+        let mut commands = Vec::new();
+        for n in &targets {
+            files.insert(n.clone(), FileSet::Final);
+            commands.push(cmd(
+                "admin",
+                format!(
+                    "rsync -a steps/$STEP/nodes/{n}/ root@{}:/",
+                    self.node(n).address
+                ),
+            ));
+            let mut reload = Vec::new();
+            if self.state.keepalived_peers.contains_key(n) {
+                reload.push(
+                    "keepalived --config-test -f /etc/keepalived/keepalived.conf && systemctl reload keepalived",
+                );
+            }
+            match lb {
+                LbType::HaproxyKeepalived => reload
+                    .push("haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy"),
+                LbType::NginxLocal => reload.push("nginx -t && systemctl reload nginx"),
+                _ => {}
+            }
+            for r in reload {
+                commands.push(cmd(n, r));
+            }
+        }
+        self.emit(Draft {
+            action: Action::Converge,
+            node: "all".into(),
+            summary: format!(
+                "install the final bundle's load-balancer files: the new topology orders the control planes {} (the steps used {}); keepalived priorities follow that order",
+                final_cps.join(", "),
+                union_cps.join(", ")
+            ),
+            check_before: vec!["every earlier step's check after holds".into()],
+            commands,
+            check_after: vec![
+                "the VIP is on exactly one node (`ip -br addr`), the one the new topology lists first once it is up; `kubectl get --raw /readyz` through the endpoint answers `ok`".into(),
+                "`hagen lint --topology bundle/topology.yaml` over the nodes' /etc finds nothing".into(),
+            ],
+            rollback: vec!["put back the previous step's files and reload".into()],
+            files,
+            restarts: Vec::new(),
+        });
+    }
+
     fn run(&mut self, opts: &Options) -> Result<(), Refusal> {
         let old = self.old;
         let new = self.new;
@@ -1635,6 +1709,7 @@ impl Builder<'_> {
                 self.remove_etcd_member(&n.name);
             }
         }
+        self.converge();
         Ok(())
     }
 }
