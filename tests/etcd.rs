@@ -16,13 +16,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The members started so far; killed (SIGKILL, by PID) and reaped on drop.
-struct Members(Vec<Member>);
+pub(crate) struct Members(pub(crate) Vec<Member>);
 
-struct Member {
-    name: String,
-    ip: IpAddr,
-    child: Option<Child>,
-    log: PathBuf,
+pub(crate) struct Member {
+    pub(crate) name: String,
+    pub(crate) ip: IpAddr,
+    pub(crate) child: Option<Child>,
+    pub(crate) log: PathBuf,
 }
 
 impl Drop for Members {
@@ -37,7 +37,7 @@ impl Drop for Members {
 }
 
 impl Members {
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         self.0
             .iter()
             .map(|m| {
@@ -59,13 +59,13 @@ impl Members {
 }
 
 /// A client identity: CA bundle, certificate, key.
-struct Client {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
+pub(crate) struct Client {
+    pub(crate) ca: PathBuf,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
 }
 
-fn etcdctl(endpoints: &str, c: &Client, args: &[&str]) -> (bool, String) {
+pub(crate) fn etcdctl(endpoints: &str, c: &Client, args: &[&str]) -> (bool, String) {
     run(Command::new("etcdctl")
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
@@ -79,7 +79,7 @@ fn etcdctl(endpoints: &str, c: &Client, args: &[&str]) -> (bool, String) {
 }
 
 /// Polls `check` every 250 ms for at most `secs` seconds (and at most 200 tries).
-fn wait_until(
+pub(crate) fn wait_until(
     what: &str,
     secs: u64,
     members: &Members,
@@ -141,7 +141,7 @@ fn leader(members: &Members, alive: &[usize], client: &Client) -> Result<usize, 
 }
 
 /// Moves the plan's etcd members (and control planes) onto loopback addresses.
-fn on_loopback(mut plan: Plan, first: u8) -> Plan {
+pub(crate) fn on_loopback(mut plan: Plan, first: u8) -> Plan {
     for (last, node) in (first..).zip(plan.nodes.iter_mut()) {
         node.address = IpAddr::from([127, 0, 0, last]);
     }

@@ -2,6 +2,8 @@
 
 mod bundle_props;
 mod check;
+mod day2;
+mod day2_etcd;
 mod etcd;
 mod fuzz;
 mod import;

@@ -44,6 +44,8 @@ pub enum Command {
     /// with a drift report; or print the script that collects those files.
     #[command(after_help = IMPORT_HELP)]
     Import(ImportArgs),
+    /// Plan a day-2 change from an old bundle to a new topology: quorum-safe steps.
+    Plan(crate::cmd::plan::PlanArgs),
     /// Print the JSON Schema of topology.yaml.
     Schema,
     /// Explain a rule (by code or name); without one, list every rule.

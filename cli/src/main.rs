@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         args::Command::Render(a) => cmd::render::run(&a),
         args::Command::Lint(a) => cmd::lint::run(&a),
         args::Command::Import(a) => cmd::import::run(&a),
+        args::Command::Plan(a) => cmd::plan::run(&a),
         args::Command::Schema => cmd::schema::run(),
         args::Command::Explain(a) => cmd::explain::run(&a),
         args::Command::Init(a) => cmd::init::run(&a),

@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod change;
 pub mod config;
 pub mod defaults;
 pub mod diag;

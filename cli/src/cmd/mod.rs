@@ -4,6 +4,7 @@ pub mod explain;
 pub mod import;
 pub mod init;
 pub mod lint;
+pub mod plan;
 pub mod render;
 pub mod schema;
 pub mod validate;

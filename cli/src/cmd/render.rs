@@ -163,7 +163,7 @@ pub fn run(args: &RenderArgs) -> u8 {
 }
 
 /// Every regular file under `dir`, by `/`-separated relative path.
-fn read_tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+pub(crate) fn read_tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

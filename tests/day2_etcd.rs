@@ -1,0 +1,506 @@
+//! A real 3-member TLS etcd (hagen's certificates, on 127.0.0.x) runs the etcd steps of
+//! `hagen plan` in their order — `member add --learner`, start, `member promote`,
+//! `member remove` — and after every step the membership etcd reports equals the step's
+//! state (voting members, learners) and a write through the voting members succeeds.
+//! Once replacing a healthy member (add before remove), once replacing a dead one
+//! (killed first; removed before anyone is added), and once on external etcd, the new
+//! member started from the `etcd.conf.yml` of its step. New members get their
+//! certificates from their step's files, old ones from the old bundle. Mechanics from
+//! `tests/etcd.rs`;
+//! every process is killed by its PID when the test ends.
+
+use crate::etcd::{Client, Member, Members, etcdctl, on_loopback, wait_until};
+use hagen_core::change::{self, Action, Options};
+use hagen_core::pki::{Existing, SeededEntropy, generate};
+use hagen_core::plan::{Node, Plan};
+use hagen_core::source::SourceFile;
+use hagen_core::topology::Role;
+use hagen_tests::sandbox::require_real_tools;
+use hagen_tests::{TempDir, write_files};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const OLD: &str = "apiVersion: hagen/v1alpha1
+kind: Topology
+metadata:
+  name: day2
+spec:
+  kubernetesVersion: v1.31.2
+  controlPlaneEndpoint:
+    vip: 10.0.0.100/24
+    port: 8443
+  loadBalancer:
+    type: haproxy-keepalived
+    interface: eth0
+  nodes:
+    - {name: m1, address: 10.0.0.11, roles: [control-plane]}
+    - {name: m2, address: 10.0.0.12, roles: [control-plane]}
+    - {name: m3, address: 10.0.0.13, roles: [control-plane]}
+";
+
+fn plan_of(text: &str) -> Plan {
+    crate::day2::plan_text(text)
+}
+
+/// m4 instead of m3.
+fn new_text() -> String {
+    OLD.replace(
+        "{name: m3, address: 10.0.0.13",
+        "{name: m4, address: 10.0.0.14",
+    )
+}
+
+/// The union of both plans on loopback from `first`, by name.
+fn loopback(old: &Plan, new: &Plan, first: u8) -> (Plan, Plan, Plan) {
+    let union = on_loopback(
+        Plan {
+            nodes: change::union_nodes(old, new),
+            ..new.clone()
+        },
+        first,
+    );
+    let relocate = |p: &Plan| {
+        let mut p = p.clone();
+        for n in &mut p.nodes {
+            n.address = union
+                .nodes
+                .iter()
+                .find(|u| u.name == n.name)
+                .expect("in the union")
+                .address;
+        }
+        p
+    };
+    (relocate(old), relocate(new), union)
+}
+
+struct Cluster<'a> {
+    dir: &'a Path,
+    union: &'a Plan,
+    members: Members,
+    client: Client,
+}
+
+impl Cluster<'_> {
+    fn node(&self, name: &str) -> &Node {
+        self.union
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .expect("a node")
+    }
+
+    /// Starts a member from the flags kubeadm writes into its static pod.
+    fn start(&mut self, name: &str, initial: &[String], state: &str) {
+        let node = self.node(name).clone();
+        let pki = self
+            .dir
+            .join("nodes")
+            .join(name)
+            .join(if node.has(Role::Etcd) {
+                "etc/etcd/pki"
+            } else {
+                "etc/kubernetes/pki/etcd"
+            });
+        let data = self.dir.join(format!("data-{name}"));
+        std::fs::create_dir_all(&data).expect("mkdir");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        }
+        let log = self.dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("log");
+        let err = out.try_clone().expect("log");
+        let p = |f: &str| pki.join(f).display().to_string();
+        let ip = node.address;
+        let cluster: Vec<String> = initial
+            .iter()
+            .map(|m| format!("{m}={}", self.node(m).etcd_peer_url()))
+            .collect();
+        let child = Command::new("etcd")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .args([
+                format!("--name={name}"),
+                format!("--data-dir={}", data.display()),
+                format!("--advertise-client-urls=https://{ip}:2379"),
+                format!("--listen-client-urls=https://{ip}:2379"),
+                format!("--listen-peer-urls=https://{ip}:2380"),
+                format!("--initial-advertise-peer-urls=https://{ip}:2380"),
+                format!("--initial-cluster={}", cluster.join(",")),
+                format!("--initial-cluster-state={state}"),
+                "--client-cert-auth=true".into(),
+                format!("--cert-file={}", p("server.crt")),
+                format!("--key-file={}", p("server.key")),
+                format!("--trusted-ca-file={}", p("ca.crt")),
+                "--peer-client-cert-auth=true".into(),
+                format!("--peer-cert-file={}", p("peer.crt")),
+                format!("--peer-key-file={}", p("peer.key")),
+                format!("--peer-trusted-ca-file={}", p("ca.crt")),
+            ])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("etcd starts (apt-get install etcd-server etcd-client)");
+        self.members.0.push(Member {
+            name: name.to_string(),
+            ip,
+            child: Some(child),
+            log,
+        });
+    }
+
+    /// Starts an external member from the `etc/etcd/etcd.conf.yml` its plan step wrote,
+    /// with the node's paths moved under the scratch directory and the loopback-only
+    /// listeners dropped (all members share this host's 127.0.0.1).
+    fn start_from_config(&mut self, name: &str, conf: &str) {
+        let node_root = self.dir.join("nodes").join(name);
+        let data = self.dir.join(format!("data-{name}"));
+        let text = conf
+            .replace(
+                "/etc/etcd/pki/",
+                &format!("{}/etc/etcd/pki/", node_root.display()),
+            )
+            .replace(
+                "data-dir: /var/lib/etcd",
+                &format!("data-dir: {}", data.display()),
+            )
+            .replace(",https://127.0.0.1:2379", "")
+            .lines()
+            .filter(|l| !l.starts_with("listen-metrics-urls"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(text.contains("initial-cluster-state: existing"), "{text}");
+        let path = self.dir.join(format!("{name}.conf.yml"));
+        std::fs::write(&path, text).expect("write the config");
+        let log = self.dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("log");
+        let err = out.try_clone().expect("log");
+        let child = Command::new("etcd")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .arg(format!("--config-file={}", path.display()))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("etcd starts");
+        self.members.0.push(Member {
+            name: name.to_string(),
+            ip: self.node(name).address,
+            child: Some(child),
+            log,
+        });
+    }
+
+    fn kill(&mut self, name: &str) {
+        for m in &mut self.members.0 {
+            if m.name == name
+                && let Some(mut child) = m.child.take()
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    fn running_endpoints(&self) -> String {
+        self.members
+            .0
+            .iter()
+            .filter(|m| m.child.is_some())
+            .map(|m| format!("https://{}:2379", m.ip))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `member list`: peer URL → (hex id, is learner).
+    fn list(&self) -> Result<BTreeMap<String, (String, bool)>, String> {
+        let (ok, out) = etcdctl(
+            &self.running_endpoints(),
+            &self.client,
+            &["member", "list", "-w", "json"],
+        );
+        if !ok {
+            return Err(out);
+        }
+        let start = out.find('{').ok_or_else(|| out.clone())?;
+        let json: serde_json::Value = serde_json::Deserializer::from_str(&out[start..])
+            .into_iter()
+            .next()
+            .ok_or("no JSON")?
+            .map_err(|e| format!("{e}: {out}"))?;
+        let mut map = BTreeMap::new();
+        for m in json["members"].as_array().ok_or("no members")? {
+            let id = m["ID"].as_u64().ok_or("no ID")?;
+            let peer = m["peerURLs"][0].as_str().ok_or("no peer URL")?.to_string();
+            map.insert(
+                peer,
+                (format!("{id:x}"), m["isLearner"].as_bool().unwrap_or(false)),
+            );
+        }
+        Ok(map)
+    }
+
+    fn id(&self, name: &str) -> String {
+        let peer = self.node(name).etcd_peer_url();
+        self.list()
+            .unwrap_or_else(|e| panic!("member list: {e}\n{}", self.members.logs()))
+            .get(&peer)
+            .unwrap_or_else(|| panic!("{name} is not a member"))
+            .0
+            .clone()
+    }
+
+    fn ctl(&self, args: &[&str]) -> (bool, String) {
+        etcdctl(&self.running_endpoints(), &self.client, args)
+    }
+}
+
+fn run_plan(tag: &str, first: u8, old_text: &str, new_text: &str, dead: &[&str]) {
+    let old = plan_of(old_text);
+    let new = plan_of(new_text);
+    let (old, new, union) = loopback(&old, &new, first);
+    let opts = Options {
+        dead: dead.iter().map(|d| d.to_string()).collect(),
+        ..Options::default()
+    };
+    let p = change::plan_change(&old, &new, &opts).expect("plans");
+    // As `hagen render` then `hagen plan` would: the old nodes hold the old bundle's
+    // files; a new node gets its files from its step.
+    let now = crate::pki::now();
+    let old_pki = generate(&old, &Existing::none(), &mut SeededEntropy::new(5), now)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let existing = Existing::from_bundle(
+        old_pki
+            .files
+            .iter()
+            .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
+    )
+    .expect("the old PKI");
+    let made = change::files::materialize(
+        &p,
+        &old,
+        &new,
+        &SourceFile::new("new.yaml", new_text.to_string()),
+        &[],
+        &existing,
+        &mut SeededEntropy::new(6),
+        now,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = TempDir::new(tag);
+    write_files(dir.path(), old_pki.files.iter().map(|(p, f)| (p, f)));
+    let cp_name = old
+        .control_planes()
+        .next()
+        .expect("a control plane")
+        .name
+        .clone();
+    let cp = |n: &str| -> PathBuf { dir.path().join("nodes").join(n).join("etc/kubernetes/pki") };
+    let mut c = Cluster {
+        dir: dir.path(),
+        union: &union,
+        members: Members(Vec::new()),
+        client: Client {
+            ca: cp(&cp_name).join("etcd/ca.crt"),
+            cert: cp(&cp_name).join("apiserver-etcd-client.crt"),
+            key: cp(&cp_name).join("apiserver-etcd-client.key"),
+        },
+    };
+    let initial: Vec<String> = p.initial.etcd_members.clone();
+    for m in &initial {
+        c.start(m, &initial, "new");
+    }
+    wait_until("the old cluster healthy", 30, &c.members, || {
+        let (ok, out) = c.ctl(&["endpoint", "health"]);
+        if ok { Ok(()) } else { Err(out) }
+    });
+    for d in dead {
+        c.kill(d);
+    }
+    let mut log = Vec::new();
+    for step in &p.steps {
+        let n = step.node.as_str();
+        match step.action {
+            Action::AddLearner => {
+                let peer = c.node(n).etcd_peer_url();
+                // etcd's strict reconfiguration check refuses any member change until
+                // every voting member has been connected for 5 s ("unhealthy cluster"),
+                // so a dead voting member blocks even a learner: retry while it says so.
+                wait_until(&step.id, 30, &c.members, || {
+                    let (ok, out) = c.ctl(&[
+                        "member",
+                        "add",
+                        n,
+                        &format!("--peer-urls={peer}"),
+                        "--learner",
+                    ]);
+                    if ok {
+                        Ok(())
+                    } else if out.contains("unhealthy cluster") {
+                        Err(out)
+                    } else {
+                        panic!("{}: {out}\n{}", step.id, c.members.logs())
+                    }
+                });
+            }
+            Action::JoinControlPlane | Action::StartEtcdMember => {
+                // The node's files from its step, as `rsync` puts them.
+                let files = made.steps.get(&step.id).expect("the step's files");
+                write_files(dir.path(), files.iter().map(|(p, f)| (p, f)));
+                if step.action == Action::StartEtcdMember {
+                    let conf = files
+                        .iter()
+                        .find(|(p, _)| p.ends_with("etc/etcd/etcd.conf.yml"))
+                        .expect("the step's etcd.conf.yml");
+                    c.start_from_config(n, &String::from_utf8_lossy(&conf.1.bytes));
+                } else {
+                    let mut cluster = step.state.etcd_members.clone();
+                    cluster.extend(step.state.etcd_learners.iter().cloned());
+                    c.start(n, &cluster, "existing");
+                }
+                wait_until(&format!("{} started", step.id), 45, &c.members, || {
+                    let (ok, out) = etcdctl(
+                        &format!("https://{}:2379", c.node(n).address),
+                        &c.client,
+                        &["endpoint", "status"],
+                    );
+                    if ok { Ok(()) } else { Err(out) }
+                });
+            }
+            Action::PromoteLearner => {
+                let id = c.id(n);
+                // etcd refuses while the learner is behind (kubernetes/kubeadm#2997): retry.
+                wait_until(&step.id, 30, &c.members, || {
+                    let (ok, out) = c.ctl(&["member", "promote", &id]);
+                    if ok { Ok(()) } else { Err(out) }
+                });
+            }
+            Action::RemoveMember | Action::RemoveDeadMember => {
+                let id = c.id(n);
+                // The same strict check: a just-promoted member must have been
+                // connected for 5 s before another member may leave.
+                wait_until(&step.id, 30, &c.members, || {
+                    let (ok, out) = c.ctl(&["member", "remove", &id]);
+                    if ok || out.contains("member not found") {
+                        // (not found: an earlier attempt that timed out was applied)
+                        Ok(())
+                    } else if out.contains("unhealthy cluster")
+                        || out.contains("deadline exceeded")
+                        // The member asked was the one removed: it stops itself before
+                        // it answers. The next try sees "member not found".
+                        || out.contains("server stopped")
+                    {
+                        Err(out)
+                    } else {
+                        panic!("{}: {out}\n{}", step.id, c.members.logs())
+                    }
+                });
+                c.kill(n);
+            }
+            _ => continue,
+        }
+        // etcd's view equals the step's state, and the voting members take a write.
+        let voting: Vec<String> = step
+            .state
+            .etcd_members
+            .iter()
+            .map(|m| c.node(m).etcd_peer_url())
+            .collect();
+        let learners: Vec<String> = step
+            .state
+            .etcd_learners
+            .iter()
+            .map(|m| c.node(m).etcd_peer_url())
+            .collect();
+        wait_until(&format!("{} state", step.id), 20, &c.members, || {
+            let list = c.list()?;
+            let v: Vec<&String> = list.iter().filter(|(_, m)| !m.1).map(|(p, _)| p).collect();
+            let l: Vec<&String> = list.iter().filter(|(_, m)| m.1).map(|(p, _)| p).collect();
+            let mut want_v: Vec<&String> = voting.iter().collect();
+            let mut want_l: Vec<&String> = learners.iter().collect();
+            want_v.sort();
+            want_l.sort();
+            if v == want_v && l == want_l {
+                Ok(())
+            } else {
+                Err(format!(
+                    "voting {v:?} learners {l:?}, want {want_v:?} {want_l:?}"
+                ))
+            }
+        });
+        let up: Vec<String> = step
+            .state
+            .etcd_members
+            .iter()
+            .filter(|m| !step.state.dead.contains(m))
+            .map(|m| format!("https://{}:2379", c.node(m).address))
+            .collect();
+        wait_until(&format!("{} healthy", step.id), 20, &c.members, || {
+            let (ok, out) = etcdctl(&up.join(","), &c.client, &["endpoint", "health"]);
+            if !ok {
+                return Err(out);
+            }
+            let (ok, out) = etcdctl(&up.join(","), &c.client, &["put", "/hagen/day2", &step.id]);
+            if ok { Ok(()) } else { Err(out) }
+        });
+        log.push(step.id.clone());
+    }
+    eprintln!("{tag}: etcd stayed healthy through {log:?}");
+    assert!(log.iter().any(|s| s.contains("promote-learner")));
+    assert!(log.iter().any(|s| s.contains("remove-")));
+}
+
+#[test]
+fn real_etcd_replaces_a_healthy_member_learner_first() {
+    if !require_real_tools() {
+        return;
+    }
+    run_plan("day2-etcd-healthy", 161, OLD, &new_text(), &[]);
+}
+
+#[test]
+fn real_etcd_replaces_a_dead_member_removing_it_first() {
+    if !require_real_tools() {
+        return;
+    }
+    run_plan("day2-etcd-dead", 171, OLD, &new_text(), &["m3"]);
+}
+
+/// External etcd: etcd-4 replaces etcd-3, started from the `etcd.conf.yml` its step wrote
+/// (`initial-cluster-state: existing`, the membership it will find).
+#[test]
+fn real_external_etcd_member_starts_from_its_step_files() {
+    if !require_real_tools() {
+        return;
+    }
+    let old = "apiVersion: hagen/v1alpha1
+kind: Topology
+metadata:
+  name: day2x
+spec:
+  kubernetesVersion: v1.31.2
+  controlPlaneEndpoint:
+    vip: 10.0.0.100/24
+    port: 8443
+  loadBalancer:
+    type: haproxy-keepalived
+    interface: eth0
+  etcd:
+    type: external
+  nodes:
+    - {name: cp-1, address: 10.0.0.11, roles: [control-plane]}
+    - {name: cp-2, address: 10.0.0.12, roles: [control-plane]}
+    - {name: etcd-1, address: 10.0.0.21, roles: [etcd]}
+    - {name: etcd-2, address: 10.0.0.22, roles: [etcd]}
+    - {name: etcd-3, address: 10.0.0.23, roles: [etcd]}
+";
+    let new = old.replace(
+        "{name: etcd-3, address: 10.0.0.23",
+        "{name: etcd-4, address: 10.0.0.24",
+    );
+    run_plan("day2-etcd-external", 181, old, &new, &[]);
+}
