@@ -111,6 +111,35 @@ Lint the included files or their directory in the same run
 ",
 };
 
+/// LNT005.
+pub const NOT_UTF8: Rule = Rule {
+    code: "LNT005",
+    name: "invalid-text-encoding",
+    severity: Severity::Info,
+    summary: "The file is not valid UTF-8; it was linted with the bad bytes replaced",
+    explain: "\
+## What it checks
+Whether a file's bytes are UTF-8. A file that is not (a comment saved in Latin-1 or
+Windows-1252, such as `é` as the single byte 0xE9) is decoded with U+FFFD in place of each
+bad byte, linted as usual, and reported once.
+
+## Why it matters
+The daemons read bytes and do not care about a comment's encoding, so the configuration
+is still in force and must be checked. Without this, such a file would be read as empty
+and called clean. The info also explains odd `�` characters in excerpts.
+
+## Example
+```
+# r\u{e9}seau de production   <- saved as Latin-1: 0x72 0xE9 0x73 ...
+global
+    maxconn 4000
+```
+
+## Fix
+Convert the file to UTF-8 (`iconv -f latin1 -t utf-8 haproxy.cfg`), or ignore the info.
+",
+};
+
 /// An LNT rule's check; none has work of its own (see [`RULES`]).
 pub type CheckFn = fn(&Ctx<'_>, &mut Diagnostics);
 
@@ -121,6 +150,7 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&TEMPLATE_NOT_LINTABLE, reported_by_detect),
     (&UNKNOWN_FILE_KIND, reported_by_detect),
     (&INCLUDE_NOT_FOLLOWED, reported_by_parser),
+    (&NOT_UTF8, reported_by_detect),
 ];
 
 /// LNT001 is reported by each domain's `lint` when its parser rejects the file
@@ -128,8 +158,9 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
 /// of the parsed file ([`include`]).
 pub fn reported_by_parser(_: &Ctx<'_>, _: &mut Diagnostics) {}
 
-/// LNT002 and LNT003 are reported before parsing, when the file is found to be a
-/// template ([`template`]) or of no kind hagen lints ([`unknown_kind`]).
+/// LNT002, LNT003 and LNT005 are reported before parsing, when the file is found to be a
+/// template ([`template`]), of no kind hagen lints ([`unknown_kind`]) or not UTF-8
+/// ([`lossy`]).
 pub fn reported_by_detect(_: &Ctx<'_>, _: &mut Diagnostics) {}
 
 /// LNT004 at the include directive.
@@ -164,6 +195,19 @@ pub fn template(kind: Kind, span: Span) -> Diagnostic {
         ),
     )
     .help("render it and lint the output")
+}
+
+/// LNT005 at the first replaced byte.
+pub fn lossy(text: &str) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        &NOT_UTF8,
+        "this file is not valid UTF-8; bytes that are not were replaced by U+FFFD and the rest was linted",
+    )
+    .help("convert it to UTF-8 (iconv -f latin1 -t utf-8)");
+    d.span = text
+        .find('\u{fffd}')
+        .map(|i| Span::new(i, i + '\u{fffd}'.len_utf8()));
+    d
 }
 
 /// LNT003.

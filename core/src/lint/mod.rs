@@ -61,6 +61,9 @@ pub struct LintOptions {
     /// Unix permission bits of the linted files, by [`SourceFile::name`], when the caller
     /// knows them (the CLI does). Used for "track script is not executable".
     pub modes: BTreeMap<String, u32>,
+    /// Files, by [`SourceFile::name`], whose bytes were not UTF-8 and were decoded with
+    /// replacement characters ([`decode`]); each gets one LNT005 info.
+    pub lossy: std::collections::BTreeSet<String>,
 }
 
 impl Default for LintOptions {
@@ -72,6 +75,7 @@ impl Default for LintOptions {
             cert_expiry_days: 30,
             levels: BTreeMap::new(),
             modes: BTreeMap::new(),
+            lossy: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -156,6 +160,28 @@ pub struct Report {
 /// Lints files together; see the module documentation for the steps.
 pub fn lint(files: &[SourceFile], options: &LintOptions) -> Diagnostics {
     lint_report(files, options).diagnostics
+}
+
+/// A file's bytes as text for linting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// Valid UTF-8.
+    Text(String),
+    /// Text with some bytes that are not UTF-8 (a Latin-1 `é` in a comment): decoded
+    /// with U+FFFD in their place, linted, and reported once (LNT005).
+    Lossy(String),
+    /// Binary (a NUL byte): DER, an image; kept with no text, so it is skipped.
+    Binary,
+}
+
+/// Decodes a file's bytes: a config with one stray Latin-1 byte is still a config, and
+/// silently linting it as empty would call it clean.
+pub fn decode(bytes: Vec<u8>) -> Decoded {
+    match String::from_utf8(bytes) {
+        Ok(text) => Decoded::Text(text),
+        Err(e) if e.as_bytes().contains(&0) => Decoded::Binary,
+        Err(e) => Decoded::Lossy(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
 }
 
 /// The parsed form of one file, kept for the cross-file rules.
@@ -296,6 +322,9 @@ fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>
     let text = ctx.file.text.as_str();
     let kind = detect(&ctx.file.name, text);
     let report = |outcome| FileReport { kind, outcome };
+    if ctx.options.lossy.contains(&ctx.file.name) {
+        out.push(general::lossy(text));
+    }
     if kind == Kind::Unknown {
         out.push(general::unknown_kind(&ctx.file.name));
         return (report(Outcome::Skipped), None);
@@ -454,9 +483,11 @@ fn is_yaml_name(base: &str) -> bool {
     .any(|e| base.ends_with(e))
 }
 
-/// Applies inline suppressions and configured levels.
+/// Applies inline suppressions and configured levels. Each file is searched for
+/// `hagen:ignore` once (see [`Suppressions`]), whatever the number of findings.
 fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Diagnostics {
     let mut out = Diagnostics::new();
+    let mut index: Vec<Option<Option<Suppressions<'_>>>> = files.iter().map(|_| None).collect();
     for mut d in diags.into_vec() {
         match options.levels.get(d.rule.code) {
             Some(Level::Off) => continue,
@@ -464,7 +495,10 @@ fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Di
             None => {}
         }
         if let Some(file) = files.get(d.file)
-            && suppressed(&file.text, d.rule.code, d.span)
+            && index[d.file]
+                .get_or_insert_with(|| Suppressions::new(&file.text))
+                .as_ref()
+                .is_some_and(|s| s.covers(d.rule.code, d.span))
         {
             continue;
         }
@@ -473,52 +507,86 @@ fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Di
     out
 }
 
+/// The `hagen:ignore` comments of one file, found in one pass.
+#[derive(Debug)]
+pub struct Suppressions<'a> {
+    line_starts: Vec<usize>,
+    /// The text after each `hagen:ignore-file`.
+    file_wide: Vec<&'a str>,
+    /// By 0-based line: the text after each `hagen:ignore` on it, and whether the line
+    /// is a comment of its own (then it also covers the line below).
+    lines: BTreeMap<usize, (Vec<&'a str>, bool)>,
+}
+
+impl<'a> Suppressions<'a> {
+    /// The suppressions of `text`, or `None` when it has none.
+    pub fn new(text: &'a str) -> Option<Self> {
+        crate::source::count_scan(text.len());
+        if !text.contains("hagen:ignore") {
+            return None;
+        }
+        let mut line_starts = vec![0];
+        let mut file_wide = Vec::new();
+        let mut lines = BTreeMap::new();
+        let mut start = 0;
+        for (n, raw) in text.split_inclusive('\n').enumerate() {
+            if n > 0 {
+                line_starts.push(start);
+            }
+            start += raw.len();
+            let line = raw.trim_end_matches(['\n', '\r']);
+            let mut here = Vec::new();
+            for (i, _) in line.match_indices("hagen:ignore") {
+                let rest = &line[i + "hagen:ignore".len()..];
+                match rest.strip_prefix("-file") {
+                    Some(rest) => file_wide.push(rest),
+                    None => here.push(rest),
+                }
+            }
+            if !here.is_empty() {
+                let comment = line.trim_start().starts_with(['#', '!', ';', '/']);
+                lines.insert(n, (here, comment));
+            }
+        }
+        Some(Suppressions {
+            line_starts,
+            file_wide,
+            lines,
+        })
+    }
+
+    /// True if `code` at `span` is suppressed: `hagen:ignore CODE` on the finding's line
+    /// or alone on the line above, or `hagen:ignore-file CODE` anywhere.
+    pub fn covers(&self, code: &str, span: Option<Span>) -> bool {
+        if self.file_wide.iter().any(|rest| names(rest, code)) {
+            return true;
+        }
+        let Some(span) = span else { return false };
+        let line = self.line_starts.partition_point(|&s| s <= span.start) - 1;
+        let on = |n: usize, own_line: bool| {
+            self.lines.get(&n).is_some_and(|(rests, comment)| {
+                (own_line || *comment) && rests.iter().any(|rest| names(rest, code))
+            })
+        };
+        on(line, true) || line > 0 && on(line - 1, false)
+    }
+}
+
+/// True if the words after `hagen:ignore` name `code`, or name no code at all.
+fn names(rest: &str, code: &str) -> bool {
+    let mut words = rest
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .take_while(|w| w.len() == 6 && w[..3].bytes().all(|b| b.is_ascii_uppercase()))
+        .peekable();
+    words.peek().is_none() || words.any(|w| w.eq_ignore_ascii_case(code))
+}
+
 /// True if `hagen:ignore CODE` is on the finding's line or the line above, or
 /// `hagen:ignore-file CODE` is anywhere in the file. A bare `hagen:ignore` (no codes)
 /// silences every rule on that line.
 pub fn suppressed(text: &str, code: &str, span: Option<Span>) -> bool {
-    if !text.contains("hagen:ignore") {
-        return false;
-    }
-    let names = |rest: &str, code: &str| -> bool {
-        let words: Vec<&str> = rest
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-            .take_while(|w| w.len() == 6 && w[..3].bytes().all(|b| b.is_ascii_uppercase()))
-            .collect();
-        words.is_empty() || words.iter().any(|w| w.eq_ignore_ascii_case(code))
-    };
-    for line in text.lines() {
-        if let Some(i) = line.find("hagen:ignore-file") {
-            let rest = &line[i + "hagen:ignore-file".len()..];
-            if names(rest, code) {
-                return true;
-            }
-        }
-    }
-    let Some(span) = span else { return false };
-    let start = span.start.min(text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let prev_start = if line_start == 0 {
-        None
-    } else {
-        Some(text[..line_start - 1].rfind('\n').map_or(0, |i| i + 1))
-    };
-    let mut lines = vec![&text[line_start..line_end]];
-    // The line above counts only when it is a comment of its own.
-    if let Some(p) = prev_start {
-        let above = &text[p..line_start - 1];
-        if above.trim_start().starts_with(['#', '!', ';', '/']) {
-            lines.push(above);
-        }
-    }
-    lines.iter().any(|line| {
-        line.match_indices("hagen:ignore").any(|(i, _)| {
-            let rest = &line[i + "hagen:ignore".len()..];
-            !rest.starts_with("-file") && names(rest, code)
-        })
-    })
+    Suppressions::new(text).is_some_and(|s| s.covers(code, span))
 }
 
 /// Every lint rule, sorted by code, for the registry: each domain's list and the
