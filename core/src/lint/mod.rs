@@ -610,6 +610,48 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
     all.into_iter()
 }
 
+/// A proxy name that says "the API servers".
+pub(crate) fn api_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    !other_name(&n)
+        && [
+            "api",
+            "kube",
+            "k8s",
+            "master",
+            "control",
+            "controlplane",
+            "cp",
+        ]
+        .iter()
+        .any(|w| {
+            n.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|part| part == *w || part.starts_with(w) && *w != "cp")
+        })
+}
+
+/// A proxy name that says it is something else (ingress, dashboards, monitoring).
+pub(crate) fn other_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "ingress",
+        "dashboard",
+        "grafana",
+        "prometheus",
+        "stats",
+        "nodeport",
+        "web",
+        "http",
+        "registry",
+        "harbor",
+        "etcd",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+        && !n.contains("apiserver")
+        && !n.contains("kube-api")
+}
+
 /// A diagnostic helper shared by the domains: a finding at a span with a help line.
 pub(crate) fn at(rule: &'static Rule, span: Span, msg: impl Into<String>) -> Diagnostic {
     let mut d = Diagnostic::new(rule, msg);

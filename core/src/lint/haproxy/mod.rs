@@ -276,6 +276,83 @@ fn proxies(cfg: &Config) -> impl Iterator<Item = (usize, &Section)> {
         .filter(|(_, s)| s.is_proxy())
 }
 
+/// The proxies in front of the API servers: the rules about API health checks, watch
+/// timeouts and redundancy judge only these, never an ingress, dashboard or Grafana
+/// backend in the same file (its checks and timeouts are its own business).
+fn api_proxies<'a>(cfg: &'a Config, ctx: &Ctx<'_>) -> impl Iterator<Item = (usize, &'a Section)> {
+    let api = api_scope(cfg, ctx);
+    proxies(cfg).filter(move |(i, _)| api[*i])
+}
+
+/// For each section, whether it is a proxy in front of the API servers. A backend is
+/// when a server uses the API server's port (6443, or the topology's), when its name
+/// says so (`apiserver`, `kube-api`, `k8s`, `master`, `control-plane`…), or when a
+/// frontend on the API port sends to it; a frontend is when it binds the API port, says
+/// so by name, or sends to such a backend. Anything else (80/443 ingress, 3000 Grafana,
+/// NodePorts, a name of its own) is out of scope: no claim about it.
+pub fn api_scope(cfg: &Config, ctx: &Ctx<'_>) -> Vec<bool> {
+    let ports: Vec<u16> = match ctx.options.topology.as_ref() {
+        Some(plan) => vec![plan.bind_port, plan.endpoint.port, 6443],
+        None => vec![6443],
+    };
+    let port_of = |addr: &str| -> Option<u16> {
+        let (host, port) = addr.rsplit_once(':')?;
+        (!host.is_empty() || addr.starts_with(':') || addr.starts_with('*'))
+            .then(|| port.parse().ok())
+            .flatten()
+    };
+    let mut api: Vec<bool> = cfg
+        .sections
+        .iter()
+        .map(|s| {
+            if !s.is_proxy() {
+                return false;
+            }
+            let named = s.name.as_deref().is_some_and(super::api_name);
+            let served = s
+                .find(&["server"])
+                .filter_map(|d| d.arg(2))
+                .filter_map(port_of)
+                .any(|p| ports.contains(&p));
+            let bound = s
+                .find(&["bind"])
+                .filter_map(|d| d.arg(1))
+                .filter_map(port_of)
+                .any(|p| ports.contains(&p) || p == 8443 || p == 16443);
+            named || served || bound
+        })
+        .collect();
+    // A frontend on the API port sends to API backends; a frontend that sends to an API
+    // backend is in front of the API servers.
+    for (i, s) in cfg.sections.iter().enumerate() {
+        if s.kind != "frontend" {
+            continue;
+        }
+        let targets: Vec<&str> = s
+            .directives
+            .iter()
+            .filter(|d| matches!(d.keyword(), "default_backend" | "use_backend"))
+            .filter_map(|d| d.arg(1))
+            .collect();
+        let target_api = cfg.sections.iter().enumerate().any(|(j, b)| {
+            api[j] && b.kind == "backend" && b.name.as_deref().is_some_and(|n| targets.contains(&n))
+        });
+        if api[i] {
+            for (j, b) in cfg.sections.iter().enumerate() {
+                if b.kind == "backend"
+                    && b.name.as_deref().is_some_and(|n| targets.contains(&n))
+                    && !b.name.as_deref().is_some_and(super::other_name)
+                {
+                    api[j] = true;
+                }
+            }
+        } else if target_api {
+            api[i] = true;
+        }
+    }
+    api
+}
+
 fn has_servers(s: &Section) -> bool {
     s.directives
         .iter()
@@ -320,8 +397,8 @@ pub fn httpchk_overridden(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
 }
 
 /// HAP002.
-pub fn tcp_only_check(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
-    for (i, s) in proxies(cfg) {
+pub fn tcp_only_check(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for (i, s) in api_proxies(cfg, ctx) {
         if s.kind == "frontend" || !has_servers(s) {
             continue;
         }
@@ -392,8 +469,13 @@ pub fn tcp_only_check(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
 }
 
 /// HAP003.
-pub fn verify_none(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
-    for s in &cfg.sections {
+pub fn verify_none(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    let api = api_scope(cfg, ctx);
+    let any_api = api.iter().any(|a| *a);
+    for (i, s) in cfg.sections.iter().enumerate() {
+        if !(api[i] || s.kind == "defaults" && any_api) {
+            continue;
+        }
         for d in &s.directives {
             if !matches!(d.keyword(), "server" | "default-server") {
                 continue;
@@ -504,8 +586,8 @@ fn only_localhost(s: &Section) -> bool {
 }
 
 /// HAP005.
-pub fn timeout_missing_or_short(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
-    for (i, s) in proxies(cfg) {
+pub fn timeout_missing_or_short(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for (i, s) in api_proxies(cfg, ctx) {
         let scope: Vec<&Section> = cfg.defaults_for(i).into_iter().chain([s]).collect();
         let get = |name: &str| {
             scope
@@ -629,11 +711,9 @@ pub fn backend_without_servers(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics)
 }
 
 /// HAP008.
-pub fn single_backend_server(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
-    for s in cfg
-        .sections
-        .iter()
-        .filter(|s| matches!(s.kind.as_str(), "backend" | "listen"))
+pub fn single_backend_server(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for (_, s) in
+        api_proxies(cfg, ctx).filter(|(_, s)| matches!(s.kind.as_str(), "backend" | "listen"))
     {
         let servers: Vec<&parse::Directive> = s.find(&["server"]).collect();
         if servers.len() == 1 && s.find(&["server-template"]).next().is_none() {

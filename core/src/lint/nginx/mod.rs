@@ -158,12 +158,75 @@ fn inherited<'a>(
         .or_else(|| parents.iter().rev().find_map(|p| p.all(name).last()))
 }
 
+/// The port of `host:port` (`[v6]:port`, `*:port`, or a bare port as `listen` takes it).
+fn port_of(addr: &str) -> Option<u16> {
+    let addr = addr.split('/').next().unwrap_or(addr);
+    match addr.rsplit_once(':') {
+        Some((_, port)) => port.parse().ok(),
+        None => addr.parse().ok(),
+    }
+}
+
+/// The names of the upstreams in front of the API servers: a server on the API
+/// server's port (6443), or a name that says so (`kube-apiserver`, `k8s_masters`…).
+fn api_upstreams(cfg: &Config) -> Vec<String> {
+    let mut v = Vec::new();
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
+        if d.keyword() == "upstream"
+            && d.block.is_some()
+            && let Some(name) = d.arg(1)
+            && (super::api_name(name)
+                || !super::other_name(name)
+                    && d.all("server")
+                        .filter_map(|s| s.arg(1))
+                        .filter_map(port_of)
+                        .any(|p| p == 6443))
+        {
+            v.push(name.to_string());
+        }
+    });
+    v
+}
+
+/// True if a `server`/`location` that proxies to `proxy_pass` (and listens on `listen`)
+/// is in front of the API servers: to an API upstream, to port 6443, or listening on
+/// an API port. An ingress, dashboard or Grafana proxy is not judged.
+fn fronts_api(d: &Directive, parents: &[&Directive], api: &[String]) -> bool {
+    let target = d
+        .all("proxy_pass")
+        .filter_map(|p| p.arg(1))
+        .next()
+        .unwrap_or("");
+    let host = target
+        .split_once("://")
+        .map_or(target, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let listens = |s: &Directive| {
+        s.all("listen")
+            .filter_map(|l| l.arg(1))
+            .filter_map(port_of)
+            .any(|p| matches!(p, 6443 | 8443 | 16443))
+    };
+    api.iter().any(|a| a == host)
+        || port_of(host) == Some(6443)
+        || listens(d)
+        || parents
+            .iter()
+            .any(|p| p.keyword() == "server" && listens(p))
+}
+
 /// NGX001.
 pub fn proxy_timeout_cuts_watches(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
     let mut found = Vec::new();
+    let api = api_upstreams(cfg);
     walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
         let in_stream = parents.first().is_some_and(|p| p.keyword() == "stream");
         let in_http = parents.first().is_some_and(|p| p.keyword() == "http");
+        if !fronts_api(d, parents, &api) {
+            return;
+        }
         if in_stream
             && d.keyword() == "server"
             && d.block.is_some()
@@ -231,8 +294,12 @@ pub fn stream_module_not_loaded(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics
 
 /// NGX003.
 pub fn single_upstream_server(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let api = api_upstreams(cfg);
     walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
-        if d.keyword() == "upstream" && d.block.is_some() {
+        if d.keyword() == "upstream"
+            && d.block.is_some()
+            && d.arg(1).is_some_and(|n| api.iter().any(|a| a == n))
+        {
             let servers: Vec<&Directive> = d.all("server").collect();
             if servers.len() == 1 {
                 out.push(
