@@ -331,9 +331,105 @@ fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>
     }
     if let Some(span) = template_marker(text) {
         out.push(general::template(kind, span));
+        lint_template(ctx, kind, out);
         return (report(Outcome::Template), None);
     }
-    let parsed = match kind {
+    let parsed = parse_and_check(ctx, kind, out);
+    general::placeholders_left(kind, &ctx.file.name, text, out);
+    let outcome = if parsed.is_some() {
+        Outcome::Parsed
+    } else {
+        Outcome::Unparseable
+    };
+    (report(outcome), parsed)
+}
+
+/// Rules that report something *missing* or *counted* (no timeout, one server, no
+/// `unicast_peer`, no client-cert auth, one member…): in a template the missing line
+/// may sit in an `{% if %}` and a `{% for %}` writes many servers, so these say nothing
+/// there. Rules about a literal value that is present stay.
+const ABSENCE_RULES: &[&str] = &[
+    "HAP002", "HAP006", "HAP007", "HAP008", "NGX002", "NGX003", "KAL003", "KAL005", "KAL007",
+    "KAD005", "ETC001", "ETC002", "ETC004", "ETC005", "KVP002",
+];
+
+/// A template's static parts: each `{{ … }}` becomes an unknown value (`x`s of the same
+/// length, so spans stay true), each `{% … %}` and `{# … #}` blank, and the result is
+/// parsed and checked like a rendered file. A finding is kept only if it is about a
+/// line with no template markup and is not one of the [`ABSENCE_RULES`]; a file whose
+/// static parts do not parse on their own is left at LNT002.
+fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
+    let text = ctx.file.text.as_str();
+    let masked = SourceFile::new(ctx.file.name.clone(), mask_template(text));
+    let masked_ctx = Ctx {
+        options: ctx.options,
+        files: ctx.files,
+        file: &masked,
+        version: ctx.version,
+    };
+    let mut found = Diagnostics::new();
+    parse_and_check(&masked_ctx, kind, &mut found);
+    for d in found.into_vec() {
+        if d.rule.code.starts_with("LNT") || ABSENCE_RULES.contains(&d.rule.code) {
+            continue;
+        }
+        let Some(span) = d.span else { continue };
+        let start = span.start.min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = &text[line_start..line_end];
+        let templated = ["{{", "}}", "{%", "%}", "{#", "#}"]
+            .iter()
+            .any(|m| line.contains(m));
+        let spanned = text.get(span.start..span.end.min(text.len())).unwrap_or("");
+        // HAP005 and NGX001 also report a missing timeout: only a literal one counts.
+        let literal = !matches!(d.rule.code, "HAP005" | "NGX001")
+            || spanned.starts_with("timeout")
+            || spanned.starts_with("proxy_timeout")
+            || spanned.starts_with("proxy_read_timeout");
+        if !templated && literal {
+            out.push(d);
+        }
+    }
+}
+
+/// `text` with template markup neutralised, byte for byte: `{{ … }}` → `x…x`,
+/// `{% … %}` and `{# … #}` → spaces (line breaks kept).
+pub fn mask_template(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['{']) {
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let close = match from.get(..2) {
+            Some("{{") => Some(("}}", 'x')),
+            Some("{%") => Some(("%}", ' ')),
+            Some("{#") => Some(("#}", ' ')),
+            _ => None,
+        };
+        let Some((end, fill)) = close else {
+            out.push('{');
+            rest = &from[1..];
+            continue;
+        };
+        let len = from[2..].find(end).map_or(from.len(), |j| j + 4);
+        for c in from[..len].chars() {
+            match c {
+                '\n' | '\r' => out.push(c),
+                // Same byte length: a multi-byte character becomes as many fill bytes.
+                _ => (0..c.len_utf8()).for_each(|_| out.push(fill)),
+            }
+        }
+        rest = &from[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses a file of a known kind and runs its domain's checks.
+fn parse_and_check(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) -> Option<Parsed> {
+    let text = ctx.file.text.as_str();
+    match kind {
         Kind::Haproxy => haproxy::lint(ctx, out).map(Parsed::Haproxy),
         Kind::Keepalived => keepalived::lint(ctx, out).map(Parsed::Keepalived),
         Kind::CheckScript => Some(Parsed::CheckScript(keepalived::parse_script(text))),
@@ -344,13 +440,7 @@ fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>
         Kind::Certificate | Kind::Kubeconfig => certs::lint(ctx, kind, out).map(Parsed::Certs),
         Kind::Topology => lint_topology(ctx, out).map(|p| Parsed::Topology(Box::new(p))),
         Kind::Unknown => None,
-    };
-    let outcome = if parsed.is_some() {
-        Outcome::Parsed
-    } else {
-        Outcome::Unparseable
-    };
-    (report(outcome), parsed)
+    }
 }
 
 /// A topology met among the linted files gets the checks `hagen validate` runs; its plan
@@ -494,6 +584,17 @@ fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Di
             Some(Level::At(s)) => d.severity = *s,
             None => {}
         }
+        // A claim about a value that is only a placeholder (`${port}`, `$vip`,
+        // `<MN03_IP>`, `{{ x }}`) is a claim about nothing: the value is unknown.
+        if !d.rule.code.starts_with("LNT")
+            && let Some((file, span)) = files.get(d.file).zip(d.span)
+            && file
+                .text
+                .get(span.start..span.end)
+                .is_some_and(placeholder_only)
+        {
+            continue;
+        }
         if let Some(file) = files.get(d.file)
             && index[d.file]
                 .get_or_insert_with(|| Suppressions::new(&file.text))
@@ -505,6 +606,70 @@ fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Di
         out.push(d);
     }
     out
+}
+
+/// The placeholders of a text, by byte range: `${name}`, `$name`, `<UPPER_NAME>` and
+/// `{{ … }}`, the stand-ins of envsubst, shell heredocs, Terraform and Jinja.
+pub fn placeholders(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut v = Vec::new();
+    let mut i = 0;
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    while i < b.len() {
+        let start = i;
+        let end = match b[i] {
+            b'$' if b.get(i + 1) == Some(&b'{') => text[i..].find('}').map(|j| i + j + 1),
+            b'$' if b
+                .get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') =>
+            {
+                let mut j = i + 1;
+                while j < b.len() && ident(b[j]) {
+                    j += 1;
+                }
+                Some(j)
+            }
+            b'{' if b.get(i + 1) == Some(&b'{') => text[i..].find("}}").map(|j| i + j + 2),
+            b'<' => {
+                let mut j = i + 1;
+                while j < b.len()
+                    && (b[j].is_ascii_uppercase()
+                        || b[j].is_ascii_digit()
+                        || b[j] == b'_'
+                        || b[j] == b'-')
+                {
+                    j += 1;
+                }
+                (j > i + 2 && b.get(j) == Some(&b'>') && b[i + 1].is_ascii_uppercase())
+                    .then_some(j + 1)
+            }
+            _ => None,
+        };
+        match end {
+            Some(e) => {
+                v.push(start..e);
+                i = e;
+            }
+            None => i += 1,
+        }
+    }
+    v
+}
+
+/// True if `value` is placeholders and punctuation only (`${ip}:${port}`, `"$vip"`).
+pub fn placeholder_only(value: &str) -> bool {
+    let found = placeholders(value);
+    if found.is_empty() {
+        return false;
+    }
+    let mut rest = String::new();
+    let mut at = 0;
+    for r in &found {
+        rest.push_str(&value[at..r.start]);
+        at = r.end;
+    }
+    rest.push_str(&value[at..]);
+    !rest.chars().any(char::is_alphanumeric)
 }
 
 /// The `hagen:ignore` comments of one file, found in one pass.
@@ -686,6 +851,31 @@ mod tests {
         let mut out = Diagnostics::new();
         out.push(Diagnostic::new(&haproxy::TCP_ONLY_CHECK, "stray"));
         debug_assert_only(&haproxy::HTTPCHK_OVERRIDDEN, &out, 0);
+    }
+
+    #[test]
+    fn templates_are_masked_byte_for_byte() {
+        let t = "a {{ b }} c\n{% for x in y %}\nd {# é #}\n";
+        let m = mask_template(t);
+        assert_eq!(m.len(), t.len());
+        assert_eq!(m, "a xxxxxxx c\n                \nd         \n");
+        assert_eq!(mask_template("{ a } {{ open"), "{ a } xxxxxxx");
+    }
+
+    #[test]
+    fn placeholder_values_are_unknown() {
+        for v in [
+            "${port}",
+            "$vip",
+            "<MN03_IP>",
+            "\"${ip}:${port}\"",
+            "{{ token }}",
+        ] {
+            assert!(placeholder_only(v), "{v}");
+        }
+        for v in ["6443", "http://${ip}:2379", "$", "<b>", "a<B>", "10.0.0.1"] {
+            assert!(!placeholder_only(v), "{v}");
+        }
     }
 
     #[test]
