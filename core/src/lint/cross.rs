@@ -11,7 +11,8 @@
 //! within a group, so a directory of unrelated configs does not report mismatches.
 
 use super::{
-    LintOptions, Parsed, at, certs, etcd, haproxy, keepalived, kubeadm, kubevip, nginx, yaml,
+    LintOptions, Parsed, at, certs, checkscript, etcd, haproxy, keepalived, kubeadm, kubevip,
+    nginx, yaml,
 };
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -84,6 +85,26 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
     (
         &keepalived::CHECK_SCRIPT_WRONG_TARGET,
         check_script_wrong_target,
+    ),
+    (
+        &checkscript::CURL_WITHOUT_FAIL,
+        checkscript::curl_without_fail,
+    ),
+    (
+        &checkscript::PLAIN_HTTP_TO_TLS_PORT,
+        checkscript::plain_http_to_tls_port,
+    ),
+    (
+        &checkscript::CHECK_STOPS_KEEPALIVED,
+        checkscript::check_stops_keepalived,
+    ),
+    (
+        &checkscript::MALFORMED_ADDRESS,
+        checkscript::malformed_address,
+    ),
+    (
+        &checkscript::PROBES_ONLY_THE_VIP,
+        checkscript::probes_only_the_vip,
     ),
     (&kubevip::KUBECONFIG_FOR_VERSION, kubeconfig_for_version),
     (&UPSTREAM_DIFFERS, upstream_differs),

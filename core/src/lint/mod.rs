@@ -26,6 +26,7 @@
 //! with a no-op that says where. [`rules`] chains the lists for the registry.
 
 pub mod certs;
+pub mod checkscript;
 pub mod cross;
 pub mod etcd;
 pub mod general;
@@ -243,6 +244,21 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
         .as_ref()
         .or(options.topology.as_ref().map(|p| &p.version))
         .or(from_files.as_ref());
+    // A file a `vrrp_script` of the run names is a check script, whatever its name.
+    let scripts: std::collections::BTreeSet<&str> = files
+        .iter()
+        .filter(|f| f.text.contains("vrrp_script"))
+        .flat_map(|f| f.text.lines())
+        .filter_map(|l| l.trim().strip_prefix("script"))
+        .filter_map(|rest| {
+            let path = rest.trim().trim_matches(['"', '\'']);
+            let path = path.split_whitespace().next()?;
+            path.starts_with('/')
+                .then(|| path.rsplit('/').next())
+                .flatten()
+        })
+        .filter(|base| !base.is_empty())
+        .collect();
     for (id, file) in files.iter().enumerate() {
         let ctx = Ctx {
             options,
@@ -251,7 +267,8 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
             version,
         };
         let mut local = Diagnostics::new();
-        let (report, p) = lint_one(&ctx, &mut local);
+        let base = file.name.rsplit(['/', '\\']).next().unwrap_or("");
+        let (report, p) = lint_one(&ctx, scripts.contains(base), &mut local);
         relocate(local, id, &mut out);
         reports.push(report);
         parsed.push(p);
@@ -318,9 +335,16 @@ fn only(rule: &Rule, out: &mut Diagnostics, pass: impl FnOnce(&mut Diagnostics))
     }
 }
 
-fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>) {
+fn lint_one(
+    ctx: &Ctx<'_>,
+    named_script: bool,
+    out: &mut Diagnostics,
+) -> (FileReport, Option<Parsed>) {
     let text = ctx.file.text.as_str();
-    let kind = detect(&ctx.file.name, text);
+    let kind = match detect(&ctx.file.name, text) {
+        Kind::Unknown | Kind::CheckScript if named_script => Kind::CheckScript,
+        kind => kind,
+    };
     let report = |outcome| FileReport { kind, outcome };
     if ctx.options.lossy.contains(&ctx.file.name) {
         out.push(general::lossy(text));
