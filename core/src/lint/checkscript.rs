@@ -420,10 +420,11 @@ pub fn probes_only_the_vip(run: &Run<'_>, out: &mut Diagnostics) {
             .filter(|k| dir(&run.files[k.file].name) == dir(&run.files[file].name))
             .flat_map(|k| k.inst.vips.iter().map(|(v, _)| v.clone()))
             .collect();
-        // `APISERVER_VIP=10.0.0.100` names its VIP too.
-        for (offset, code) in code_lines(text) {
-            let _ = offset;
-            if let Some((name, value)) = code.trim().split_once('=')
+        // Without the keepalived.conf, `APISERVER_VIP=10.0.0.100` names the VIP (with
+        // it, a different address is KAL009's finding).
+        for (_, code) in code_lines(text) {
+            if vips.is_empty()
+                && let Some((name, value)) = code.trim().split_once('=')
                 && name.to_ascii_uppercase().contains("VIP")
             {
                 vips.push(value.trim_matches(['"', '\'']).to_string());
