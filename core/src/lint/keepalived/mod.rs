@@ -728,7 +728,7 @@ pub fn auth_type_pass(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
             let trivial = TRIVIAL_PASSWORDS.contains(&lower.as_str())
                 || super::placeholder_only(pass)
                 || pass.chars().count() <= 4
-                || pass.chars().all(|c| Some(c) == pass.chars().next());
+                || pass.chars().all(|c| pass.starts_with(c));
             if trivial {
                 out.push(
                     at(&AUTH_TYPE_PASS, t.span(), format!("`auth_type PASS` with the password `{pass}`: it is sent in clear in every advert, and guessable"))
