@@ -5,7 +5,13 @@
 //! `shared/reference/kubeadm-fields.json` (every json field of v1beta3 and v1beta4,
 //! from the Go types); older API versions are only checked for removal.
 
+mod join;
 mod values;
+
+pub use join::{
+    CA_CERT_HASH_MALFORMED, CA_VERIFICATION_SKIPPED, EXTERNAL_ETCD_PLAINTEXT, TOKEN_NEVER_EXPIRES,
+    WELL_KNOWN_TOKEN,
+};
 
 use super::yaml::{self, Node, Value};
 use super::{Ctx, Kind, at, general};
@@ -29,6 +35,11 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&NO_CONTROL_PLANE_ENDPOINT, no_control_plane_endpoint),
     (&WRONG_VALUE_TYPE, wrong_value_type),
     (&INVALID_VALUE, invalid_value),
+    (&CA_CERT_HASH_MALFORMED, join::ca_cert_hash_malformed),
+    (&CA_VERIFICATION_SKIPPED, join::ca_verification_skipped),
+    (&WELL_KNOWN_TOKEN, join::well_known_token),
+    (&TOKEN_NEVER_EXPIRES, join::token_never_expires),
+    (&EXTERNAL_ETCD_PLAINTEXT, join::external_etcd_plaintext),
 ];
 
 /// Parses and checks one kubeadm YAML file.
