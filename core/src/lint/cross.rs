@@ -77,6 +77,10 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
     (&certs::SEVERAL_CAS, several_cas),
     (&etcd::INITIAL_CLUSTER_MISMATCH, initial_cluster_mismatch),
     (&BACKENDS_DIFFER, backends_differ),
+    (
+        &haproxy::BIND_COLLIDES_WITH_APISERVER,
+        bind_collides_with_apiserver,
+    ),
     (&kubeadm::ENDPOINT_IS_SINGLE_NODE, endpoint_is_single_node),
     (&kubeadm::VIP_MISSING_FROM_SANS, vip_missing_from_sans),
     (&keepalived::TRACK_SCRIPT_BROKEN, track_script_broken),
@@ -787,6 +791,36 @@ fn backends_differ(run: &Run<'_>, out: &mut Diagnostics) {
                 i,
                 at(&BACKENDS_DIFFER, span, msg).help("re-render haproxy.cfg with hagen"),
             );
+        }
+    }
+}
+
+/// HAP012: haproxy on the control planes binding the API server's port on every address.
+fn bind_collides_with_apiserver(run: &Run<'_>, out: &mut Diagnostics) {
+    // The nodes that run keepalived (and so, beside it, haproxy) in this run.
+    let lb_nodes: BTreeSet<String> = run
+        .kals
+        .iter()
+        .flat_map(|k| k.inst.src.iter().map(|s| s.0.to_string()))
+        .collect();
+    let mut ports = vec![6443];
+    ports.extend(run.plan.map(|p| p.bind_port));
+    if lb_nodes.is_empty() {
+        return;
+    }
+    let configs = run.each(|p| match p {
+        Parsed::Haproxy(cfg) => Some(cfg),
+        _ => None,
+    });
+    for (i, cfg) in configs {
+        for (d, port, hosts) in haproxy::wildcard_binds(cfg, &ports) {
+            if let Some(node) = hosts.iter().find(|h| lb_nodes.contains(*h)) {
+                push(
+                    out,
+                    i,
+                    at(&haproxy::BIND_COLLIDES_WITH_APISERVER, d.words_span(), format!("`{}` binds port {port} on every address, and {node} (a server of this backend) runs this haproxy: kube-apiserver binds {port} there too, so one of them cannot start", d.arg(1).unwrap_or(""))).help("bind another port (`*:8443`) and point controlPlaneEndpoint at it"),
+                );
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod parse;
 use super::{Ctx, at, scan};
 use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
+use crate::source::Span;
 use parse::{Config, Section};
 
 /// A single-file haproxy rule.
@@ -21,6 +22,8 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&MISSING_FINAL_NEWLINE, missing_final_newline),
     (&BACKEND_WITHOUT_SERVERS, backend_without_servers),
     (&SINGLE_BACKEND_SERVER, single_backend_server),
+    (&NOT_CONFIGURATION, not_configuration),
+    (&INSECURE_PORT, insecure_port),
 ];
 
 /// Parses and checks one haproxy.cfg.
@@ -266,6 +269,94 @@ backend api
 
 ## Fix
 List every control-plane node. For a single control plane, point clients at it directly.
+",
+};
+
+/// HAP010.
+pub const NOT_CONFIGURATION: Rule = Rule {
+    code: "HAP010",
+    name: "not-haproxy-configuration",
+    severity: Severity::Error,
+    summary: "A line that is not haproxy configuration (a shell command, prose, a heredoc end)",
+    explain: "\
+## What it checks
+Lines of haproxy.cfg whose first word is a shell command (`sudo`, `cat`, `systemctl`,
+`vi`…), a heredoc terminator (`EOF`), a Markdown fence, or a sentence (a capitalised
+word, several words, ending with `:` or `.`): what is left when a config is copied out
+of a guide together with the text around it.
+
+## Why it matters
+haproxy stops at the first unknown keyword (`unknown keyword 'sudo' in 'global'
+section`) and does not start; the configuration around it, however good, never runs.
+
+## Example
+```
+sudo vi /etc/haproxy/haproxy.cfg
+global
+    log /dev/log local0
+```
+
+## Fix
+Remove the line (or make it a `#` comment).
+",
+};
+
+/// HAP012.
+pub const BIND_COLLIDES_WITH_APISERVER: Rule = Rule {
+    code: "HAP012",
+    name: "bind-collides-with-apiserver",
+    severity: Severity::Warning,
+    summary: "haproxy on the control planes binds the API server's own port on every address",
+    explain: "\
+## What it checks
+A frontend that binds a wildcard address (`*:6443`, `:6443`, `0.0.0.0:6443`) on the same
+port as its API servers, when the run shows that haproxy runs on those control planes:
+a server is the `unicast_src_ip` of a keepalived.conf linted with it.
+
+## Why it matters
+kube-apiserver binds port 6443 on every address of the node; haproxy on the same node
+cannot bind it too. Whichever starts second fails (`cannot bind socket`), usually
+haproxy after a reboot, and the VIP then points at a node with no load balancer.
+
+## Example
+```
+frontend kube-apiserver
+    bind *:6443
+backend kube-apiserver
+    server m1 10.0.0.11:6443 check   # m1 runs this haproxy and keepalived
+```
+
+## Fix
+Bind another port (`bind *:8443`, and `controlPlaneEndpoint: <VIP>:8443`), or bind only
+the VIP with `net.ipv4.ip_nonlocal_bind=1` and the apiserver's `--bind-address` set to
+the node's own address.
+",
+};
+
+/// HAP011.
+pub const INSECURE_PORT: Rule = Rule {
+    code: "HAP011",
+    name: "apiserver-insecure-port",
+    severity: Severity::Error,
+    summary: "An API backend on port 8080, the API server's insecure port (removed in 1.20)",
+    explain: "\
+## What it checks
+`server` lines on port 8080 in a backend that fronts the API servers (by its name or a
+frontend on the API port).
+
+## Why it matters
+8080 was kube-apiserver's unauthenticated, unencrypted port: every request on it was
+cluster-admin. It is gone since Kubernetes 1.20, so today the backend is dead; on an old
+cluster it publishes full control to anyone who reaches the load balancer.
+
+## Example
+```
+backend kube-apiserver
+    server m1 10.0.0.11:8080 check
+```
+
+## Fix
+Send to port 6443 (TLS passthrough) and check `/readyz` over TLS.
 ",
 };
 
@@ -731,6 +822,127 @@ pub fn single_backend_server(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics)
             );
         }
     }
+}
+
+const SHELL_WORDS: &[&str] = &[
+    "sudo",
+    "cat",
+    "echo",
+    "vi",
+    "vim",
+    "nano",
+    "systemctl",
+    "service",
+    "apt",
+    "apt-get",
+    "yum",
+    "dnf",
+    "cp",
+    "mv",
+    "mkdir",
+    "cd",
+    "chmod",
+    "chown",
+    "tee",
+    "EOF",
+    "curl",
+    "wget",
+    "haproxy",
+    "$",
+    "```",
+    "---",
+    "kubectl",
+    "export",
+    "EOT",
+];
+
+/// HAP010.
+pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for line in scan::lines(&ctx.file.text, &['#'], true, true) {
+        let Some(first) = line.words.first() else {
+            continue;
+        };
+        let w = first.text.as_str();
+        let n = line.words.len();
+        let last = &line.words[n - 1].text;
+        let shell = SHELL_WORDS.contains(&w) && !(w == "haproxy" && n == 1)
+            || w.starts_with("```")
+            || w.starts_with("<<");
+        let prose = n >= 4
+            && w.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            && w.chars().skip(1).all(|c| c.is_ascii_lowercase())
+            && (last.ends_with(':') || last.ends_with('.'));
+        if shell || prose {
+            out.push(
+                at(&NOT_CONFIGURATION, Span::new(line.words[0].span.start, line.words[n - 1].span.end), format!("`{w}` starts a line that is not haproxy configuration: haproxy stops with `unknown keyword '{w}'`"))
+                    .help("remove the line or make it a `#` comment"),
+            );
+        }
+    }
+}
+
+/// HAP011.
+pub fn insecure_port(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for (_, s) in api_proxies(cfg, ctx) {
+        for d in s.find(&["server"]) {
+            if let Some(addr) = d.arg(2)
+                && addr.rsplit_once(':').is_some_and(|(_, p)| p == "8080")
+            {
+                out.push(
+                    at(&INSECURE_PORT, d.words[2].span, format!("{} sends to `{addr}`, the API server's insecure port: gone since 1.20, and on older clusters unauthenticated cluster-admin", s.label()))
+                        .path(s.label())
+                        .help("send to port 6443 and check /readyz over TLS"),
+                );
+            }
+        }
+    }
+}
+
+/// The wildcard `bind` lines of the API frontends, with their port, and the hosts of
+/// the API servers they send to on that port (for HAP012 in the cross-file rules).
+pub fn wildcard_binds<'a>(
+    cfg: &'a Config,
+    ctx_ports: &[u16],
+) -> Vec<(&'a parse::Directive, u16, Vec<String>)> {
+    let servers: Vec<(String, u16)> = cfg
+        .sections
+        .iter()
+        .filter(|s| matches!(s.kind.as_str(), "backend" | "listen"))
+        .flat_map(|s| s.find(&["server"]))
+        .filter_map(|d| {
+            let (h, p) = d.arg(2)?.rsplit_once(':')?;
+            Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?))
+        })
+        .collect();
+    let mut v = Vec::new();
+    for s in cfg
+        .sections
+        .iter()
+        .filter(|s| matches!(s.kind.as_str(), "frontend" | "listen"))
+    {
+        for d in s.find(&["bind"]) {
+            let Some(addr) = d.arg(1) else { continue };
+            let Some((host, port)) = addr.rsplit_once(':') else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            let wildcard = matches!(host, "" | "*" | "0.0.0.0" | "::" | "[::]");
+            if !wildcard || !ctx_ports.contains(&port) {
+                continue;
+            }
+            let hosts: Vec<String> = servers
+                .iter()
+                .filter(|(_, p)| *p == port)
+                .map(|(h, _)| h.clone())
+                .collect();
+            if !hosts.is_empty() {
+                v.push((d, port, hosts));
+            }
+        }
+    }
+    v
 }
 
 /// The `address:port` of every `server` line in backends and listen sections.
