@@ -16,7 +16,113 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&PROXY_TIMEOUT_CUTS_WATCHES, proxy_timeout_cuts_watches),
     (&STREAM_MODULE_NOT_LOADED, stream_module_not_loaded),
     (&SINGLE_UPSTREAM_SERVER, single_upstream_server),
+    (&PROXY_SSL_OFF, proxy_ssl_off),
+    (&MODULES_INCLUDED_IN_BLOCK, modules_included_in_block),
 ];
+
+/// NGX005.
+pub const PROXY_SSL_OFF: Rule = Rule {
+    code: "NGX005",
+    name: "proxy-ssl-settings-without-proxy-ssl",
+    severity: Severity::Warning,
+    summary: "`proxy_ssl_*` settings in a stream server without `proxy_ssl on`: the upstream link is plain TCP",
+    explain: "\
+## What it checks
+`stream` servers that set `proxy_ssl_certificate`, `proxy_ssl_trusted_certificate`,
+`proxy_ssl_verify`… while `proxy_ssl on;` is absent (or commented out) there and in the
+`stream` block.
+
+## Why it matters
+In a stream proxy the `proxy_ssl_*` settings apply only with `proxy_ssl on`; without it
+nginx opens plain TCP to the backends and ignores them silently. The configuration reads
+as verified TLS and is not: the backends' certificates are never checked (for a TLS
+passthrough of the API, nothing is, and the settings mislead the reader).
+
+## Example
+```
+server {
+    listen 6443;
+    # proxy_ssl on;
+    proxy_ssl_trusted_certificate /etc/kubernetes/pki/ca.crt;
+    proxy_ssl_verify on;
+    proxy_pass kube_apiserver;
+}
+```
+
+## Fix
+Add `proxy_ssl on;` (nginx terminates and re-encrypts), or drop the `proxy_ssl_*` lines
+for a plain TLS passthrough.
+",
+};
+
+/// NGX006.
+pub const MODULES_INCLUDED_IN_BLOCK: Rule = Rule {
+    code: "NGX006",
+    name: "modules-included-inside-block",
+    severity: Severity::Error,
+    summary: "`include modules-enabled/*` inside a block: `load_module` is allowed only at the top",
+    explain: "\
+## What it checks
+An `include` of the module directory (`modules-enabled/*.conf`, `modules/*.conf`)
+inside `http`, `stream`, `events` or a `server`.
+
+## Why it matters
+Those files hold `load_module` lines, which nginx accepts only in the main context:
+`nginx -t` fails with `\"load_module\" directive is not allowed here` and the proxy does
+not start (or reload).
+
+## Example
+```
+http {
+    include /etc/nginx/modules-enabled/*.conf;
+}
+```
+
+## Fix
+Move the include to the top of nginx.conf, before `events {}`.
+",
+};
+
+/// NGX005.
+pub fn proxy_ssl_off(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
+        if !(d.keyword() == "server"
+            && d.block.is_some()
+            && parents.first().is_some_and(|p| p.keyword() == "stream"))
+        {
+            return;
+        }
+        let on = inherited(parents, d, "proxy_ssl").is_some_and(|p| p.arg(1) == Some("on"));
+        let settings: Vec<&Directive> = d
+            .children()
+            .iter()
+            .filter(|c| c.keyword().starts_with("proxy_ssl_"))
+            .collect();
+        if !on && let Some(first) = settings.first() {
+            out.push(
+                at(&PROXY_SSL_OFF, first.span(), format!("`{}` without `proxy_ssl on`: nginx opens plain TCP to the upstream and ignores the proxy_ssl_* settings", first.keyword()))
+                    .help("add `proxy_ssl on;`, or drop the proxy_ssl_* lines for a TLS passthrough"),
+            );
+        }
+    });
+}
+
+/// NGX006.
+pub fn modules_included_in_block(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
+        if d.keyword() == "include"
+            && !parents.is_empty()
+            && d.arg(1).is_some_and(|t| {
+                t.contains("modules-enabled") || t.contains("modules/") && t.ends_with(".conf")
+            })
+        {
+            out.push(
+                at(&MODULES_INCLUDED_IN_BLOCK, d.span(), format!("`include {}` inside `{}`: the module files hold `load_module`, which nginx allows only at the top", d.arg(1).unwrap_or(""), parents[0].keyword()))
+                    .help("move the include to the top of nginx.conf, before `events {}`"),
+            );
+        }
+    });
+}
 
 /// Parses and checks one nginx.conf.
 pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
