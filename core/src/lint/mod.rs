@@ -251,11 +251,13 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
         .flat_map(|f| f.text.lines())
         .filter_map(|l| l.trim().strip_prefix("script"))
         .filter_map(|rest| {
-            let path = rest.trim().trim_matches(['"', '\'']);
-            let path = path.split_whitespace().next()?;
-            path.starts_with('/')
-                .then(|| path.rsplit('/').next())
-                .flatten()
+            // `script "/bin/bash /etc/keepalived/x.sh"`: the script, not the interpreter.
+            rest.trim()
+                .trim_matches(['"', '\''])
+                .split_whitespace()
+                .filter(|w| w.starts_with('/'))
+                .filter_map(|w| w.rsplit('/').next())
+                .find(|b| !matches!(*b, "sh" | "bash" | "dash" | "zsh" | "env" | "busybox"))
         })
         .filter(|base| !base.is_empty())
         .collect();

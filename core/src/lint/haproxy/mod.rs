@@ -705,7 +705,13 @@ pub fn timeout_missing_or_short(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnosti
             .copied()
             .filter(|n| get(n).is_none())
             .collect();
-        if !missing.is_empty() {
+        // A fragment (no `global`, no `defaults`) is pasted into a file whose defaults
+        // it does not show: a missing timeout there cannot be told.
+        let whole = cfg
+            .sections
+            .iter()
+            .any(|x| matches!(x.kind.as_str(), "global" | "defaults"));
+        if !missing.is_empty() && whole {
             out.push(
                 at(
                     &TIMEOUT_MISSING_OR_SHORT,

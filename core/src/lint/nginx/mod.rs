@@ -186,7 +186,7 @@ in http locations.
 pub const STREAM_MODULE_NOT_LOADED: Rule = Rule {
     code: "NGX002",
     name: "stream-module-not-loaded",
-    severity: Severity::Warning,
+    severity: Severity::Info,
     summary: "A `stream` block without `load_module` of the stream module",
     explain: "\
 ## What it checks
@@ -195,9 +195,9 @@ A main nginx.conf (one with an `events` block) that has a `stream` block but nei
 
 ## Why it matters
 On Debian, Ubuntu, RHEL and Alpine packages the stream module is dynamic; without
-loading it nginx stops with `unknown directive \"stream\"`. (Builds with `--with-stream`
-compiled in, like the official Docker image, do not need it: suppress with
-`# hagen:ignore NGX002` there.)
+loading it nginx stops with `unknown directive \"stream\"`. Builds with `--with-stream`
+compiled in, like the official Docker image and nginx.org's packages, do not need it.
+The file does not say which nginx reads it, so this is an info.
 
 ## Example
 ```
@@ -392,7 +392,7 @@ pub fn stream_module_not_loaded(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics
             .any(|d| d.arg(1).is_some_and(|m| m.contains("modules")));
     if !loaded {
         out.push(
-            at(&STREAM_MODULE_NOT_LOADED, stream.words[0].span, "a `stream` block, but the stream module is never loaded: packaged nginx (dynamic modules) stops with `unknown directive \"stream\"`")
+            at(&STREAM_MODULE_NOT_LOADED, stream.words[0].span, "a `stream` block, but the stream module is never loaded: a distribution's nginx (dynamic modules) stops with `unknown directive \"stream\"`; nginx built with the module is fine")
                 .help("add `load_module /usr/lib/nginx/modules/ngx_stream_module.so;` (unless your nginx has it built in)"),
         );
     }
