@@ -65,7 +65,123 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&MALFORMED_FLAG, malformed_flag),
     (&REMOVED_FLAG, removed_flag),
     (&UNSAFE_SETTING, unsafe_setting),
+    (&UNIT_VARIABLE_UNDEFINED, unit_variable_undefined),
 ];
+
+/// ETC010.
+pub const UNIT_VARIABLE_UNDEFINED: Rule = Rule {
+    code: "ETC010",
+    name: "unit-variable-undefined",
+    severity: Severity::Error,
+    summary: "`ExecStart` uses `${VAR}` that the unit never defines: it expands to nothing",
+    explain: "\
+## What it checks
+In an etcd systemd unit, each `$VAR` / `${VAR}` of `ExecStart` against the unit's
+`Environment=` lines and, when it is linted in the same run, the `EnvironmentFile=`.
+A unit with an `EnvironmentFile=` that is not in the run is not judged (its variables are
+unknown).
+
+## Why it matters
+systemd replaces an undefined variable with an empty string: `--name=${ETCD_NAME}`
+becomes `--name=`, `--initial-cluster=${ETCD_INITIAL_CLUSTER}` an empty cluster, and etcd
+starts with defaults or refuses to start, on every node that got the unit.
+
+## Example
+```
+[Service]
+ExecStart=/usr/local/bin/etcd --name=${ETCD_NAME} --data-dir=/var/lib/etcd
+```
+
+## Fix
+Add `EnvironmentFile=/etc/etcd/etcd.env` (defining the variables) or
+`Environment=ETCD_NAME=etcd-1`, or write the values in.
+",
+};
+
+/// ETC010.
+pub fn unit_variable_undefined(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    if !s.systemd_unit {
+        return;
+    }
+    let text = ctx.file.text.as_str();
+    let mut defined: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(file) = t.strip_prefix("EnvironmentFile=") {
+            // Followed when that file is linted too; otherwise nothing can be told.
+            let path = file.trim().trim_start_matches('-').trim();
+            let base = path.rsplit('/').next().unwrap_or(path);
+            let Some(env) = ctx.files.iter().find(|f| {
+                !base.is_empty()
+                    && (f.name.ends_with(path) || f.name.rsplit('/').next() == Some(base))
+            }) else {
+                return;
+            };
+            for l in env.text.lines() {
+                let l = l.trim().trim_start_matches("export ");
+                if let Some((name, _)) = l.split_once('=') {
+                    defined.push(name.trim().to_string());
+                }
+            }
+        } else if let Some(rest) = t.strip_prefix("Environment=") {
+            for assign in rest.split_whitespace() {
+                let assign = assign.trim_matches('"');
+                if let Some((name, _)) = assign.split_once('=') {
+                    defined.push(name.to_string());
+                }
+            }
+        }
+    }
+    // The ExecStart line and its continuations.
+    let mut offset = 0;
+    let mut in_exec = false;
+    let mut reported: Vec<String> = Vec::new();
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let base = offset;
+        offset += raw.len();
+        let t = line.trim_start();
+        if t.starts_with("ExecStart=") {
+            in_exec = true;
+        } else if !in_exec || t.starts_with('#') {
+            continue;
+        }
+        let b = line.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'$' || b.get(i + 1) == Some(&b'$') {
+                i += if b[i] == b'$' { 2 } else { 1 };
+                continue;
+            }
+            let (start, name_start) = if b.get(i + 1) == Some(&b'{') {
+                (i, i + 2)
+            } else {
+                (i, i + 1)
+            };
+            let mut j = name_start;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            let name = &line[name_start..j];
+            let end = if b.get(j) == Some(&b'}') { j + 1 } else { j };
+            i = end.max(i + 1);
+            if name.is_empty()
+                || defined.iter().any(|d| d == name)
+                || reported.iter().any(|r| r == name)
+            {
+                continue;
+            }
+            reported.push(name.to_string());
+            out.push(
+                at(&UNIT_VARIABLE_UNDEFINED, Span::new(base + start, base + end), format!("`{}` is defined by no `Environment=` or `EnvironmentFile=` of this unit: systemd expands it to an empty string", &line[start..end]))
+                    .help("add an EnvironmentFile= that defines it, or write the value"),
+            );
+        }
+        if !line.trim_end().ends_with('\\') {
+            in_exec = false;
+        }
+    }
+}
 
 /// ETC008.
 pub const REMOVED_FLAG: Rule = Rule {
