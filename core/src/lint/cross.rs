@@ -83,6 +83,7 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
     ),
     (&kubeadm::ENDPOINT_IS_SINGLE_NODE, endpoint_is_single_node),
     (&kubeadm::VIP_MISSING_FROM_SANS, vip_missing_from_sans),
+    (&kubeadm::ADVERTISE_ADDRESS_IS_VIP, advertise_address_is_vip),
     (&keepalived::TRACK_SCRIPT_BROKEN, track_script_broken),
     (&keepalived::WEIGHT_TOO_SMALL, weight_too_small),
     (&keepalived::VRRP_MISMATCH, vrrp_mismatch),
@@ -747,7 +748,73 @@ fn vip_missing_from_sans(run: &Run<'_>, out: &mut Diagnostics) {
 /// advertiseAddress, or (with a topology) any node's.
 fn endpoint_is_single_node(run: &Run<'_>, out: &mut Diagnostics) {
     for (i, y) in run.each(kubeadm_yaml) {
-        in_file(out, i, |o| kubeadm::endpoint_is_own_address(y, o));
+        // An advertiseAddress that is the VIP is KAD015's finding.
+        let vip = kubeadm::endpoint(y).is_some_and(|(h, ..)| run_vips(run, i).contains(&h));
+        if !vip {
+            in_file(out, i, |o| kubeadm::endpoint_is_own_address(y, o));
+        }
+    }
+    // The nodes' own addresses in the run (not the VIPs), by file.
+    let mut nodes: Vec<(FileId, String)> = run
+        .kals
+        .iter()
+        .flat_map(|k| k.addresses().into_iter().map(move |a| (k.file, a)))
+        .collect();
+    for (j, cfg) in run.each(|p| match p {
+        Parsed::Haproxy(c) => Some(c),
+        _ => None,
+    }) {
+        nodes.extend(
+            haproxy::backend_servers(cfg)
+                .into_iter()
+                .map(|(_, a)| (j, net::split_host_port(&a).0.to_string())),
+        );
+    }
+    for (j, cfg) in run.each(|p| match p {
+        Parsed::Nginx(c) => Some(c),
+        _ => None,
+    }) {
+        nodes.extend(
+            nginx::upstream_servers(cfg)
+                .into_iter()
+                .map(|(_, a)| (j, net::split_host_port(&a).0.to_string())),
+        );
+    }
+    let advertised: Vec<(FileId, String)> = run
+        .each(kubeadm_yaml)
+        .flat_map(|(i, y)| {
+            kubeadm::advertise_addresses(y)
+                .into_iter()
+                .map(move |(a, _)| (i, a))
+        })
+        .collect();
+    for (i, y) in run.each(kubeadm_yaml) {
+        let Some((host, _, node)) = kubeadm::endpoint(y) else {
+            continue;
+        };
+        let vips = run_vips(run, i);
+        let other_kubeadm = advertised
+            .iter()
+            .any(|(j, a)| *j != i && *a == host && same_cluster(run, i, *j));
+        let a_node = nodes
+            .iter()
+            .any(|(j, a)| *a == host && same_cluster(run, i, *j));
+        if vips.contains(&host) || !(a_node || other_kubeadm) {
+            continue;
+        }
+        if kubeadm::advertise_addresses(y)
+            .iter()
+            .any(|(a, _)| *a == host)
+        {
+            continue; // said above, with the file's own advertiseAddress
+        }
+        push(
+            out,
+            i,
+            at(&kubeadm::ENDPOINT_IS_SINGLE_NODE, node.span, format!("controlPlaneEndpoint `{host}` is the address of one control-plane node in this run (a backend or VRRP peer), not of a VIP or load balancer: the endpoint dies with that node"))
+                .path("ClusterConfiguration.controlPlaneEndpoint")
+                .help("point it at the VIP or the load balancer's DNS name"),
+        );
     }
     let Some(plan) = run.plan else { return };
     for (i, y) in run.each(kubeadm_yaml) {
@@ -766,6 +833,53 @@ fn endpoint_is_single_node(run: &Run<'_>, out: &mut Diagnostics) {
                 )
                 .help(format!("use {}", plan.endpoint.address())),
             );
+        }
+    }
+}
+
+/// Whether file `other` can describe the cluster of kubeadm file `k`: the same
+/// directory, or any file when the run holds one ClusterConfiguration (files of one run
+/// are not assumed to be one cluster).
+fn same_cluster(run: &Run<'_>, k: FileId, other: FileId) -> bool {
+    let clusters = run
+        .each(kubeadm_yaml)
+        .filter(|(_, y)| kubeadm::endpoint(y).is_some())
+        .count();
+    clusters <= 1 || dir(&run.files[k].name) == dir(&run.files[other].name)
+}
+
+/// The VIPs of the run that can be kubeadm file `k`'s: keepalived `virtual_ipaddress`
+/// entries and kube-vip addresses.
+fn run_vips(run: &Run<'_>, k: FileId) -> BTreeSet<String> {
+    let mut v: BTreeSet<String> = run
+        .kals
+        .iter()
+        .filter(|kal| same_cluster(run, k, kal.file))
+        .flat_map(Kal::vips)
+        .collect();
+    for (_, m) in run.each(manifest).filter(|(j, _)| same_cluster(run, k, *j)) {
+        for key in ["address", "vip_address"] {
+            if let Some(e) = m.get(key) {
+                v.insert(e.1.clone());
+            }
+        }
+    }
+    v
+}
+
+/// KAD015: a node's advertiseAddress is a VIP of the run.
+fn advertise_address_is_vip(run: &Run<'_>, out: &mut Diagnostics) {
+    for (i, y) in run.each(kubeadm_yaml) {
+        let vips = run_vips(run, i);
+        for (a, node) in kubeadm::advertise_addresses(y) {
+            if vips.contains(&a) {
+                push(
+                    out,
+                    i,
+                    at(&kubeadm::ADVERTISE_ADDRESS_IS_VIP, node.span, format!("advertiseAddress `{a}` is the VIP: the API server advertises an address that moves to other nodes"))
+                        .help("use this node's own address; the VIP belongs in controlPlaneEndpoint"),
+                );
+            }
         }
     }
 }

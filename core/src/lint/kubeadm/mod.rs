@@ -214,7 +214,9 @@ pub const ENDPOINT_IS_SINGLE_NODE: Rule = Rule {
     explain: "\
 ## What it checks
 `controlPlaneEndpoint` equal to the node's own `localAPIEndpoint.advertiseAddress` in
-the same file, or (with `--topology`) to any node's address.
+the same file, to the address of a node anywhere in the run (a keepalived
+`unicast_src_ip` or peer, an haproxy or nginx API server, another kubeadm file's
+`advertiseAddress`), or (with `--topology`) to any node's address.
 
 ## Why it matters
 Every client then depends on that one machine: when it is down the whole control plane
@@ -636,6 +638,47 @@ pub fn endpoint(y: &yaml::Yaml) -> Option<(String, Option<u16>, &Node)> {
             Some((h.to_string(), p, n))
         })
 }
+
+/// The `advertiseAddress` of each Init/JoinConfiguration of a file, with its node.
+pub fn advertise_addresses(y: &yaml::Yaml) -> Vec<(String, &Node)> {
+    documents(y)
+        .into_iter()
+        .filter_map(|(_, kind, d)| match kind {
+            "InitConfiguration" => d.at("localAPIEndpoint.advertiseAddress"),
+            "JoinConfiguration" => d.at("controlPlane.localAPIEndpoint.advertiseAddress"),
+            _ => None,
+        })
+        .filter_map(|n| Some((n.str()?.to_string(), n)))
+        .collect()
+}
+
+/// KAD015.
+pub const ADVERTISE_ADDRESS_IS_VIP: Rule = Rule {
+    code: "KAD015",
+    name: "advertise-address-is-vip",
+    severity: Severity::Error,
+    summary: "A node's `advertiseAddress` is the VIP, not the node's own address",
+    explain: "\
+## What it checks
+`localAPIEndpoint.advertiseAddress` of an InitConfiguration or JoinConfiguration
+against the VIPs of the keepalived.conf and kube-vip manifests linted in the same run.
+
+## Why it matters
+The API server advertises the VIP as its own address: the `kubernetes` Service's
+endpoints point at the VIP instead of at each API server, etcd peers and certificates
+are made for an address that moves, and the node stops working as soon as the VIP moves
+to another node.
+
+## Example
+```yaml
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.100   # the VIP in keepalived.conf
+```
+
+## Fix
+Use the node's own address; put the VIP in `controlPlaneEndpoint`.
+",
+};
 
 /// KAD005.
 pub fn no_control_plane_endpoint(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
