@@ -5,16 +5,18 @@
 //! The flow for one run, all in memory (the CLI reads the files; core does no I/O):
 //!
 //! 1. **Detect** each file's [`Kind`] from its name *and* its content ([`detect`]).
-//!    Templates (`{{`, `{%`) are reported as not lintable (LNT002); unknown files are
-//!    skipped with an info (LNT003).
+//!    A file a `vrrp_script` of the run names is a check script whatever its name.
+//!    Templates (`{{`, `{%`) get LNT002 and only their static parts are checked (see
+//!    [`mask_template`]); unknown files are skipped with an info (LNT003).
 //! 2. **Parse** it with a tolerant parser of our own that keeps byte spans. A file that
 //!    cannot be parsed gives one LNT001 diagnostic and no other finding.
 //! 3. **Check** it with its domain's `RULES`.
 //! 4. **Cross-check** the parsed files together with [`cross::RULES`]: the same VRID,
 //!    VIP and peers in every keepalived.conf, one CA, the check script's VIP; and, with
 //!    a topology, every file against the validated [`Plan`].
-//! 5. **Filter**: inline `hagen:ignore CODE` comments and the configured levels
-//!    ([`LintOptions::levels`]) drop or re-grade findings.
+//! 5. **Filter**: a finding whose value is only a placeholder (`${port}`, `<VIP>`) is
+//!    dropped (the value is unknown); inline `hagen:ignore CODE` comments and the
+//!    configured levels ([`LintOptions::levels`]) drop or re-grade findings.
 //!
 //! Every rule is registered once, as a `(&Rule, check)` pair in one list sorted by
 //! code, the shape of the topology rules: each domain module (`haproxy`, `keepalived`,
