@@ -146,6 +146,34 @@ Probe this node (`https://localhost:<port>/readyz`) and probe the VIP only
 ",
 };
 
+/// KAL021.
+pub const LISTEN_ONLY_CHECK: Rule = Rule {
+    code: "KAL021",
+    name: "check-only-sees-a-listener",
+    severity: Severity::Info,
+    summary: "The check script only sees that a port listens or a process exists",
+    explain: "\
+## What it checks
+Check scripts whose only test is `ss`/`netstat`/`lsof` piped into `grep <port>`, or a
+process lookup (`pidof`, `pgrep`, `killall -0`, `ps … | grep`), with no request to the
+API server or the load balancer (`curl`, `wget`, `nc`, `/dev/tcp`).
+
+## Why it matters
+A port that listens and a process that exists are not an API server that answers: a
+haproxy with every backend down, or an API server without etcd, passes, and the VIP stays
+where nothing works. An info: such a check is better than none.
+
+## Example
+```
+ss -lnt | grep -q ':6443' || exit 1
+```
+
+## Fix
+Ask the API through the local load balancer:
+`curl -sfk --max-time 2 https://localhost:8443/readyz -o /dev/null || exit 1`.
+",
+};
+
 /// The check scripts of a run with their text, by file id.
 fn check_scripts<'a>(run: &'a Run<'_>) -> impl Iterator<Item = (usize, &'a str)> + 'a {
     run.parsed
@@ -153,6 +181,47 @@ fn check_scripts<'a>(run: &'a Run<'_>) -> impl Iterator<Item = (usize, &'a str)>
         .enumerate()
         .filter(|(_, p)| matches!(p, Some(Parsed::CheckScript(_))))
         .map(|(i, _)| (i, run.files[i].text.as_str()))
+}
+
+/// Commands written inline in a keepalived.conf (`script "/usr/bin/curl -k https://…"`,
+/// `script "killall -0 haproxy"`): the file, the span of the value and its text.
+fn inline_commands(run: &Run<'_>) -> Vec<(usize, Span, String)> {
+    let mut v = Vec::new();
+    for (i, p) in run.parsed.iter().enumerate() {
+        let Some(Parsed::Keepalived(cfg)) = p else {
+            continue;
+        };
+        for (item, _, _) in crate::lint::keepalived::scripts(cfg) {
+            let Some(w) = item.get("script").and_then(|s| s.words.get(1)) else {
+                continue;
+            };
+            let first = w.text.split_whitespace().next().unwrap_or("");
+            // A path to a script file is the script's business, not an inline command.
+            let shell = matches!(first.rsplit('/').next(), Some("sh" | "bash"));
+            let file = first.ends_with(".sh")
+                || first.ends_with(".py")
+                || shell && w.text.split_whitespace().nth(1).is_none_or(|a| a != "-c");
+            if !file {
+                v.push((i, w.span, w.text.clone()));
+            }
+        }
+    }
+    v
+}
+
+/// True if a `curl` command (one pipeline stage) would pass on any HTTP answer.
+fn curl_lacks_fail(stage: &str) -> bool {
+    let fails = stage.split_whitespace().any(|w| {
+        w == "--fail"
+            || w == "--fail-with-body"
+            || w.starts_with('-')
+                && !w.starts_with("--")
+                && w[1..].bytes().all(|b| b.is_ascii_alphabetic())
+                && w.contains('f')
+    });
+    let status =
+        stage.contains("-w") || stage.contains("--write-out") || stage.contains("http_code");
+    !fails && !status
 }
 
 /// The code of each line of a shell script with its offset: the comment cut (a `#` at
@@ -210,6 +279,7 @@ fn api_ports(run: &Run<'_>) -> Vec<u16> {
 
 /// KAL012.
 pub fn curl_without_fail(run: &Run<'_>, out: &mut Diagnostics) {
+    curl_without_fail_inline(run, out);
     for (file, text) in check_scripts(run) {
         let lines = code_lines(text);
         for (n, (offset, code)) in lines.iter().enumerate() {
@@ -231,18 +301,7 @@ pub fn curl_without_fail(run: &Run<'_>, out: &mut Diagnostics) {
                 let stage = &cmd[..stage_end];
                 let before = &code[..i];
                 let captured = before.contains("$(") || before.matches('`').count() % 2 == 1;
-                let fails = stage.split_whitespace().any(|w| {
-                    w == "--fail"
-                        || w == "--fail-with-body"
-                        || w.starts_with('-')
-                            && !w.starts_with("--")
-                            && w[1..].bytes().all(|b| b.is_ascii_alphabetic())
-                            && w.contains('f')
-                });
-                let status = stage.contains("-w")
-                    || stage.contains("--write-out")
-                    || stage.contains("http_code");
-                if fails || status || piped || captured {
+                if !curl_lacks_fail(stage) || piped || captured {
                     continue;
                 }
                 out.push({
@@ -256,6 +315,26 @@ pub fn curl_without_fail(run: &Run<'_>, out: &mut Diagnostics) {
                     d
                 });
             }
+        }
+    }
+}
+
+/// KAL012 on commands written inline in keepalived.conf.
+fn curl_without_fail_inline(run: &Run<'_>, out: &mut Diagnostics) {
+    for (file, span, cmd) in inline_commands(run) {
+        let curl = cmd
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.rsplit('/').next() == Some("curl"));
+        if curl && !cmd.contains('|') && curl_lacks_fail(&cmd) {
+            let mut d = at(
+                &CURL_WITHOUT_FAIL,
+                span,
+                "the vrrp_script runs `curl` without `--fail`: it exits 0 on any HTTP answer, so a 401, 403 or 500 counts as healthy",
+            )
+            .help("add `-f` (`curl -sfk --max-time 2 https://localhost:6443/readyz`)");
+            d.file = file;
+            out.push(d);
         }
     }
 }
@@ -462,5 +541,71 @@ pub fn probes_only_the_vip(run: &Run<'_>, out: &mut Diagnostics) {
         .help("probe this node (`https://localhost:<port>/readyz`), and the VIP only `if ip addr | grep -q <VIP>`");
         d.file = file;
         out.push(d);
+    }
+}
+
+/// KAL021.
+pub fn listen_only_check(run: &Run<'_>, out: &mut Diagnostics) {
+    listen_only_inline(run, out);
+    for (file, text) in check_scripts(run) {
+        let lines = code_lines(text);
+        let probes = lines.iter().any(|(_, c)| {
+            [
+                "curl", "wget", "nc", "ncat", "openssl", "kubectl", "socat", "timeout",
+            ]
+            .iter()
+            .any(|cmd| commands(c, cmd).next().is_some())
+                || c.contains("/dev/tcp/")
+        });
+        if probes {
+            continue;
+        }
+        let weak = lines.iter().find(|(_, c)| {
+            let listens = ["ss", "netstat", "lsof"]
+                .iter()
+                .any(|cmd| commands(c, cmd).next().is_some())
+                && c.contains("grep");
+            let process = ["pidof", "pgrep"]
+                .iter()
+                .any(|cmd| commands(c, cmd).next().is_some())
+                || c.contains("killall -0")
+                || commands(c, "ps").next().is_some() && c.contains("grep");
+            listens || process
+        });
+        if let Some((offset, code)) = weak {
+            let start = code.len() - code.trim_start().len();
+            let mut d = at(
+                &LISTEN_ONLY_CHECK,
+                Span::new(offset + start, offset + code.trim_end().len()),
+                "the check only sees a listening port or a running process: an API server without etcd, or a load balancer with every backend down, passes it",
+            )
+            .help("ask the API: `curl -sfk --max-time 2 https://localhost:<port>/readyz -o /dev/null || exit 1`");
+            d.file = file;
+            out.push(d);
+        }
+    }
+}
+
+/// KAL021 on commands written inline in keepalived.conf.
+fn listen_only_inline(run: &Run<'_>, out: &mut Diagnostics) {
+    for (file, span, cmd) in inline_commands(run) {
+        let first = cmd.split_whitespace().next().unwrap_or("");
+        let base = first.rsplit('/').next().unwrap_or(first);
+        let process = matches!(base, "pidof" | "pgrep") || cmd.contains("killall -0");
+        let listens =
+            ["netstat", "ss ", "lsof"].iter().any(|c| cmd.contains(c)) && cmd.contains("grep");
+        let asks = ["curl", "wget", "nc ", "/dev/tcp/"]
+            .iter()
+            .any(|c| cmd.contains(c));
+        if (process || listens) && !asks {
+            let mut d = at(
+                &LISTEN_ONLY_CHECK,
+                span,
+                "the vrrp_script only checks that a process exists or a port listens: a load balancer with every backend down, or an API server without etcd, passes it",
+            )
+            .help("run a script that asks the API: `curl -sfk --max-time 2 https://localhost:<port>/readyz`");
+            d.file = file;
+            out.push(d);
+        }
     }
 }

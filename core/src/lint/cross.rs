@@ -111,6 +111,10 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
         &checkscript::PROBES_ONLY_THE_VIP,
         checkscript::probes_only_the_vip,
     ),
+    (
+        &checkscript::LISTEN_ONLY_CHECK,
+        checkscript::listen_only_check,
+    ),
     (&kubevip::KUBECONFIG_FOR_VERSION, kubeconfig_for_version),
     (&UPSTREAM_DIFFERS, upstream_differs),
 ];
