@@ -81,6 +81,7 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
         &haproxy::BIND_COLLIDES_WITH_APISERVER,
         bind_collides_with_apiserver,
     ),
+    (&haproxy::BIND_NOT_THE_VIP, bind_not_the_vip),
     (&kubeadm::ENDPOINT_IS_SINGLE_NODE, endpoint_is_single_node),
     (&kubeadm::VIP_MISSING_FROM_SANS, vip_missing_from_sans),
     (&kubeadm::ADVERTISE_ADDRESS_IS_VIP, advertise_address_is_vip),
@@ -909,6 +910,55 @@ fn backends_differ(run: &Run<'_>, out: &mut Diagnostics) {
                 i,
                 at(&BACKENDS_DIFFER, span, msg).help("re-render haproxy.cfg with hagen"),
             );
+        }
+    }
+}
+
+/// HAP013: the API frontends bind a VIP of the keepalived.conf beside them (or the node's
+/// own address).
+fn bind_not_the_vip(run: &Run<'_>, out: &mut Diagnostics) {
+    for (i, cfg) in run.each(|p| match p {
+        Parsed::Haproxy(c) => Some(c),
+        _ => None,
+    }) {
+        let beside: Vec<&Kal<'_>> = run
+            .kals
+            .iter()
+            .filter(|k| dir(&run.files[k.file].name) == dir(&run.files[i].name))
+            .collect();
+        let vips: BTreeSet<String> = beside.iter().flat_map(|k| k.vips()).collect();
+        if vips.is_empty() {
+            continue;
+        }
+        let known: BTreeSet<String> = beside
+            .iter()
+            .flat_map(|k| k.addresses())
+            .chain(vips.iter().cloned())
+            .collect();
+        let ctx = super::Ctx {
+            options: run.options,
+            files: run.files,
+            file: &run.files[i],
+            version: run.version,
+        };
+        let api = haproxy::api_scope(cfg, &ctx);
+        for (d, host) in haproxy::specific_binds(cfg, &api) {
+            if !known.contains(&host) {
+                push(
+                    out,
+                    i,
+                    at(
+                        &haproxy::BIND_NOT_THE_VIP,
+                        d.words_span(),
+                        format!(
+                            "`bind {}`: keepalived beside this haproxy serves {}, not {host}",
+                            d.arg(1).unwrap_or(""),
+                            vips.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .help("bind the VIP keepalived serves, or `*:<port>`"),
+                );
+            }
         }
     }
 }

@@ -333,6 +333,33 @@ the node's own address.
 ",
 };
 
+/// HAP013.
+pub const BIND_NOT_THE_VIP: Rule = Rule {
+    code: "HAP013",
+    name: "bind-address-not-the-vip",
+    severity: Severity::Warning,
+    summary: "An API frontend binds an address that is neither the VIP nor this node's",
+    explain: "\
+## What it checks
+The `bind` addresses of the API frontends against the keepalived.conf in the same
+directory: each must be a VIP it serves, the node's own `unicast_src_ip`, a wildcard or
+loopback.
+
+## Why it matters
+haproxy listens on an address that nothing sends traffic to (an old VIP, a typo, the
+other cluster's VIP): clients of the VIP get connection refused, or haproxy does not start
+because the address is not on the host.
+
+## Example
+```
+bind 10.0.0.110:8443      # keepalived serves 10.0.0.100
+```
+
+## Fix
+Bind the VIP keepalived serves (with `net.ipv4.ip_nonlocal_bind=1`) or `*:<port>`.
+",
+};
+
 /// HAP011.
 pub const INSECURE_PORT: Rule = Rule {
     code: "HAP011",
@@ -945,6 +972,35 @@ pub fn wildcard_binds<'a>(
                 .collect();
             if !hosts.is_empty() {
                 v.push((d, port, hosts));
+            }
+        }
+    }
+    v
+}
+
+/// The specific (not wildcard, not loopback) bind addresses of the API frontends.
+pub fn specific_binds<'a>(
+    cfg: &'a Config,
+    ctx_api: &[bool],
+) -> Vec<(&'a parse::Directive, String)> {
+    let mut v = Vec::new();
+    for (i, s) in cfg.sections.iter().enumerate() {
+        if !ctx_api.get(i).copied().unwrap_or(false)
+            || !matches!(s.kind.as_str(), "frontend" | "listen")
+        {
+            continue;
+        }
+        for d in s.find(&["bind"]) {
+            let Some(addr) = d.arg(1) else { continue };
+            let Some((host, _)) = addr.rsplit_once(':') else {
+                continue;
+            };
+            let host = host.trim_matches(['[', ']']);
+            let Ok(ip) = host.parse::<std::net::IpAddr>() else {
+                continue;
+            };
+            if !ip.is_unspecified() && !ip.is_loopback() {
+                v.push((d, host.to_string()));
             }
         }
     }
