@@ -270,3 +270,85 @@ pub fn external_etcd_plaintext(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostic
         }
     }
 }
+
+/// KAD016.
+pub const VERSION_END_OF_LIFE: Rule = Rule {
+    code: "KAD016",
+    name: "kubernetes-version-end-of-life",
+    severity: Severity::Info,
+    summary: "`kubernetesVersion` is a Kubernetes release past its end of support",
+    explain: "\
+## What it checks
+The `kubernetesVersion` of a ClusterConfiguration against the end-of-support dates of
+upstream Kubernetes releases (about 14 months after each minor release), on the date of
+the run.
+
+## Why it matters
+A release past its end of life gets no security or bug fixes; kubeadm and the package
+repositories of later releases stop accepting upgrades that skip minor versions, so the
+way out grows longer. An info: distributions support some releases for longer.
+
+## Example
+```yaml
+kubernetesVersion: v1.24.17
+```
+
+## Fix
+Upgrade one minor version at a time (`kubeadm upgrade plan`) to a supported release.
+",
+};
+
+/// End of upstream support of each minor release, as (minor, seconds since the epoch at
+/// 00:00 UTC of that day). Releases before the first entry are past it too.
+const END_OF_LIFE: &[(u32, i64, &str)] = &[
+    (25, 1_698_451_200, "2023-10-28"),
+    (26, 1_709_078_400, "2024-02-28"),
+    (27, 1_719_532_800, "2024-06-28"),
+    (28, 1_730_073_600, "2024-10-28"),
+    (29, 1_740_700_800, "2025-02-28"),
+    (30, 1_751_068_800, "2025-06-28"),
+    (31, 1_761_609_600, "2025-10-28"),
+    (32, 1_772_236_800, "2026-02-28"),
+    (33, 1_782_604_800, "2026-06-28"),
+    (34, 1_793_059_200, "2026-10-27"),
+];
+
+/// KAD016.
+pub fn version_end_of_life(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    let Some(now) = ctx.options.now else { return };
+    for d in of_kind(y, "ClusterConfiguration") {
+        let Some(node) = d.get("kubernetesVersion") else {
+            continue;
+        };
+        let Some(v) = node
+            .str()
+            .and_then(|t| crate::version::KubeVersion::parse(t).ok())
+        else {
+            continue;
+        };
+        if v.major != 1 {
+            continue;
+        }
+        let ended = match END_OF_LIFE.iter().find(|(m, ..)| *m == v.minor) {
+            Some((_, at_s, day)) => (now >= *at_s).then(|| format!("its support ended on {day}")),
+            None if v.minor < END_OF_LIFE[0].0 => {
+                Some(format!("its support ended before {}", END_OF_LIFE[0].2))
+            }
+            None => None,
+        };
+        if let Some(when) = ended {
+            out.push(
+                at(
+                    &VERSION_END_OF_LIFE,
+                    node.span,
+                    format!(
+                        "Kubernetes 1.{} is past end of life: {when}, so it gets no security fixes",
+                        v.minor
+                    ),
+                )
+                .path("ClusterConfiguration.kubernetesVersion")
+                .help("upgrade one minor version at a time to a supported release"),
+            );
+        }
+    }
+}

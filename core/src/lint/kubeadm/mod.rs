@@ -10,7 +10,7 @@ mod values;
 
 pub use join::{
     CA_CERT_HASH_MALFORMED, CA_VERIFICATION_SKIPPED, EXTERNAL_ETCD_PLAINTEXT, TOKEN_NEVER_EXPIRES,
-    WELL_KNOWN_TOKEN,
+    VERSION_END_OF_LIFE, WELL_KNOWN_TOKEN,
 };
 
 use super::yaml::{self, Node, Value};
@@ -40,6 +40,7 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&WELL_KNOWN_TOKEN, join::well_known_token),
     (&TOKEN_NEVER_EXPIRES, join::token_never_expires),
     (&EXTERNAL_ETCD_PLAINTEXT, join::external_etcd_plaintext),
+    (&VERSION_END_OF_LIFE, join::version_end_of_life),
 ];
 
 /// Parses and checks one kubeadm YAML file.
