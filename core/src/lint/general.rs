@@ -159,8 +159,9 @@ pub const PLACEHOLDER_LEFT: Rule = Rule {
 ## What it checks
 Stand-ins from a how-to or a rendering step that never ran, left in a file that has no
 template markup otherwise: `<MN03_IP>`-style placeholders in haproxy, keepalived, nginx,
-kubeadm and kube-vip files, and `$name` / `${name}` values in kubeadm and kube-vip YAML
-(which nothing expands: envsubst was not run).
+kubeadm and kube-vip files, and `$name` values in kubeadm and kube-vip YAML
+(which nothing expands). `${name}` is the syntax of Terraform's `templatefile` and of
+envsubst templates: a file with it is a template, its values unknown, and not reported.
 
 ## Why it matters
 The program reading the file takes the placeholder literally: haproxy refuses
@@ -291,9 +292,11 @@ pub fn placeholders_left(kind: Kind, name: &str, text: &str, out: &mut Diagnosti
             let angle = p.starts_with('<');
             // `$name` is nginx's and haproxy's own syntax, and keepalived's `$VAR`;
             // in YAML only a whole value that is a placeholder counts (a `sh -c`
-            // line may use shell variables).
+            // line may use shell variables), and `${name}` marks a template
+            // (Terraform, envsubst) rather than a value left behind.
             let dollar_value = yaml
                 && p.starts_with('$')
+                && !p.starts_with("${")
                 && t.strip_prefix("- ").is_none()
                 && t.split_once(": ")
                     .is_some_and(|(_, v)| v.trim().trim_matches(['\'', '"']) == p);
