@@ -769,11 +769,14 @@ fn endpoint_is_single_node(run: &Run<'_>, out: &mut Diagnostics) {
         Parsed::Haproxy(c) => Some(c),
         _ => None,
     }) {
-        nodes.extend(
-            haproxy::backend_servers(cfg)
-                .into_iter()
-                .map(|(_, a)| (j, net::split_host_port(&a).0.to_string())),
-        );
+        // The servers' addresses, and their names when they are host names.
+        for (d, a) in haproxy::backend_servers(cfg) {
+            let host = net::split_host_port(&a).0.to_string();
+            if let Some(name) = d.arg(1) {
+                nodes.push((j, name.to_string()));
+            }
+            nodes.push((j, host));
+        }
     }
     for (j, cfg) in run.each(|p| match p {
         Parsed::Nginx(c) => Some(c),

@@ -714,6 +714,24 @@ pub fn endpoint_is_own_address(y: &yaml::Yaml, out: &mut Diagnostics) {
                     .path("ClusterConfiguration.controlPlaneEndpoint")
                     .help("point it at the VIP or the load balancer's DNS name"),
             );
+            return;
+        }
+    }
+    // The node's own name (`nodeRegistration.name: master01`, endpoint `master01:6443`).
+    for (_, kind, d) in documents(y) {
+        if !matches!(kind, "InitConfiguration" | "JoinConfiguration") {
+            continue;
+        }
+        if let Some(n) = d.at("nodeRegistration.name")
+            && n.str().is_some_and(|name| name.eq_ignore_ascii_case(&host))
+        {
+            out.push(
+                at(&ENDPOINT_IS_SINGLE_NODE, node.span, format!("controlPlaneEndpoint `{host}` is this node's own name: the endpoint dies with this node"))
+                    .label(n.span, "this node's name")
+                    .path("ClusterConfiguration.controlPlaneEndpoint")
+                    .help("point it at the VIP or the load balancer's DNS name"),
+            );
+            return;
         }
     }
 }
