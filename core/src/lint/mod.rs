@@ -373,12 +373,14 @@ fn lint_one(
 }
 
 /// Rules that report something *missing* or *counted* (no timeout, one server, no
-/// `unicast_peer`, no client-cert auth, one member…): in a template the missing line
-/// may sit in an `{% if %}` and a `{% for %}` writes many servers, so these say nothing
-/// there. Rules about a literal value that is present stay.
+/// `unicast_peer`, no client-cert auth, one member…) or an *order* (HAP001: a later
+/// check option replaces an earlier one): in a template the missing line may sit in an
+/// `{% if %}`, two lines may be the two branches of one, and a `{% for %}` writes many
+/// servers, so these say nothing there. Rules about a literal value that is present
+/// stay.
 const ABSENCE_RULES: &[&str] = &[
-    "HAP002", "HAP006", "HAP007", "HAP008", "NGX002", "NGX003", "KAL003", "KAL005", "KAL007",
-    "KAD005", "ETC001", "ETC002", "ETC004", "ETC005", "KVP002",
+    "HAP001", "HAP002", "HAP006", "HAP007", "HAP008", "NGX002", "NGX003", "KAL003", "KAL005",
+    "KAL007", "KAL017", "KAD005", "ETC001", "ETC002", "ETC004", "ETC005", "KVP002",
 ];
 
 /// A template's static parts: each `{{ … }}` becomes an unknown value (`x`s of the same
