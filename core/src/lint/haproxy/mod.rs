@@ -916,7 +916,16 @@ pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
 
 /// HAP011.
 pub fn insecure_port(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
-    for (_, s) in api_proxies(cfg, ctx) {
+    // `api` alone may be an application's API on 8080: only a Kubernetes name says so.
+    let kube = |s: &Section| {
+        s.name.as_deref().is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            ["kube", "k8s", "apiserver", "master", "control"]
+                .iter()
+                .any(|w| n.contains(w))
+        })
+    };
+    for (_, s) in api_proxies(cfg, ctx).filter(|(_, s)| kube(s)) {
         for d in s.find(&["server"]) {
             if let Some(addr) = d.arg(2)
                 && addr.rsplit_once(':').is_some_and(|(_, p)| p == "8080")
