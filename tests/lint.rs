@@ -85,10 +85,16 @@ pub fn run_case(case: &Path) -> (Vec<SourceFile>, lint::Report) {
             );
             continue;
         }
-        files.push(SourceFile::new(
-            rel(&p),
-            String::from_utf8(std::fs::read(&p).unwrap()).unwrap_or_default(),
-        ));
+        // As the CLI reads files: lossy with LNT005, binary as empty.
+        let text = match lint::decode(std::fs::read(&p).unwrap()) {
+            lint::Decoded::Text(t) => t,
+            lint::Decoded::Lossy(t) => {
+                options.lossy.insert(rel(&p));
+                t
+            }
+            lint::Decoded::Binary => String::new(),
+        };
+        files.push(SourceFile::new(rel(&p), text));
     }
     let report = lint::lint_report(&files, &options);
     (files, report)
@@ -363,4 +369,72 @@ fn config_errors_name_the_key() {
         err("kubernetesVersion: banana\n"),
         ConfigError::Version(_)
     ));
+}
+
+/// A haproxy.cfg of `n` backends, each with two findings (verify none on two servers).
+fn many_findings(n: usize) -> SourceFile {
+    let mut text = String::from(
+        "defaults\n    timeout connect 5s\n    timeout client 1h\n    timeout server 1h\n# hagen:ignore-file KAL001\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "backend api{i}\n    server m1 10.0.0.11:6443 check verify none\n    server m2 10.0.0.12:6443 check verify none # hagen:ignore HAP002\n"
+        ));
+    }
+    SourceFile::new("haproxy.cfg", text)
+}
+
+/// Lint, suppressions and every output format scan each file a fixed number of times,
+/// not once per finding: 10× the findings is about 10× the work (it was 67× the time).
+/// Counted, not timed ([`hagen_core::source::scanned`]).
+#[test]
+fn lint_and_output_stay_linear_in_findings() {
+    use hagen_core::diag::{json, sarif};
+    let work = |n: usize| {
+        let files = [many_findings(n)];
+        let before = hagen_core::source::scanned();
+        let report = lint::lint_report(&files, &LintOptions::default());
+        assert!(report.diagnostics.len() >= 2 * n);
+        let _ = text::render(&files, &report.diagnostics, text::Style { color: false });
+        let _ = json::report(&files, &report.diagnostics, Default::default());
+        let _ = sarif::report(&files, &report.diagnostics, hagen_core::registry::all());
+        (hagen_core::source::scanned() - before) as f64 / files[0].text.len() as f64
+    };
+    let (small, large) = (work(100), work(1000));
+    // Whole-file scans per run: a handful, the same for both sizes.
+    assert!(small < 10.0, "{small} scans of the file for 100 backends");
+    assert!(
+        large <= small + 1.0,
+        "{small} scans for 100, {large} for 1000"
+    );
+}
+
+#[test]
+fn non_utf8_bytes_are_decoded_lossily_and_reported_once() {
+    let mut bytes = b"# r\xe9seau\n".to_vec();
+    bytes.extend_from_slice(many_findings(1).text.as_bytes());
+    let lint::Decoded::Lossy(text) = lint::decode(bytes) else {
+        panic!("not lossy")
+    };
+    let files = [SourceFile::new("haproxy.cfg", text)];
+    let options = LintOptions {
+        lossy: ["haproxy.cfg".to_string()].into(),
+        ..LintOptions::default()
+    };
+    let d = lint::lint(&files, &options);
+    let codes: Vec<&str> = d.iter().map(|d| d.rule.code).collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "LNT005").count(),
+        1,
+        "{codes:?}"
+    );
+    assert!(codes.contains(&"HAP003"), "{codes:?}");
+    assert_eq!(
+        lint::decode(b"\x30\x82\x00\x01".to_vec()),
+        lint::Decoded::Binary
+    );
+    assert_eq!(
+        lint::decode(b"global\n".to_vec()),
+        lint::Decoded::Text("global\n".into())
+    );
 }

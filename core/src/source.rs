@@ -61,6 +61,7 @@ pub struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     /// Builds the index of `text`.
     pub fn new(text: &'a str) -> Self {
+        count_scan(text.len());
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex { text, line_starts }
@@ -92,6 +93,65 @@ impl<'a> LineIndex<'a> {
     /// How many lines the text has.
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
+    }
+
+    /// The bytes of a 1-based line, its line break included (empty past the end).
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len()..self.text.len();
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |&next| next);
+        start..end
+    }
+}
+
+std::thread_local! {
+    static SCANNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `bytes` of whole-text scanning (a line index built, a file searched for
+/// suppressions) on this thread; see [`scanned`].
+pub fn count_scan(bytes: usize) {
+    SCANNED.with(|c| c.set(c.get().saturating_add(bytes)));
+}
+
+/// How many bytes of whole-text scanning this thread has done: the work a test counts
+/// to show that linting and reporting stay linear in the number of findings (each file
+/// is scanned a fixed number of times, not once per finding), without timing anything.
+pub fn scanned() -> usize {
+    SCANNED.with(std::cell::Cell::get)
+}
+
+/// The [`LineIndex`] of each of several files, built once on first use: a report maps
+/// every finding's position with them instead of re-reading a file per finding (which
+/// made output time grow with findings × file size).
+#[derive(Debug)]
+pub struct LineIndexes<'a> {
+    files: &'a [SourceFile],
+    built: Vec<std::cell::OnceCell<LineIndex<'a>>>,
+}
+
+impl<'a> LineIndexes<'a> {
+    /// Indexes for `files`, none built yet.
+    pub fn new(files: &'a [SourceFile]) -> Self {
+        LineIndexes {
+            files,
+            built: files.iter().map(|_| std::cell::OnceCell::new()).collect(),
+        }
+    }
+
+    /// The files these index.
+    pub fn files(&self) -> &'a [SourceFile] {
+        self.files
+    }
+
+    /// The index of one file, built the first time it is asked for.
+    pub fn get(&self, file: FileId) -> Option<&LineIndex<'a>> {
+        let f = self.files.get(file)?;
+        Some(self.built[file].get_or_init(|| LineIndex::new(&f.text)))
     }
 }
 

@@ -179,6 +179,27 @@ fn lint_shared_corpus(bencher: divan::Bencher) {
     bencher.bench(|| lint::lint(black_box(&files), &options));
 }
 
+/// One haproxy.cfg with `backends` × 2 findings, linted and rendered as text: the time
+/// per finding stays flat as the findings grow (it grew with their square before the
+/// suppression and line indexes were built once per file).
+#[divan::bench(args = [100, 1000])]
+fn lint_many_findings(bencher: divan::Bencher, backends: usize) {
+    let mut text = String::from(
+        "defaults\n    timeout connect 5s\n    timeout client 1h\n    timeout server 1h\n",
+    );
+    for i in 0..backends {
+        text.push_str(&format!(
+            "backend api{i}\n    server m1 10.0.0.11:6443 check verify none\n    server m2 10.0.0.12:6443 check verify none\n"
+        ));
+    }
+    let files = [SourceFile::new("haproxy.cfg", text)];
+    let options = LintOptions::default();
+    bencher.bench(|| {
+        let d = lint::lint(black_box(&files), &options);
+        hagen_core::diag::text::render(&files, &d, hagen_core::diag::text::Style { color: false })
+    });
+}
+
 fn lint_files() -> Vec<SourceFile> {
     read_tree(&[
         root().join("fixtures/expected"),

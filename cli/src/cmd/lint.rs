@@ -6,7 +6,7 @@ use crate::exit;
 use hagen_core::config;
 use hagen_core::diag::{Severity, json, sarif, text};
 use hagen_core::lint::{self, LintOptions, Outcome};
-use hagen_core::source::SourceFile;
+use hagen_core::source::{LineIndexes, SourceFile};
 use hagen_core::version::KubeVersion;
 use serde_json::{Map, json as j};
 use std::path::{Path, PathBuf};
@@ -78,7 +78,15 @@ fn lint_paths(args: &LintArgs) -> Result<u8, String> {
             options.modes.insert(name.clone(), mode);
         }
         // Binary files (DER, images) are kept with no text: they are reported as skipped.
-        let text = String::from_utf8(bytes).unwrap_or_default();
+        // Text with a stray non-UTF-8 byte is linted, and says so (LNT005).
+        let text = match lint::decode(bytes) {
+            lint::Decoded::Text(text) => text,
+            lint::Decoded::Lossy(text) => {
+                options.lossy.insert(name.clone());
+                text
+            }
+            lint::Decoded::Binary => String::new(),
+        };
         files.push(SourceFile::new(name, text));
     }
     let report = lint::lint_report(&files, &options);
@@ -93,13 +101,14 @@ fn lint_paths(args: &LintArgs) -> Result<u8, String> {
             // READMEs) are counted, not listed one by one; named files are always listed.
             let named: Vec<String> = args.paths.iter().map(|p| display(p)).collect();
             let mut quiet = 0;
+            let indexes = LineIndexes::new(&files);
             for d in diags {
                 let walked = files.get(d.file).is_some_and(|f| !named.contains(&f.name));
                 if d.rule.code == "LNT003" && walked {
                     quiet += 1;
                     continue;
                 }
-                out.push_str(&text::render_diagnostic(&files, d, style));
+                out.push_str(&text::render_diagnostic_indexed(&indexes, d, style));
                 out.push('\n');
             }
             if quiet > 0 {
@@ -137,7 +146,7 @@ fn lint_paths(args: &LintArgs) -> Result<u8, String> {
         }
         Format::Sarif => pretty(&sarif::report(&files, diags, hagen_core::registry::all())),
     };
-    print!("{output}");
+    write_out(&output)?;
     Ok(if diags.has_errors() {
         exit::FINDINGS
     } else {
@@ -145,7 +154,35 @@ fn lint_paths(args: &LintArgs) -> Result<u8, String> {
     })
 }
 
+/// Writes the report to stdout. A reader that stops early (`| head`) closes the pipe:
+/// that ends the output quietly, as ripgrep does, instead of a panic in `print!`.
+fn write_out(output: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(output.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the report: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The files under `path`, sorted. A path named on the command line is followed if it
+/// is a symlink; symlinks to directories met while walking are not (a link back up the
+/// tree would loop forever), symlinks to files are read.
 fn walk(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    walk_in(path, out, true)
+}
+
+fn walk_in(path: &Path, out: &mut Vec<PathBuf>, named: bool) -> std::io::Result<()> {
+    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if link && !named {
+        // A dangling link or a link to a directory: nothing to read here.
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            out.push(path.to_path_buf());
+        }
+        return Ok(());
+    }
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
             .map(|e| e.map(|e| e.path()))
@@ -156,7 +193,7 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if !hidden {
-                walk(&e, out)?;
+                walk_in(&e, out, false)?;
             }
         }
     } else {

@@ -2,7 +2,7 @@
 //! 1-based lines and character columns; `endColumn` is one past the last character.
 
 use super::{Diagnostic, Diagnostics, Severity};
-use crate::source::{LineIndex, SourceFile, Span};
+use crate::source::{LineIndex, LineIndexes, SourceFile, Span};
 use serde_json::{Map, Value, json};
 
 /// The version of the JSON format; bumped on any incompatible change.
@@ -17,6 +17,12 @@ pub fn region(index: &LineIndex<'_>, span: Span) -> Value {
 
 /// One finding as JSON.
 pub fn diagnostic(files: &[SourceFile], d: &Diagnostic) -> Value {
+    diagnostic_indexed(&LineIndexes::new(files), d)
+}
+
+/// One finding as JSON, with the run's line indexes (see [`LineIndexes`]).
+pub fn diagnostic_indexed(indexes: &LineIndexes<'_>, d: &Diagnostic) -> Value {
+    let files = indexes.files();
     let file = files.get(d.file);
     let mut v = Map::new();
     v.insert("code".into(), json!(d.rule.code));
@@ -28,9 +34,10 @@ pub fn diagnostic(files: &[SourceFile], d: &Diagnostic) -> Value {
         "path".into(),
         json!(d.path.as_deref().filter(|p| !p.is_empty())),
     );
-    let located = file
+    let located = indexes
+        .get(d.file)
         .zip(d.span)
-        .map(|(f, s)| region(&LineIndex::new(&f.text), s));
+        .map(|(index, s)| region(index, s));
     v.insert("location".into(), located.unwrap_or(Value::Null));
     v.insert("help".into(), json!(d.help));
     let labels: Vec<Value> = d
@@ -38,7 +45,8 @@ pub fn diagnostic(files: &[SourceFile], d: &Diagnostic) -> Value {
         .iter()
         .filter_map(|l| {
             let f = files.get(l.file)?;
-            Some(json!({"file": f.name, "location": region(&LineIndex::new(&f.text), l.span), "message": l.message}))
+            let index = indexes.get(l.file)?;
+            Some(json!({"file": f.name, "location": region(index, l.span), "message": l.message}))
         })
         .collect();
     v.insert("labels".into(), Value::Array(labels));
@@ -63,7 +71,13 @@ pub fn report(files: &[SourceFile], diagnostics: &Diagnostics, extra: Map<String
     );
     v.insert(
         "diagnostics".into(),
-        Value::Array(diagnostics.iter().map(|d| diagnostic(files, d)).collect()),
+        Value::Array({
+            let indexes = LineIndexes::new(files);
+            diagnostics
+                .iter()
+                .map(|d| diagnostic_indexed(&indexes, d))
+                .collect()
+        }),
     );
     v.extend(extra);
     Value::Object(v)

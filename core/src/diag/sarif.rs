@@ -3,7 +3,7 @@
 
 use super::{Diagnostics, Severity};
 use crate::diag::Rule;
-use crate::source::{LineIndex, SourceFile};
+use crate::source::{LineIndex, LineIndexes, SourceFile};
 use serde_json::{Value, json};
 
 fn level(s: Severity) -> &'static str {
@@ -34,6 +34,7 @@ pub fn report<'r>(
             })
         })
         .collect();
+    let indexes = LineIndexes::new(files);
     let results: Vec<Value> = diagnostics
         .iter()
         .map(|d| {
@@ -50,8 +51,8 @@ pub fn report<'r>(
             }
             if let Some(file) = files.get(d.file) {
                 let mut physical = json!({"artifactLocation": {"uri": uri(&file.name)}});
-                if let Some(span) = d.span {
-                    physical["region"] = region(&LineIndex::new(&file.text), span);
+                if let Some((span, index)) = d.span.zip(indexes.get(d.file)) {
+                    physical["region"] = region(index, span);
                 }
                 let mut location = json!({"physicalLocation": physical});
                 if let Some(path) = d.path.as_deref().filter(|p| !p.is_empty()) {
@@ -65,12 +66,13 @@ pub fn report<'r>(
                 .enumerate()
                 .filter_map(|(i, l)| {
                     let f = files.get(l.file)?;
+                    let index = indexes.get(l.file)?;
                     Some(json!({
                         "id": i,
                         "message": {"text": l.message},
                         "physicalLocation": {
                             "artifactLocation": {"uri": uri(&f.name)},
-                            "region": region(&LineIndex::new(&f.text), l.span),
+                            "region": region(index, l.span),
                         },
                     }))
                 })

@@ -4,7 +4,7 @@
 //! labels it has. Color only when asked for (the CLI asks on a TTY without NO_COLOR).
 
 use super::{Diagnostic, Diagnostics, Severity};
-use crate::source::{LineIndex, SourceFile, Span};
+use crate::source::{LineIndexes, SourceFile, Span};
 use annotate_snippets::renderer::DEFAULT_LINE_NUM_STYLE;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet, normalize_untrusted_str};
 use std::borrow::Cow;
@@ -35,8 +35,9 @@ impl Style {
 /// Renders every finding, then a one-line summary.
 pub fn render(files: &[SourceFile], diagnostics: &Diagnostics, style: Style) -> String {
     let mut out = String::new();
+    let indexes = LineIndexes::new(files);
     for d in diagnostics {
-        out.push_str(&render_diagnostic(files, d, style));
+        out.push_str(&render_diagnostic_indexed(&indexes, d, style));
         out.push('\n');
     }
     let (e, w) = (
@@ -62,6 +63,18 @@ pub fn summary(errors: usize, warnings: usize) -> String {
 
 /// One finding: header, location, excerpt with carets, notes, help and rule reference.
 pub fn render_diagnostic(files: &[SourceFile], d: &Diagnostic, style: Style) -> String {
+    render_diagnostic_indexed(&LineIndexes::new(files), d, style)
+}
+
+/// [`render_diagnostic`] with the run's line indexes: the excerpt is cut to the lines
+/// it shows, so rendering many findings takes time in proportion to their number, not
+/// to their number times the file's size.
+pub fn render_diagnostic_indexed(
+    indexes: &LineIndexes<'_>,
+    d: &Diagnostic,
+    style: Style,
+) -> String {
+    let files = indexes.files();
     let renderer = style.renderer();
     let level = match d.severity {
         Severity::Error => Level::ERROR,
@@ -74,7 +87,7 @@ pub fn render_diagnostic(files: &[SourceFile], d: &Diagnostic, style: Style) -> 
         .id(d.rule.code);
     let mut out = renderer.render(&[Group::with_title(title)]);
     out.push('\n');
-    let Some(file) = files.get(d.file) else {
+    let (Some(file), Some(index)) = (files.get(d.file), indexes.get(d.file)) else {
         return out;
     };
 
@@ -92,15 +105,28 @@ pub fn render_diagnostic(files: &[SourceFile], d: &Diagnostic, style: Style) -> 
     // line before. So the excerpt gets that empty line, and the caret its line break.
     let len = file.text.len();
     let at_end = file.text.ends_with('\n') && marks.iter().any(|(r, _)| r.start == len);
+    // The excerpt is the lines the marks are on, not the whole file.
+    let lines: Vec<usize> = marks
+        .iter()
+        .map(|(r, _)| index.line_col(r.start).line)
+        .collect();
+    let first = lines.iter().copied().min().unwrap_or(1);
+    let last = lines.iter().copied().max().unwrap_or(1);
+    let window = index.line_range(first).start..index.line_range(last).end;
+    for (range, _) in &mut marks {
+        *range = range.start - window.start..range.end - window.start;
+    }
+    let excerpt = &file.text[window.clone()];
     let source: Cow<str> = if at_end {
+        let end = excerpt.len();
         for (range, _) in &mut marks {
-            if range.start == len {
-                *range = len..len + 1;
+            if range.start + window.start == len {
+                *range = end..end + 1;
             }
         }
-        Cow::Owned(format!("{}\n", file.text))
+        Cow::Owned(format!("{excerpt}\n"))
     } else {
-        Cow::Borrowed(&file.text)
+        Cow::Borrowed(excerpt)
     };
 
     // The location line is ours, not annotate-snippets': it carries the logical path
@@ -110,8 +136,7 @@ pub fn render_diagnostic(files: &[SourceFile], d: &Diagnostic, style: Style) -> 
         .iter()
         .map(|(r, _)| r.end)
         .max()
-        .map_or(0, |end| digits(last_line_number(&source, end)));
-    let index = LineIndex::new(&file.text);
+        .map_or(0, |end| digits(first - 1 + last_line_number(&source, end)));
     let mut location = file.name.clone();
     if let Some(span) = d.span {
         let lc = index.line_col(char_boundary(&file.text, span.start));
@@ -138,12 +163,16 @@ pub fn render_diagnostic(files: &[SourceFile], d: &Diagnostic, style: Style) -> 
             None => AnnotationKind::Primary.span(range),
             Some(label) => AnnotationKind::Context.span(range).label(label),
         });
-        group = group.element(Snippet::source(source).annotations(annotations));
+        group = group.element(
+            Snippet::source(source)
+                .line_start(first)
+                .annotations(annotations),
+        );
     }
     // Labels in other files (cross-file findings) become notes with their position.
     for l in d.labels.iter().filter(|l| l.file != d.file) {
-        if let Some(f) = files.get(l.file) {
-            let lc = LineIndex::new(&f.text).line_col(char_boundary(&f.text, l.span.start));
+        if let (Some(f), Some(other)) = (files.get(l.file), indexes.get(l.file)) {
+            let lc = other.line_col(char_boundary(&f.text, l.span.start));
             group = group.element(Level::NOTE.message(format!(
                 "{}:{}:{}: {}",
                 f.name, lc.line, lc.column, l.message

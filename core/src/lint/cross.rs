@@ -11,7 +11,8 @@
 //! within a group, so a directory of unrelated configs does not report mismatches.
 
 use super::{
-    LintOptions, Parsed, at, certs, etcd, haproxy, keepalived, kubeadm, kubevip, nginx, yaml,
+    LintOptions, Parsed, at, certs, checkscript, etcd, haproxy, keepalived, kubeadm, kubevip,
+    nginx, yaml,
 };
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -76,14 +77,44 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
     (&certs::SEVERAL_CAS, several_cas),
     (&etcd::INITIAL_CLUSTER_MISMATCH, initial_cluster_mismatch),
     (&BACKENDS_DIFFER, backends_differ),
+    (
+        &haproxy::BIND_COLLIDES_WITH_APISERVER,
+        bind_collides_with_apiserver,
+    ),
+    (&haproxy::BIND_NOT_THE_VIP, bind_not_the_vip),
     (&kubeadm::ENDPOINT_IS_SINGLE_NODE, endpoint_is_single_node),
     (&kubeadm::VIP_MISSING_FROM_SANS, vip_missing_from_sans),
+    (&kubeadm::ADVERTISE_ADDRESS_IS_VIP, advertise_address_is_vip),
     (&keepalived::TRACK_SCRIPT_BROKEN, track_script_broken),
     (&keepalived::WEIGHT_TOO_SMALL, weight_too_small),
     (&keepalived::VRRP_MISMATCH, vrrp_mismatch),
     (
         &keepalived::CHECK_SCRIPT_WRONG_TARGET,
         check_script_wrong_target,
+    ),
+    (
+        &checkscript::CURL_WITHOUT_FAIL,
+        checkscript::curl_without_fail,
+    ),
+    (
+        &checkscript::PLAIN_HTTP_TO_TLS_PORT,
+        checkscript::plain_http_to_tls_port,
+    ),
+    (
+        &checkscript::CHECK_STOPS_KEEPALIVED,
+        checkscript::check_stops_keepalived,
+    ),
+    (
+        &checkscript::MALFORMED_ADDRESS,
+        checkscript::malformed_address,
+    ),
+    (
+        &checkscript::PROBES_ONLY_THE_VIP,
+        checkscript::probes_only_the_vip,
+    ),
+    (
+        &checkscript::LISTEN_ONLY_CHECK,
+        checkscript::listen_only_check,
     ),
     (&kubevip::KUBECONFIG_FOR_VERSION, kubeconfig_for_version),
     (&UPSTREAM_DIFFERS, upstream_differs),
@@ -722,7 +753,76 @@ fn vip_missing_from_sans(run: &Run<'_>, out: &mut Diagnostics) {
 /// advertiseAddress, or (with a topology) any node's.
 fn endpoint_is_single_node(run: &Run<'_>, out: &mut Diagnostics) {
     for (i, y) in run.each(kubeadm_yaml) {
-        in_file(out, i, |o| kubeadm::endpoint_is_own_address(y, o));
+        // An advertiseAddress that is the VIP is KAD015's finding.
+        let vip = kubeadm::endpoint(y).is_some_and(|(h, ..)| run_vips(run, i).contains(&h));
+        if !vip {
+            in_file(out, i, |o| kubeadm::endpoint_is_own_address(y, o));
+        }
+    }
+    // The nodes' own addresses in the run (not the VIPs), by file.
+    let mut nodes: Vec<(FileId, String)> = run
+        .kals
+        .iter()
+        .flat_map(|k| k.addresses().into_iter().map(move |a| (k.file, a)))
+        .collect();
+    for (j, cfg) in run.each(|p| match p {
+        Parsed::Haproxy(c) => Some(c),
+        _ => None,
+    }) {
+        // The servers' addresses, and their names when they are host names.
+        for (d, a) in haproxy::backend_servers(cfg) {
+            let host = net::split_host_port(&a).0.to_string();
+            if let Some(name) = d.arg(1) {
+                nodes.push((j, name.to_string()));
+            }
+            nodes.push((j, host));
+        }
+    }
+    for (j, cfg) in run.each(|p| match p {
+        Parsed::Nginx(c) => Some(c),
+        _ => None,
+    }) {
+        nodes.extend(
+            nginx::upstream_servers(cfg)
+                .into_iter()
+                .map(|(_, a)| (j, net::split_host_port(&a).0.to_string())),
+        );
+    }
+    let advertised: Vec<(FileId, String)> = run
+        .each(kubeadm_yaml)
+        .flat_map(|(i, y)| {
+            kubeadm::advertise_addresses(y)
+                .into_iter()
+                .map(move |(a, _)| (i, a))
+        })
+        .collect();
+    for (i, y) in run.each(kubeadm_yaml) {
+        let Some((host, _, node)) = kubeadm::endpoint(y) else {
+            continue;
+        };
+        let vips = run_vips(run, i);
+        let other_kubeadm = advertised
+            .iter()
+            .any(|(j, a)| *j != i && *a == host && same_cluster(run, i, *j));
+        let a_node = nodes
+            .iter()
+            .any(|(j, a)| *a == host && same_cluster(run, i, *j));
+        if vips.contains(&host) || !(a_node || other_kubeadm) {
+            continue;
+        }
+        if kubeadm::advertise_addresses(y)
+            .iter()
+            .any(|(a, _)| *a == host)
+        {
+            continue; // said above, with the file's own advertiseAddress
+        }
+        push(
+            out,
+            i,
+            at(&kubeadm::ENDPOINT_IS_SINGLE_NODE, node.span, format!("controlPlaneEndpoint `{host}` is the address of one control-plane node in this run (a backend or VRRP peer), not of a VIP or load balancer: the endpoint dies with that node"))
+                .path("ClusterConfiguration.controlPlaneEndpoint")
+                .help("point it at the VIP or the load balancer's DNS name"),
+        );
     }
     let Some(plan) = run.plan else { return };
     for (i, y) in run.each(kubeadm_yaml) {
@@ -741,6 +841,53 @@ fn endpoint_is_single_node(run: &Run<'_>, out: &mut Diagnostics) {
                 )
                 .help(format!("use {}", plan.endpoint.address())),
             );
+        }
+    }
+}
+
+/// Whether file `other` can describe the cluster of kubeadm file `k`: the same
+/// directory, or any file when the run holds one ClusterConfiguration (files of one run
+/// are not assumed to be one cluster).
+fn same_cluster(run: &Run<'_>, k: FileId, other: FileId) -> bool {
+    let clusters = run
+        .each(kubeadm_yaml)
+        .filter(|(_, y)| kubeadm::endpoint(y).is_some())
+        .count();
+    clusters <= 1 || dir(&run.files[k].name) == dir(&run.files[other].name)
+}
+
+/// The VIPs of the run that can be kubeadm file `k`'s: keepalived `virtual_ipaddress`
+/// entries and kube-vip addresses.
+fn run_vips(run: &Run<'_>, k: FileId) -> BTreeSet<String> {
+    let mut v: BTreeSet<String> = run
+        .kals
+        .iter()
+        .filter(|kal| same_cluster(run, k, kal.file))
+        .flat_map(Kal::vips)
+        .collect();
+    for (_, m) in run.each(manifest).filter(|(j, _)| same_cluster(run, k, *j)) {
+        for key in ["address", "vip_address"] {
+            if let Some(e) = m.get(key) {
+                v.insert(e.1.clone());
+            }
+        }
+    }
+    v
+}
+
+/// KAD015: a node's advertiseAddress is a VIP of the run.
+fn advertise_address_is_vip(run: &Run<'_>, out: &mut Diagnostics) {
+    for (i, y) in run.each(kubeadm_yaml) {
+        let vips = run_vips(run, i);
+        for (a, node) in kubeadm::advertise_addresses(y) {
+            if vips.contains(&a) {
+                push(
+                    out,
+                    i,
+                    at(&kubeadm::ADVERTISE_ADDRESS_IS_VIP, node.span, format!("advertiseAddress `{a}` is the VIP: the API server advertises an address that moves to other nodes"))
+                        .help("use this node's own address; the VIP belongs in controlPlaneEndpoint"),
+                );
+            }
         }
     }
 }
@@ -766,6 +913,85 @@ fn backends_differ(run: &Run<'_>, out: &mut Diagnostics) {
                 i,
                 at(&BACKENDS_DIFFER, span, msg).help("re-render haproxy.cfg with hagen"),
             );
+        }
+    }
+}
+
+/// HAP013: the API frontends bind a VIP of the keepalived.conf beside them (or the node's
+/// own address).
+fn bind_not_the_vip(run: &Run<'_>, out: &mut Diagnostics) {
+    for (i, cfg) in run.each(|p| match p {
+        Parsed::Haproxy(c) => Some(c),
+        _ => None,
+    }) {
+        let beside: Vec<&Kal<'_>> = run
+            .kals
+            .iter()
+            .filter(|k| dir(&run.files[k.file].name) == dir(&run.files[i].name))
+            .collect();
+        let vips: BTreeSet<String> = beside.iter().flat_map(|k| k.vips()).collect();
+        if vips.is_empty() {
+            continue;
+        }
+        let known: BTreeSet<String> = beside
+            .iter()
+            .flat_map(|k| k.addresses())
+            .chain(vips.iter().cloned())
+            .collect();
+        let ctx = super::Ctx {
+            options: run.options,
+            files: run.files,
+            file: &run.files[i],
+            version: run.version,
+        };
+        let api = haproxy::api_scope(cfg, &ctx);
+        for (d, host) in haproxy::specific_binds(cfg, &api) {
+            if !known.contains(&host) {
+                push(
+                    out,
+                    i,
+                    at(
+                        &haproxy::BIND_NOT_THE_VIP,
+                        d.words_span(),
+                        format!(
+                            "`bind {}`: keepalived beside this haproxy serves {}, not {host}",
+                            d.arg(1).unwrap_or(""),
+                            vips.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .help("bind the VIP keepalived serves, or `*:<port>`"),
+                );
+            }
+        }
+    }
+}
+
+/// HAP012: haproxy on the control planes binding the API server's port on every address.
+fn bind_collides_with_apiserver(run: &Run<'_>, out: &mut Diagnostics) {
+    // The nodes that run keepalived (and so, beside it, haproxy) in this run.
+    let lb_nodes: BTreeSet<String> = run
+        .kals
+        .iter()
+        .flat_map(|k| k.inst.src.iter().map(|s| s.0.to_string()))
+        .collect();
+    let mut ports = vec![6443];
+    ports.extend(run.plan.map(|p| p.bind_port));
+    if lb_nodes.is_empty() {
+        return;
+    }
+    let configs = run.each(|p| match p {
+        Parsed::Haproxy(cfg) => Some(cfg),
+        _ => None,
+    });
+    for (i, cfg) in configs {
+        for (d, port, hosts) in haproxy::wildcard_binds(cfg, &ports) {
+            if let Some(node) = hosts.iter().find(|h| lb_nodes.contains(*h)) {
+                push(
+                    out,
+                    i,
+                    at(&haproxy::BIND_COLLIDES_WITH_APISERVER, d.words_span(), format!("`{}` binds port {port} on every address, and {node} (a server of this backend) runs this haproxy: kube-apiserver binds {port} there too, so one of them cannot start", d.arg(1).unwrap_or(""))).help("bind another port (`*:8443`) and point controlPlaneEndpoint at it"),
+                );
+            }
         }
     }
 }

@@ -63,7 +63,245 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&NO_CLIENT_CERT_AUTH, no_client_cert_auth),
     (&UNIT_CONTINUATION_BROKEN, unit_continuation_broken),
     (&MALFORMED_FLAG, malformed_flag),
+    (&REMOVED_FLAG, removed_flag),
+    (&UNSAFE_SETTING, unsafe_setting),
+    (&UNIT_VARIABLE_UNDEFINED, unit_variable_undefined),
 ];
+
+/// ETC010.
+pub const UNIT_VARIABLE_UNDEFINED: Rule = Rule {
+    code: "ETC010",
+    name: "unit-variable-undefined",
+    severity: Severity::Error,
+    summary: "`ExecStart` uses `${VAR}` that the unit never defines: it expands to nothing",
+    explain: "\
+## What it checks
+In an etcd systemd unit, each `$VAR` / `${VAR}` of `ExecStart` against the unit's
+`Environment=` lines and, when it is linted in the same run, the `EnvironmentFile=`.
+A unit with an `EnvironmentFile=` that is not in the run is not judged (its variables are
+unknown).
+
+## Why it matters
+systemd replaces an undefined variable with an empty string: `--name=${ETCD_NAME}`
+becomes `--name=`, `--initial-cluster=${ETCD_INITIAL_CLUSTER}` an empty cluster, and etcd
+starts with defaults or refuses to start, on every node that got the unit.
+
+## Example
+```
+[Service]
+ExecStart=/usr/local/bin/etcd --name=${ETCD_NAME} --data-dir=/var/lib/etcd
+```
+
+## Fix
+Add `EnvironmentFile=/etc/etcd/etcd.env` (defining the variables) or
+`Environment=ETCD_NAME=etcd-1`, or write the values in.
+",
+};
+
+/// ETC010.
+pub fn unit_variable_undefined(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    if !s.systemd_unit {
+        return;
+    }
+    let text = ctx.file.text.as_str();
+    let mut defined: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(file) = t.strip_prefix("EnvironmentFile=") {
+            // Followed when that file is linted too; otherwise nothing can be told.
+            let path = file.trim().trim_start_matches('-').trim();
+            let base = path.rsplit('/').next().unwrap_or(path);
+            let Some(env) = ctx.files.iter().find(|f| {
+                !base.is_empty()
+                    && (f.name.ends_with(path) || f.name.rsplit('/').next() == Some(base))
+            }) else {
+                return;
+            };
+            for l in env.text.lines() {
+                let l = l.trim().trim_start_matches("export ");
+                if let Some((name, _)) = l.split_once('=') {
+                    defined.push(name.trim().to_string());
+                }
+            }
+        } else if let Some(rest) = t.strip_prefix("Environment=") {
+            for assign in rest.split_whitespace() {
+                let assign = assign.trim_matches('"');
+                if let Some((name, _)) = assign.split_once('=') {
+                    defined.push(name.to_string());
+                }
+            }
+        }
+    }
+    // The ExecStart line and its continuations.
+    let mut offset = 0;
+    let mut in_exec = false;
+    let mut reported: Vec<String> = Vec::new();
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let base = offset;
+        offset += raw.len();
+        let t = line.trim_start();
+        if t.starts_with("ExecStart=") {
+            in_exec = true;
+        } else if !in_exec || t.starts_with('#') {
+            continue;
+        }
+        let b = line.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'$' || b.get(i + 1) == Some(&b'$') {
+                i += if b[i] == b'$' { 2 } else { 1 };
+                continue;
+            }
+            let (start, name_start) = if b.get(i + 1) == Some(&b'{') {
+                (i, i + 2)
+            } else {
+                (i, i + 1)
+            };
+            let mut j = name_start;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            let name = &line[name_start..j];
+            let end = if b.get(j) == Some(&b'}') { j + 1 } else { j };
+            i = end.max(i + 1);
+            if name.is_empty()
+                || defined.iter().any(|d| d == name)
+                || reported.iter().any(|r| r == name)
+            {
+                continue;
+            }
+            reported.push(name.to_string());
+            out.push(
+                at(&UNIT_VARIABLE_UNDEFINED, Span::new(base + start, base + end), format!("`{}` is defined by no `Environment=` or `EnvironmentFile=` of this unit: systemd expands it to an empty string", &line[start..end]))
+                    .help("add an EnvironmentFile= that defines it, or write the value"),
+            );
+        }
+        if !line.trim_end().ends_with('\\') {
+            in_exec = false;
+        }
+    }
+}
+
+/// ETC008.
+pub const REMOVED_FLAG: Rule = Rule {
+    code: "ETC008",
+    name: "etcd-flag-removed",
+    severity: Severity::Warning,
+    summary: "An etcd flag removed in 3.6 (`enable-v2`) or deprecated there (`experimental-*`)",
+    explain: "\
+## What it checks
+`enable-v2` (the v2 API and its flag are gone in etcd 3.6) and `experimental-*` flags
+(deprecated in 3.6, renamed or moved under `--feature-gates`, removed in 3.7), in flags,
+environment files (`ETCD_ENABLE_V2`), YAML configs and compose files.
+
+## Why it matters
+An etcd upgraded to a version that no longer has a command-line flag refuses to start
+(`unknown flag`), during an upgrade, one member at a time, with quorum at stake; as an
+environment variable or a config-file key the setting is silently ignored, so what it
+was meant to do (the v2 API for an old client, a corruption check) is gone.
+
+## Example
+```
+--enable-v2=true
+--experimental-initial-corrupt-check=true
+```
+
+## Fix
+Drop `enable-v2` (migrate v2 data first); use the 3.6 names
+(`--feature-gates=InitialCorruptCheck=true`, `--compact-hash-check-enabled`, …).
+",
+};
+
+/// ETC009.
+pub const UNSAFE_SETTING: Rule = Rule {
+    code: "ETC009",
+    name: "etcd-unsafe-setting-committed",
+    severity: Severity::Error,
+    summary: "`force-new-cluster: true` or `strict-reconfig-check: false` left in the configuration",
+    explain: "\
+## What it checks
+`force-new-cluster` set to true, and `strict-reconfig-check` set to false.
+
+## Why it matters
+`force-new-cluster` is a one-off disaster-recovery switch: left in, every restart of the
+member throws away the cluster's membership and starts a one-member cluster with its
+data, splitting the cluster. Without `strict-reconfig-check`, a member change that loses
+quorum is accepted.
+
+## Example
+```yaml
+force-new-cluster: true
+```
+
+## Fix
+Remove both lines (the defaults are the safe values).
+",
+};
+
+/// ETC008.
+pub fn removed_flag(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    let text = ctx.file.text.as_str();
+    for set in &s.settings {
+        // A command-line flag etcd does not know stops it; an environment variable or a
+        // config-file key it does not know is skipped (with a warning at most).
+        let start = set.span.start.min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let flag = text[line_start..start].contains(&format!("--{}", set.key));
+        let effect = if flag {
+            "a member of that version refuses to start with it"
+        } else {
+            "a member of that version ignores it"
+        };
+        let msg = if set.key == "enable-v2" {
+            Some(format!(
+                "`enable-v2` is gone in etcd 3.6 with the v2 API: {effect}"
+            ))
+        } else if set.key.starts_with("experimental-") {
+            Some(format!(
+                "`{}` is deprecated in etcd 3.6 (renamed, or a `--feature-gates` entry) and removed in 3.7: {effect}",
+                set.key
+            ))
+        } else {
+            None
+        };
+        if let Some(msg) = msg {
+            // Deprecated is not yet removed: an info until 3.7.
+            let level = if set.key == "enable-v2" {
+                Severity::Warning
+            } else {
+                Severity::Info
+            };
+            out.push(
+                at(&REMOVED_FLAG, set.span, msg)
+                    .severity(level)
+                    .path(set.key.as_str())
+                    .help("use the 3.6 name or drop the flag"),
+            );
+        }
+    }
+}
+
+/// ETC009.
+pub fn unsafe_setting(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for set in &s.settings {
+        let v = set.value.trim_matches(['"', '\'']).to_ascii_lowercase();
+        let msg = match (set.key.as_str(), v.as_str()) {
+            ("force-new-cluster", "true") => {
+                "`force-new-cluster` is on: every restart of this member discards the cluster's membership and starts a one-member cluster"
+            }
+            ("strict-reconfig-check", "false") => {
+                "`strict-reconfig-check` is off: etcd accepts member changes that lose quorum"
+            }
+            _ => continue,
+        };
+        out.push(
+            at(&UNSAFE_SETTING, set.span, msg)
+                .path(set.key.as_str())
+                .help("remove the setting"),
+        );
+    }
+}
 
 /// Reads and checks one file of etcd settings.
 pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Settings> {

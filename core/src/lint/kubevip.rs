@@ -48,7 +48,108 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&DEPRECATED_VARIABLE, deprecated_variable),
     (&ARP_WITHOUT_LEADER_ELECTION, arp_without_leader_election),
     (&NO_ADDRESS, no_address),
+    (&OLD_MASTER_LABEL, old_master_label),
 ];
+
+/// KVP005.
+pub const OLD_MASTER_LABEL: Rule = Rule {
+    code: "KVP005",
+    name: "kube-vip-selects-old-master-role",
+    severity: Severity::Warning,
+    summary: "The kube-vip DaemonSet selects or tolerates only `node-role.kubernetes.io/master`",
+    explain: "\
+## What it checks
+A kube-vip DaemonSet whose `nodeSelector` or required node affinity asks for the
+`node-role.kubernetes.io/master` label (kubeadm stopped setting it in 1.24), or for
+`node-role.kubernetes.io/control-plane: \"true\"` (kubeadm sets that label with an empty
+value); and one that tolerates the old `master` taint but not the `control-plane` one.
+
+## Why it matters
+The DaemonSet then schedules on no control plane: no pod announces the VIP, and the
+endpoint is unreachable from the first upgrade or the first new cluster on.
+
+## Example
+```yaml
+nodeSelector:
+  node-role.kubernetes.io/master: \"true\"
+```
+
+## Fix
+Select `node-role.kubernetes.io/control-plane` with `operator: Exists` and tolerate the
+`node-role.kubernetes.io/control-plane` taint (keep `master` too for old nodes).
+",
+};
+
+/// KVP005.
+pub fn old_master_label(_: &Manifest, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    const MASTER: &str = "node-role.kubernetes.io/master";
+    const CP: &str = "node-role.kubernetes.io/control-plane";
+    let y = yaml::parse(&ctx.file.text);
+    for doc in &y.docs {
+        if doc.get("kind").and_then(Node::str) != Some("DaemonSet") {
+            continue;
+        }
+        let Some(spec) = doc.at("spec.template.spec") else {
+            continue;
+        };
+        // (key, value or operator, span)
+        let mut selects: Vec<(String, Option<String>, Span)> = Vec::new();
+        if let Some(sel) = spec.get("nodeSelector") {
+            for (k, v) in sel.entries() {
+                selects.push((k.text.clone(), v.str().map(str::to_string), k.span));
+            }
+        }
+        if let Some(terms) = spec.at("affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms") {
+            for t in terms.items() {
+                for e in t.get("matchExpressions").map(Node::items).unwrap_or(&[]) {
+                    if let Some(k) = e.get("key") {
+                        let op = e.get("operator").and_then(Node::str).unwrap_or("");
+                        let vals: Vec<&str> = e.get("values").map(|v| v.items().iter().filter_map(Node::str).collect()).unwrap_or_default();
+                        let v = (op == "In").then(|| vals.join(","));
+                        selects.push((k.str().unwrap_or("").to_string(), v, k.span));
+                    }
+                }
+            }
+        }
+        let cp_selected = selects
+            .iter()
+            .any(|(k, v, _)| k == CP && v.as_deref().is_none_or(str::is_empty));
+        for (k, v, span) in &selects {
+            let why = if k == MASTER && !cp_selected {
+                Some(format!(
+                    "selects `{MASTER}`, a label kubeadm no longer sets (since 1.24): the DaemonSet runs on no control plane"
+                ))
+            } else if k == CP && v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+                Some(format!(
+                    "selects `{CP}: \"true\"`, but kubeadm sets the label with an empty value: the DaemonSet runs on no control plane"
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                out.push(
+                    at(&OLD_MASTER_LABEL, *span, format!("kube-vip {why}")).help(
+                        "select `node-role.kubernetes.io/control-plane` with `operator: Exists`",
+                    ),
+                );
+            }
+        }
+        let tol = spec.get("tolerations").map(Node::items).unwrap_or(&[]);
+        let keys: Vec<(&str, Span)> = tol
+            .iter()
+            .map(|t| (t.get("key").and_then(Node::str).unwrap_or(""), t.span))
+            .collect();
+        let tolerates_all = tol.iter().any(|t| {
+            t.get("key").is_none() && t.get("operator").and_then(Node::str) == Some("Exists")
+        });
+        if !tolerates_all
+            && !keys.iter().any(|(k, _)| *k == CP)
+            && let Some((_, span)) = keys.iter().find(|(k, _)| *k == MASTER)
+        {
+            out.push(at(&OLD_MASTER_LABEL, *span, format!("kube-vip tolerates only the old `{MASTER}` taint; kubeadm taints control planes with `{CP}` since 1.25, so the pods are not scheduled there")).help("add a toleration for `node-role.kubernetes.io/control-plane`"));
+        }
+    }
+}
 
 /// Parses and checks a kube-vip manifest.
 pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Manifest> {

@@ -5,16 +5,18 @@
 //! The flow for one run, all in memory (the CLI reads the files; core does no I/O):
 //!
 //! 1. **Detect** each file's [`Kind`] from its name *and* its content ([`detect`]).
-//!    Templates (`{{`, `{%`) are reported as not lintable (LNT002); unknown files are
-//!    skipped with an info (LNT003).
+//!    A file a `vrrp_script` of the run names is a check script whatever its name.
+//!    Templates (`{{`, `{%`) get LNT002 and only their static parts are checked (see
+//!    [`mask_template`]); unknown files are skipped with an info (LNT003).
 //! 2. **Parse** it with a tolerant parser of our own that keeps byte spans. A file that
 //!    cannot be parsed gives one LNT001 diagnostic and no other finding.
 //! 3. **Check** it with its domain's `RULES`.
 //! 4. **Cross-check** the parsed files together with [`cross::RULES`]: the same VRID,
 //!    VIP and peers in every keepalived.conf, one CA, the check script's VIP; and, with
 //!    a topology, every file against the validated [`Plan`].
-//! 5. **Filter**: inline `hagen:ignore CODE` comments and the configured levels
-//!    ([`LintOptions::levels`]) drop or re-grade findings.
+//! 5. **Filter**: a finding whose value is only a placeholder (`${port}`, `<VIP>`) is
+//!    dropped (the value is unknown); inline `hagen:ignore CODE` comments and the
+//!    configured levels ([`LintOptions::levels`]) drop or re-grade findings.
 //!
 //! Every rule is registered once, as a `(&Rule, check)` pair in one list sorted by
 //! code, the shape of the topology rules: each domain module (`haproxy`, `keepalived`,
@@ -26,6 +28,7 @@
 //! with a no-op that says where. [`rules`] chains the lists for the registry.
 
 pub mod certs;
+pub mod checkscript;
 pub mod cross;
 pub mod etcd;
 pub mod general;
@@ -61,6 +64,9 @@ pub struct LintOptions {
     /// Unix permission bits of the linted files, by [`SourceFile::name`], when the caller
     /// knows them (the CLI does). Used for "track script is not executable".
     pub modes: BTreeMap<String, u32>,
+    /// Files, by [`SourceFile::name`], whose bytes were not UTF-8 and were decoded with
+    /// replacement characters ([`decode`]); each gets one LNT005 info.
+    pub lossy: std::collections::BTreeSet<String>,
 }
 
 impl Default for LintOptions {
@@ -72,6 +78,7 @@ impl Default for LintOptions {
             cert_expiry_days: 30,
             levels: BTreeMap::new(),
             modes: BTreeMap::new(),
+            lossy: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -158,6 +165,28 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Diagnostics {
     lint_report(files, options).diagnostics
 }
 
+/// A file's bytes as text for linting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// Valid UTF-8.
+    Text(String),
+    /// Text with some bytes that are not UTF-8 (a Latin-1 `é` in a comment): decoded
+    /// with U+FFFD in their place, linted, and reported once (LNT005).
+    Lossy(String),
+    /// Binary (a NUL byte): DER, an image; kept with no text, so it is skipped.
+    Binary,
+}
+
+/// Decodes a file's bytes: a config with one stray Latin-1 byte is still a config, and
+/// silently linting it as empty would call it clean.
+pub fn decode(bytes: Vec<u8>) -> Decoded {
+    match String::from_utf8(bytes) {
+        Ok(text) => Decoded::Text(text),
+        Err(e) if e.as_bytes().contains(&0) => Decoded::Binary,
+        Err(e) => Decoded::Lossy(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
 /// The parsed form of one file, kept for the cross-file rules.
 #[derive(Debug)]
 pub enum Parsed {
@@ -217,6 +246,23 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
         .as_ref()
         .or(options.topology.as_ref().map(|p| &p.version))
         .or(from_files.as_ref());
+    // A file a `vrrp_script` of the run names is a check script, whatever its name.
+    let scripts: std::collections::BTreeSet<&str> = files
+        .iter()
+        .filter(|f| f.text.contains("vrrp_script"))
+        .flat_map(|f| f.text.lines())
+        .filter_map(|l| l.trim().strip_prefix("script"))
+        .filter_map(|rest| {
+            // `script "/bin/bash /etc/keepalived/x.sh"`: the script, not the interpreter.
+            rest.trim()
+                .trim_matches(['"', '\''])
+                .split_whitespace()
+                .filter(|w| w.starts_with('/'))
+                .filter_map(|w| w.rsplit('/').next())
+                .find(|b| !matches!(*b, "sh" | "bash" | "dash" | "zsh" | "env" | "busybox"))
+        })
+        .filter(|base| !base.is_empty())
+        .collect();
     for (id, file) in files.iter().enumerate() {
         let ctx = Ctx {
             options,
@@ -225,7 +271,8 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
             version,
         };
         let mut local = Diagnostics::new();
-        let (report, p) = lint_one(&ctx, &mut local);
+        let base = file.name.rsplit(['/', '\\']).next().unwrap_or("");
+        let (report, p) = lint_one(&ctx, scripts.contains(base), &mut local);
         relocate(local, id, &mut out);
         reports.push(report);
         parsed.push(p);
@@ -292,19 +339,129 @@ fn only(rule: &Rule, out: &mut Diagnostics, pass: impl FnOnce(&mut Diagnostics))
     }
 }
 
-fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>) {
+fn lint_one(
+    ctx: &Ctx<'_>,
+    named_script: bool,
+    out: &mut Diagnostics,
+) -> (FileReport, Option<Parsed>) {
     let text = ctx.file.text.as_str();
-    let kind = detect(&ctx.file.name, text);
+    let kind = match detect(&ctx.file.name, text) {
+        Kind::Unknown | Kind::CheckScript if named_script => Kind::CheckScript,
+        kind => kind,
+    };
     let report = |outcome| FileReport { kind, outcome };
+    if ctx.options.lossy.contains(&ctx.file.name) {
+        out.push(general::lossy(text));
+    }
     if kind == Kind::Unknown {
         out.push(general::unknown_kind(&ctx.file.name));
         return (report(Outcome::Skipped), None);
     }
     if let Some(span) = template_marker(text) {
         out.push(general::template(kind, span));
+        lint_template(ctx, kind, out);
         return (report(Outcome::Template), None);
     }
-    let parsed = match kind {
+    let parsed = parse_and_check(ctx, kind, out);
+    general::placeholders_left(kind, &ctx.file.name, text, out);
+    let outcome = if parsed.is_some() {
+        Outcome::Parsed
+    } else {
+        Outcome::Unparseable
+    };
+    (report(outcome), parsed)
+}
+
+/// Rules that report something *missing* or *counted* (no timeout, one server, no
+/// `unicast_peer`, no client-cert auth, one member…) or an *order* (HAP001: a later
+/// check option replaces an earlier one): in a template the missing line may sit in an
+/// `{% if %}`, two lines may be the two branches of one, and a `{% for %}` writes many
+/// servers, so these say nothing there. Rules about a literal value that is present
+/// stay.
+const ABSENCE_RULES: &[&str] = &[
+    "HAP001", "HAP002", "HAP006", "HAP007", "HAP008", "NGX002", "NGX003", "KAL003", "KAL005",
+    "KAL007", "KAL017", "KAD005", "ETC001", "ETC002", "ETC004", "ETC005", "KVP002",
+];
+
+/// A template's static parts: each `{{ … }}` becomes an unknown value (`x`s of the same
+/// length, so spans stay true), each `{% … %}` and `{# … #}` blank, and the result is
+/// parsed and checked like a rendered file. A finding is kept only if it is about a
+/// line with no template markup and is not one of the [`ABSENCE_RULES`]; a file whose
+/// static parts do not parse on their own is left at LNT002.
+fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
+    let text = ctx.file.text.as_str();
+    let masked = SourceFile::new(ctx.file.name.clone(), mask_template(text));
+    let masked_ctx = Ctx {
+        options: ctx.options,
+        files: ctx.files,
+        file: &masked,
+        version: ctx.version,
+    };
+    let mut found = Diagnostics::new();
+    parse_and_check(&masked_ctx, kind, &mut found);
+    for d in found.into_vec() {
+        if d.rule.code.starts_with("LNT") || ABSENCE_RULES.contains(&d.rule.code) {
+            continue;
+        }
+        let Some(span) = d.span else { continue };
+        let start = span.start.min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = &text[line_start..line_end];
+        let templated = ["{{", "}}", "{%", "%}", "{#", "#}"]
+            .iter()
+            .any(|m| line.contains(m));
+        let spanned = text.get(span.start..span.end.min(text.len())).unwrap_or("");
+        // HAP005 and NGX001 also report a missing timeout: only a literal one counts.
+        let literal = !matches!(d.rule.code, "HAP005" | "NGX001")
+            || spanned.starts_with("timeout")
+            || spanned.starts_with("proxy_timeout")
+            || spanned.starts_with("proxy_read_timeout");
+        // A message that quotes a masked value is about a template value.
+        let quotes_mask = d.message.contains("xxx");
+        if !templated && literal && !quotes_mask {
+            out.push(d);
+        }
+    }
+}
+
+/// `text` with template markup neutralised, byte for byte: `{{ … }}` → `x…x`,
+/// `{% … %}` and `{# … #}` → spaces (line breaks kept).
+pub fn mask_template(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['{']) {
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let close = match from.get(..2) {
+            Some("{{") => Some(("}}", 'x')),
+            Some("{%") => Some(("%}", ' ')),
+            Some("{#") => Some(("#}", ' ')),
+            _ => None,
+        };
+        let Some((end, fill)) = close else {
+            out.push('{');
+            rest = &from[1..];
+            continue;
+        };
+        let len = from[2..].find(end).map_or(from.len(), |j| j + 4);
+        for c in from[..len].chars() {
+            match c {
+                '\n' | '\r' => out.push(c),
+                // Same byte length: a multi-byte character becomes as many fill bytes.
+                _ => (0..c.len_utf8()).for_each(|_| out.push(fill)),
+            }
+        }
+        rest = &from[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses a file of a known kind and runs its domain's checks.
+fn parse_and_check(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) -> Option<Parsed> {
+    let text = ctx.file.text.as_str();
+    match kind {
         Kind::Haproxy => haproxy::lint(ctx, out).map(Parsed::Haproxy),
         Kind::Keepalived => keepalived::lint(ctx, out).map(Parsed::Keepalived),
         Kind::CheckScript => Some(Parsed::CheckScript(keepalived::parse_script(text))),
@@ -315,13 +472,7 @@ fn lint_one(ctx: &Ctx<'_>, out: &mut Diagnostics) -> (FileReport, Option<Parsed>
         Kind::Certificate | Kind::Kubeconfig => certs::lint(ctx, kind, out).map(Parsed::Certs),
         Kind::Topology => lint_topology(ctx, out).map(|p| Parsed::Topology(Box::new(p))),
         Kind::Unknown => None,
-    };
-    let outcome = if parsed.is_some() {
-        Outcome::Parsed
-    } else {
-        Outcome::Unparseable
-    };
-    (report(outcome), parsed)
+    }
 }
 
 /// A topology met among the linted files gets the checks `hagen validate` runs; its plan
@@ -454,17 +605,35 @@ fn is_yaml_name(base: &str) -> bool {
     .any(|e| base.ends_with(e))
 }
 
-/// Applies inline suppressions and configured levels.
+/// Applies inline suppressions and configured levels. Each file is searched for
+/// `hagen:ignore` once (see [`Suppressions`]), whatever the number of findings.
 fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Diagnostics {
     let mut out = Diagnostics::new();
+    let mut index: Vec<Option<Option<Suppressions<'_>>>> = files.iter().map(|_| None).collect();
     for mut d in diags.into_vec() {
         match options.levels.get(d.rule.code) {
             Some(Level::Off) => continue,
             Some(Level::At(s)) => d.severity = *s,
             None => {}
         }
+        // A claim about a value that is only a placeholder (`${port}`, `$vip`,
+        // `<MN03_IP>`, `{{ x }}`) is a claim about nothing: the value is unknown.
+        // (LNT006 and ETC010 are about the placeholders themselves.)
+        if !d.rule.code.starts_with("LNT")
+            && d.rule.code != "ETC010"
+            && let Some((file, span)) = files.get(d.file).zip(d.span)
+            && file
+                .text
+                .get(span.start..span.end)
+                .is_some_and(placeholder_only)
+        {
+            continue;
+        }
         if let Some(file) = files.get(d.file)
-            && suppressed(&file.text, d.rule.code, d.span)
+            && index[d.file]
+                .get_or_insert_with(|| Suppressions::new(&file.text))
+                .as_ref()
+                .is_some_and(|s| s.covers(d.rule.code, d.span))
         {
             continue;
         }
@@ -473,52 +642,150 @@ fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Di
     out
 }
 
+/// The placeholders of a text, by byte range: `${name}`, `$name`, `<UPPER_NAME>` and
+/// `{{ … }}`, the stand-ins of envsubst, shell heredocs, Terraform and Jinja.
+pub fn placeholders(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut v = Vec::new();
+    let mut i = 0;
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    while i < b.len() {
+        let start = i;
+        let end = match b[i] {
+            b'$' if b.get(i + 1) == Some(&b'{') => text[i..].find('}').map(|j| i + j + 1),
+            b'$' if b
+                .get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') =>
+            {
+                let mut j = i + 1;
+                while j < b.len() && ident(b[j]) {
+                    j += 1;
+                }
+                Some(j)
+            }
+            b'{' if b.get(i + 1) == Some(&b'{') => text[i..].find("}}").map(|j| i + j + 2),
+            b'<' => {
+                let mut j = i + 1;
+                while j < b.len()
+                    && (b[j].is_ascii_uppercase()
+                        || b[j].is_ascii_digit()
+                        || b[j] == b'_'
+                        || b[j] == b'-')
+                {
+                    j += 1;
+                }
+                (j > i + 2 && b.get(j) == Some(&b'>') && b[i + 1].is_ascii_uppercase())
+                    .then_some(j + 1)
+            }
+            _ => None,
+        };
+        match end {
+            Some(e) => {
+                v.push(start..e);
+                i = e;
+            }
+            None => i += 1,
+        }
+    }
+    v
+}
+
+/// True if `value` is placeholders and punctuation only (`${ip}:${port}`, `"$vip"`).
+pub fn placeholder_only(value: &str) -> bool {
+    let found = placeholders(value);
+    if found.is_empty() {
+        return false;
+    }
+    let mut rest = String::new();
+    let mut at = 0;
+    for r in &found {
+        rest.push_str(&value[at..r.start]);
+        at = r.end;
+    }
+    rest.push_str(&value[at..]);
+    !rest.chars().any(char::is_alphanumeric)
+}
+
+/// The `hagen:ignore` comments of one file, found in one pass.
+#[derive(Debug)]
+pub struct Suppressions<'a> {
+    line_starts: Vec<usize>,
+    /// The text after each `hagen:ignore-file`.
+    file_wide: Vec<&'a str>,
+    /// By 0-based line: the text after each `hagen:ignore` on it, and whether the line
+    /// is a comment of its own (then it also covers the line below).
+    lines: BTreeMap<usize, (Vec<&'a str>, bool)>,
+}
+
+impl<'a> Suppressions<'a> {
+    /// The suppressions of `text`, or `None` when it has none.
+    pub fn new(text: &'a str) -> Option<Self> {
+        crate::source::count_scan(text.len());
+        if !text.contains("hagen:ignore") {
+            return None;
+        }
+        let mut line_starts = vec![0];
+        let mut file_wide = Vec::new();
+        let mut lines = BTreeMap::new();
+        let mut start = 0;
+        for (n, raw) in text.split_inclusive('\n').enumerate() {
+            if n > 0 {
+                line_starts.push(start);
+            }
+            start += raw.len();
+            let line = raw.trim_end_matches(['\n', '\r']);
+            let mut here = Vec::new();
+            for (i, _) in line.match_indices("hagen:ignore") {
+                let rest = &line[i + "hagen:ignore".len()..];
+                match rest.strip_prefix("-file") {
+                    Some(rest) => file_wide.push(rest),
+                    None => here.push(rest),
+                }
+            }
+            if !here.is_empty() {
+                let comment = line.trim_start().starts_with(['#', '!', ';', '/']);
+                lines.insert(n, (here, comment));
+            }
+        }
+        Some(Suppressions {
+            line_starts,
+            file_wide,
+            lines,
+        })
+    }
+
+    /// True if `code` at `span` is suppressed: `hagen:ignore CODE` on the finding's line
+    /// or alone on the line above, or `hagen:ignore-file CODE` anywhere.
+    pub fn covers(&self, code: &str, span: Option<Span>) -> bool {
+        if self.file_wide.iter().any(|rest| names(rest, code)) {
+            return true;
+        }
+        let Some(span) = span else { return false };
+        let line = self.line_starts.partition_point(|&s| s <= span.start) - 1;
+        let on = |n: usize, own_line: bool| {
+            self.lines.get(&n).is_some_and(|(rests, comment)| {
+                (own_line || *comment) && rests.iter().any(|rest| names(rest, code))
+            })
+        };
+        on(line, true) || line > 0 && on(line - 1, false)
+    }
+}
+
+/// True if the words after `hagen:ignore` name `code`, or name no code at all.
+fn names(rest: &str, code: &str) -> bool {
+    let mut words = rest
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .take_while(|w| w.len() == 6 && w[..3].bytes().all(|b| b.is_ascii_uppercase()))
+        .peekable();
+    words.peek().is_none() || words.any(|w| w.eq_ignore_ascii_case(code))
+}
+
 /// True if `hagen:ignore CODE` is on the finding's line or the line above, or
 /// `hagen:ignore-file CODE` is anywhere in the file. A bare `hagen:ignore` (no codes)
 /// silences every rule on that line.
 pub fn suppressed(text: &str, code: &str, span: Option<Span>) -> bool {
-    if !text.contains("hagen:ignore") {
-        return false;
-    }
-    let names = |rest: &str, code: &str| -> bool {
-        let words: Vec<&str> = rest
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-            .take_while(|w| w.len() == 6 && w[..3].bytes().all(|b| b.is_ascii_uppercase()))
-            .collect();
-        words.is_empty() || words.iter().any(|w| w.eq_ignore_ascii_case(code))
-    };
-    for line in text.lines() {
-        if let Some(i) = line.find("hagen:ignore-file") {
-            let rest = &line[i + "hagen:ignore-file".len()..];
-            if names(rest, code) {
-                return true;
-            }
-        }
-    }
-    let Some(span) = span else { return false };
-    let start = span.start.min(text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let prev_start = if line_start == 0 {
-        None
-    } else {
-        Some(text[..line_start - 1].rfind('\n').map_or(0, |i| i + 1))
-    };
-    let mut lines = vec![&text[line_start..line_end]];
-    // The line above counts only when it is a comment of its own.
-    if let Some(p) = prev_start {
-        let above = &text[p..line_start - 1];
-        if above.trim_start().starts_with(['#', '!', ';', '/']) {
-            lines.push(above);
-        }
-    }
-    lines.iter().any(|line| {
-        line.match_indices("hagen:ignore").any(|(i, _)| {
-            let rest = &line[i + "hagen:ignore".len()..];
-            !rest.starts_with("-file") && names(rest, code)
-        })
-    })
+    Suppressions::new(text).is_some_and(|s| s.covers(code, span))
 }
 
 /// Every lint rule, sorted by code, for the registry: each domain's list and the
@@ -540,6 +807,48 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
     // The cross-file codes fall between the domains' (KAL004 among the KALs).
     all.sort_by_key(|r| r.code);
     all.into_iter()
+}
+
+/// A proxy name that says "the API servers".
+pub(crate) fn api_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    !other_name(&n)
+        && [
+            "api",
+            "kube",
+            "k8s",
+            "master",
+            "control",
+            "controlplane",
+            "cp",
+        ]
+        .iter()
+        .any(|w| {
+            n.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|part| part == *w || part.starts_with(w) && *w != "cp")
+        })
+}
+
+/// A proxy name that says it is something else (ingress, dashboards, monitoring).
+pub(crate) fn other_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "ingress",
+        "dashboard",
+        "grafana",
+        "prometheus",
+        "stats",
+        "nodeport",
+        "web",
+        "http",
+        "registry",
+        "harbor",
+        "etcd",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+        && !n.contains("apiserver")
+        && !n.contains("kube-api")
 }
 
 /// A diagnostic helper shared by the domains: a finding at a span with a help line.
@@ -576,6 +885,31 @@ mod tests {
         let mut out = Diagnostics::new();
         out.push(Diagnostic::new(&haproxy::TCP_ONLY_CHECK, "stray"));
         debug_assert_only(&haproxy::HTTPCHK_OVERRIDDEN, &out, 0);
+    }
+
+    #[test]
+    fn templates_are_masked_byte_for_byte() {
+        let t = "a {{ b }} c\n{% for x in y %}\nd {# é #}\n";
+        let m = mask_template(t);
+        assert_eq!(m.len(), t.len());
+        assert_eq!(m, "a xxxxxxx c\n                \nd         \n");
+        assert_eq!(mask_template("{ a } {{ open"), "{ a } xxxxxxx");
+    }
+
+    #[test]
+    fn placeholder_values_are_unknown() {
+        for v in [
+            "${port}",
+            "$vip",
+            "<MN03_IP>",
+            "\"${ip}:${port}\"",
+            "{{ token }}",
+        ] {
+            assert!(placeholder_only(v), "{v}");
+        }
+        for v in ["6443", "http://${ip}:2379", "$", "<b>", "a<B>", "10.0.0.1"] {
+            assert!(!placeholder_only(v), "{v}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod parse;
 use super::{Ctx, at, scan};
 use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
+use crate::source::Span;
 use parse::{Config, Section};
 
 /// A single-file haproxy rule.
@@ -21,6 +22,8 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&MISSING_FINAL_NEWLINE, missing_final_newline),
     (&BACKEND_WITHOUT_SERVERS, backend_without_servers),
     (&SINGLE_BACKEND_SERVER, single_backend_server),
+    (&NOT_CONFIGURATION, not_configuration),
+    (&INSECURE_PORT, insecure_port),
 ];
 
 /// Parses and checks one haproxy.cfg.
@@ -269,11 +272,203 @@ List every control-plane node. For a single control plane, point clients at it d
 ",
 };
 
+/// HAP010.
+pub const NOT_CONFIGURATION: Rule = Rule {
+    code: "HAP010",
+    name: "not-haproxy-configuration",
+    severity: Severity::Error,
+    summary: "A line that is not haproxy configuration (a shell command, prose, a heredoc end)",
+    explain: "\
+## What it checks
+Lines of haproxy.cfg whose first word is a shell command (`sudo`, `cat`, `systemctl`,
+`vi`…), a heredoc terminator (`EOF`), a Markdown fence, or a sentence (a capitalised
+word, several words, ending with `:` or `.`): what is left when a config is copied out
+of a guide together with the text around it.
+
+## Why it matters
+haproxy stops at the first unknown keyword (`unknown keyword 'sudo' in 'global'
+section`) and does not start; the configuration around it, however good, never runs.
+
+## Example
+```
+sudo vi /etc/haproxy/haproxy.cfg
+global
+    log /dev/log local0
+```
+
+## Fix
+Remove the line (or make it a `#` comment).
+",
+};
+
+/// HAP012.
+pub const BIND_COLLIDES_WITH_APISERVER: Rule = Rule {
+    code: "HAP012",
+    name: "bind-collides-with-apiserver",
+    severity: Severity::Warning,
+    summary: "haproxy on the control planes binds the API server's own port on every address",
+    explain: "\
+## What it checks
+A frontend that binds a wildcard address (`*:6443`, `:6443`, `0.0.0.0:6443`) on the same
+port as its API servers, when the run shows that haproxy runs on those control planes:
+a server is the `unicast_src_ip` of a keepalived.conf linted with it.
+
+## Why it matters
+kube-apiserver binds port 6443 on every address of the node; haproxy on the same node
+cannot bind it too. Whichever starts second fails (`cannot bind socket`), usually
+haproxy after a reboot, and the VIP then points at a node with no load balancer.
+
+## Example
+```
+frontend kube-apiserver
+    bind *:6443
+backend kube-apiserver
+    server m1 10.0.0.11:6443 check   # m1 runs this haproxy and keepalived
+```
+
+## Fix
+Bind another port (`bind *:8443`, and `controlPlaneEndpoint: <VIP>:8443`), or bind only
+the VIP with `net.ipv4.ip_nonlocal_bind=1` and the apiserver's `--bind-address` set to
+the node's own address.
+",
+};
+
+/// HAP013.
+pub const BIND_NOT_THE_VIP: Rule = Rule {
+    code: "HAP013",
+    name: "bind-address-not-the-vip",
+    severity: Severity::Warning,
+    summary: "An API frontend binds an address that is neither the VIP nor this node's",
+    explain: "\
+## What it checks
+The `bind` addresses of the API frontends against the keepalived.conf in the same
+directory: each must be a VIP it serves, the node's own `unicast_src_ip`, a wildcard or
+loopback.
+
+## Why it matters
+haproxy listens on an address that nothing sends traffic to (an old VIP, a typo, the
+other cluster's VIP): clients of the VIP get connection refused, or haproxy does not start
+because the address is not on the host.
+
+## Example
+```
+bind 10.0.0.110:8443      # keepalived serves 10.0.0.100
+```
+
+## Fix
+Bind the VIP keepalived serves (with `net.ipv4.ip_nonlocal_bind=1`) or `*:<port>`.
+",
+};
+
+/// HAP011.
+pub const INSECURE_PORT: Rule = Rule {
+    code: "HAP011",
+    name: "apiserver-insecure-port",
+    severity: Severity::Error,
+    summary: "An API backend on port 8080, the API server's insecure port (removed in 1.20)",
+    explain: "\
+## What it checks
+`server` lines on port 8080 in a backend that fronts the API servers (by its name or a
+frontend on the API port).
+
+## Why it matters
+8080 was kube-apiserver's unauthenticated, unencrypted port: every request on it was
+cluster-admin. It is gone since Kubernetes 1.20, so today the backend is dead; on an old
+cluster it publishes full control to anyone who reaches the load balancer.
+
+## Example
+```
+backend kube-apiserver
+    server m1 10.0.0.11:8080 check
+```
+
+## Fix
+Send to port 6443 (TLS passthrough) and check `/readyz` over TLS.
+",
+};
+
 fn proxies(cfg: &Config) -> impl Iterator<Item = (usize, &Section)> {
     cfg.sections
         .iter()
         .enumerate()
         .filter(|(_, s)| s.is_proxy())
+}
+
+/// The proxies in front of the API servers: the rules about API health checks, watch
+/// timeouts and redundancy judge only these, never an ingress, dashboard or Grafana
+/// backend in the same file (its checks and timeouts are its own business).
+fn api_proxies<'a>(cfg: &'a Config, ctx: &Ctx<'_>) -> impl Iterator<Item = (usize, &'a Section)> {
+    let api = api_scope(cfg, ctx);
+    proxies(cfg).filter(move |(i, _)| api[*i])
+}
+
+/// For each section, whether it is a proxy in front of the API servers. A backend is
+/// when a server uses the API server's port (6443, or the topology's), when its name
+/// says so (`apiserver`, `kube-api`, `k8s`, `master`, `control-plane`…), or when a
+/// frontend on the API port sends to it; a frontend is when it binds the API port, says
+/// so by name, or sends to such a backend. Anything else (80/443 ingress, 3000 Grafana,
+/// NodePorts, a name of its own) is out of scope: no claim about it.
+pub fn api_scope(cfg: &Config, ctx: &Ctx<'_>) -> Vec<bool> {
+    let ports: Vec<u16> = match ctx.options.topology.as_ref() {
+        Some(plan) => vec![plan.bind_port, plan.endpoint.port, 6443],
+        None => vec![6443],
+    };
+    let port_of = |addr: &str| -> Option<u16> {
+        let (host, port) = addr.rsplit_once(':')?;
+        (!host.is_empty() || addr.starts_with(':') || addr.starts_with('*'))
+            .then(|| port.parse().ok())
+            .flatten()
+    };
+    let mut api: Vec<bool> = cfg
+        .sections
+        .iter()
+        .map(|s| {
+            if !s.is_proxy() {
+                return false;
+            }
+            let named = s.name.as_deref().is_some_and(super::api_name);
+            let served = s
+                .find(&["server"])
+                .filter_map(|d| d.arg(2))
+                .filter_map(port_of)
+                .any(|p| ports.contains(&p));
+            let bound = s
+                .find(&["bind"])
+                .filter_map(|d| d.arg(1))
+                .filter_map(port_of)
+                .any(|p| ports.contains(&p) || p == 8443 || p == 16443);
+            named || served || bound
+        })
+        .collect();
+    // A frontend on the API port sends to API backends; a frontend that sends to an API
+    // backend is in front of the API servers.
+    for (i, s) in cfg.sections.iter().enumerate() {
+        if s.kind != "frontend" {
+            continue;
+        }
+        let targets: Vec<&str> = s
+            .directives
+            .iter()
+            .filter(|d| matches!(d.keyword(), "default_backend" | "use_backend"))
+            .filter_map(|d| d.arg(1))
+            .collect();
+        let target_api = cfg.sections.iter().enumerate().any(|(j, b)| {
+            api[j] && b.kind == "backend" && b.name.as_deref().is_some_and(|n| targets.contains(&n))
+        });
+        if api[i] {
+            for (j, b) in cfg.sections.iter().enumerate() {
+                if b.kind == "backend"
+                    && b.name.as_deref().is_some_and(|n| targets.contains(&n))
+                    && !b.name.as_deref().is_some_and(super::other_name)
+                {
+                    api[j] = true;
+                }
+            }
+        } else if target_api {
+            api[i] = true;
+        }
+    }
+    api
 }
 
 fn has_servers(s: &Section) -> bool {
@@ -320,8 +515,8 @@ pub fn httpchk_overridden(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
 }
 
 /// HAP002.
-pub fn tcp_only_check(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
-    for (i, s) in proxies(cfg) {
+pub fn tcp_only_check(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for (i, s) in api_proxies(cfg, ctx) {
         if s.kind == "frontend" || !has_servers(s) {
             continue;
         }
@@ -392,8 +587,13 @@ pub fn tcp_only_check(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
 }
 
 /// HAP003.
-pub fn verify_none(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
-    for s in &cfg.sections {
+pub fn verify_none(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    let api = api_scope(cfg, ctx);
+    let any_api = api.iter().any(|a| *a);
+    for (i, s) in cfg.sections.iter().enumerate() {
+        if !(api[i] || s.kind == "defaults" && any_api) {
+            continue;
+        }
         for d in &s.directives {
             if !matches!(d.keyword(), "server" | "default-server") {
                 continue;
@@ -504,8 +704,8 @@ fn only_localhost(s: &Section) -> bool {
 }
 
 /// HAP005.
-pub fn timeout_missing_or_short(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
-    for (i, s) in proxies(cfg) {
+pub fn timeout_missing_or_short(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for (i, s) in api_proxies(cfg, ctx) {
         let scope: Vec<&Section> = cfg.defaults_for(i).into_iter().chain([s]).collect();
         let get = |name: &str| {
             scope
@@ -532,7 +732,13 @@ pub fn timeout_missing_or_short(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics
             .copied()
             .filter(|n| get(n).is_none())
             .collect();
-        if !missing.is_empty() {
+        // A fragment (no `global`, no `defaults`) is pasted into a file whose defaults
+        // it does not show: a missing timeout there cannot be told.
+        let whole = cfg
+            .sections
+            .iter()
+            .any(|x| matches!(x.kind.as_str(), "global" | "defaults"));
+        if !missing.is_empty() && whole {
             out.push(
                 at(
                     &TIMEOUT_MISSING_OR_SHORT,
@@ -629,11 +835,9 @@ pub fn backend_without_servers(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics)
 }
 
 /// HAP008.
-pub fn single_backend_server(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
-    for s in cfg
-        .sections
-        .iter()
-        .filter(|s| matches!(s.kind.as_str(), "backend" | "listen"))
+pub fn single_backend_server(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for (_, s) in
+        api_proxies(cfg, ctx).filter(|(_, s)| matches!(s.kind.as_str(), "backend" | "listen"))
     {
         let servers: Vec<&parse::Directive> = s.find(&["server"]).collect();
         if servers.len() == 1 && s.find(&["server-template"]).next().is_none() {
@@ -651,6 +855,165 @@ pub fn single_backend_server(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
             );
         }
     }
+}
+
+const SHELL_WORDS: &[&str] = &[
+    "sudo",
+    "cat",
+    "echo",
+    "vi",
+    "vim",
+    "nano",
+    "systemctl",
+    "service",
+    "apt",
+    "apt-get",
+    "yum",
+    "dnf",
+    "cp",
+    "mv",
+    "mkdir",
+    "cd",
+    "chmod",
+    "chown",
+    "tee",
+    "EOF",
+    "curl",
+    "wget",
+    "haproxy",
+    "$",
+    "```",
+    "---",
+    "kubectl",
+    "export",
+    "EOT",
+];
+
+/// HAP010.
+pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for line in scan::lines(&ctx.file.text, &['#'], true, true) {
+        let Some(first) = line.words.first() else {
+            continue;
+        };
+        let w = first.text.as_str();
+        let n = line.words.len();
+        let last = &line.words[n - 1].text;
+        let shell = SHELL_WORDS.contains(&w) && !(w == "haproxy" && n == 1)
+            || w.starts_with("```")
+            || w.starts_with("<<");
+        let prose = n >= 4
+            && w.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            && w.chars().skip(1).all(|c| c.is_ascii_lowercase())
+            && (last.ends_with(':') || last.ends_with('.'));
+        if shell || prose {
+            out.push(
+                at(&NOT_CONFIGURATION, Span::new(line.words[0].span.start, line.words[n - 1].span.end), format!("`{w}` starts a line that is not haproxy configuration: haproxy stops with `unknown keyword '{w}'`"))
+                    .help("remove the line or make it a `#` comment"),
+            );
+        }
+    }
+}
+
+/// HAP011.
+pub fn insecure_port(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    // `api` alone may be an application's API on 8080: only a Kubernetes name says so.
+    let kube = |s: &Section| {
+        s.name.as_deref().is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            ["kube", "k8s", "apiserver", "master", "control"]
+                .iter()
+                .any(|w| n.contains(w))
+        })
+    };
+    for (_, s) in api_proxies(cfg, ctx).filter(|(_, s)| kube(s)) {
+        for d in s.find(&["server"]) {
+            if let Some(addr) = d.arg(2)
+                && addr.rsplit_once(':').is_some_and(|(_, p)| p == "8080")
+            {
+                out.push(
+                    at(&INSECURE_PORT, d.words[2].span, format!("{} sends to `{addr}`, the API server's insecure port: gone since 1.20, and on older clusters unauthenticated cluster-admin", s.label()))
+                        .path(s.label())
+                        .help("send to port 6443 and check /readyz over TLS"),
+                );
+            }
+        }
+    }
+}
+
+/// The wildcard `bind` lines of the API frontends, with their port, and the hosts of
+/// the API servers they send to on that port (for HAP012 in the cross-file rules).
+pub fn wildcard_binds<'a>(
+    cfg: &'a Config,
+    ctx_ports: &[u16],
+) -> Vec<(&'a parse::Directive, u16, Vec<String>)> {
+    let servers: Vec<(String, u16)> = cfg
+        .sections
+        .iter()
+        .filter(|s| matches!(s.kind.as_str(), "backend" | "listen"))
+        .flat_map(|s| s.find(&["server"]))
+        .filter_map(|d| {
+            let (h, p) = d.arg(2)?.rsplit_once(':')?;
+            Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?))
+        })
+        .collect();
+    let mut v = Vec::new();
+    for s in cfg
+        .sections
+        .iter()
+        .filter(|s| matches!(s.kind.as_str(), "frontend" | "listen"))
+    {
+        for d in s.find(&["bind"]) {
+            let Some(addr) = d.arg(1) else { continue };
+            let Some((host, port)) = addr.rsplit_once(':') else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            let wildcard = matches!(host, "" | "*" | "0.0.0.0" | "::" | "[::]");
+            if !wildcard || !ctx_ports.contains(&port) {
+                continue;
+            }
+            let hosts: Vec<String> = servers
+                .iter()
+                .filter(|(_, p)| *p == port)
+                .map(|(h, _)| h.clone())
+                .collect();
+            if !hosts.is_empty() {
+                v.push((d, port, hosts));
+            }
+        }
+    }
+    v
+}
+
+/// The specific (not wildcard, not loopback) bind addresses of the API frontends.
+pub fn specific_binds<'a>(
+    cfg: &'a Config,
+    ctx_api: &[bool],
+) -> Vec<(&'a parse::Directive, String)> {
+    let mut v = Vec::new();
+    for (i, s) in cfg.sections.iter().enumerate() {
+        if !ctx_api.get(i).copied().unwrap_or(false)
+            || !matches!(s.kind.as_str(), "frontend" | "listen")
+        {
+            continue;
+        }
+        for d in s.find(&["bind"]) {
+            let Some(addr) = d.arg(1) else { continue };
+            let Some((host, _)) = addr.rsplit_once(':') else {
+                continue;
+            };
+            let host = host.trim_matches(['[', ']']);
+            let Ok(ip) = host.parse::<std::net::IpAddr>() else {
+                continue;
+            };
+            if !ip.is_unspecified() && !ip.is_loopback() {
+                v.push((d, host.to_string()));
+            }
+        }
+    }
+    v
 }
 
 /// The `address:port` of every `server` line in backends and listen sections.

@@ -96,12 +96,24 @@ pub struct Config {
     pub orphans: Vec<Directive>,
     /// The sections, in order.
     pub sections: Vec<Section>,
+    /// For each section, the index of the `defaults` before it, filled by [`parse`]: the
+    /// rules ask for every proxy, and searching back each time made a file of many
+    /// proxies take time in their number squared.
+    defaults: Vec<Option<usize>>,
 }
 
 impl Config {
     /// The `defaults` section that applies to section `i` (the last one before it).
     pub fn defaults_for(&self, i: usize) -> Option<&Section> {
-        self.sections[..i]
+        if self.defaults.len() == self.sections.len() {
+            return self
+                .defaults
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|d| &self.sections[d]);
+        }
+        self.sections[..i.min(self.sections.len())]
             .iter()
             .rev()
             .find(|s| s.kind == "defaults")
@@ -154,6 +166,13 @@ pub fn parse(text: &str) -> Config {
         match cfg.sections.last_mut() {
             Some(s) => s.directives.push(d),
             None => cfg.orphans.push(d),
+        }
+    }
+    let mut last = None;
+    for (i, s) in cfg.sections.iter().enumerate() {
+        cfg.defaults.push(last);
+        if s.kind == "defaults" {
+            last = Some(i);
         }
     }
     cfg

@@ -22,6 +22,10 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&SCRIPT_SECURITY_WITHOUT_USER, script_security_without_user),
     (&MISSPELT_KEYWORD, misspelt_keyword),
     (&INVALID_VRRP_VALUE, invalid_vrrp_value),
+    (&NOPREEMPT_WITH_MASTER, nopreempt_with_master),
+    (&PRIORITY_ADDRESS_OWNER, priority_address_owner),
+    (&UNICAST_PEER_IS_SELF, unicast_peer_is_self),
+    (&AUTH_TYPE_PASS, auth_type_pass),
 ];
 
 /// Parses and checks one keepalived.conf.
@@ -362,6 +366,119 @@ Write the number, or render the template before installing the file.
 ",
 };
 
+/// KAL017.
+pub const NOPREEMPT_WITH_MASTER: Rule = Rule {
+    code: "KAL017",
+    name: "nopreempt-with-state-master",
+    severity: Severity::Warning,
+    summary: "`nopreempt` in an instance that starts as `state MASTER`: keepalived ignores it",
+    explain: "\
+## What it checks
+A `vrrp_instance` with both `nopreempt` and `state MASTER`.
+
+## Why it matters
+keepalived honours `nopreempt` only when the instance starts in BACKUP; with `state
+MASTER` it logs a warning and preempts anyway, so the VIP moves back to this node when
+it returns, the flap `nopreempt` was written to avoid.
+
+## Example
+```
+vrrp_instance VI_1 {
+    state MASTER
+    nopreempt
+}
+```
+
+## Fix
+`state BACKUP` on every node (the priorities still choose the first holder).
+",
+};
+
+/// KAL018.
+pub const PRIORITY_ADDRESS_OWNER: Rule = Rule {
+    code: "KAL018",
+    name: "priority-address-owner",
+    severity: Severity::Warning,
+    summary: "`priority 255` makes the node the VIP's address owner: track scripts cannot move it",
+    explain: "\
+## What it checks
+`priority 255` in a `vrrp_instance`.
+
+## Why it matters
+VRRP reserves 255 for the owner of the address (RFC 5798). keepalived does not apply
+track-script weights to an owner and the owner always preempts: a node whose API server
+is down keeps or takes back the VIP.
+
+## Example
+```
+priority 255
+```
+
+## Fix
+Use at most 254 (hagen renders 150/100/50…), with a weight larger than the spread.
+",
+};
+
+/// KAL019.
+pub const UNICAST_PEER_IS_SELF: Rule = Rule {
+    code: "KAL019",
+    name: "unicast-peer-is-self",
+    severity: Severity::Warning,
+    summary: "`unicast_peer` lists the node's own `unicast_src_ip`",
+    explain: "\
+## What it checks
+That no `unicast_peer` entry is the instance's own `unicast_src_ip`.
+
+## Why it matters
+A node that sends adverts to itself sees its own packets as a peer's (same VRID): the
+copied-from-another-node peer list usually also misses the real peer it replaced, so
+that node never hears this one and both can hold the VIP.
+
+## Example
+```
+unicast_src_ip 10.0.0.11
+unicast_peer {
+    10.0.0.11
+    10.0.0.12
+}
+```
+
+## Fix
+List the other nodes only, on each node its own list.
+",
+};
+
+/// KAL020.
+pub const AUTH_TYPE_PASS: Rule = Rule {
+    code: "KAL020",
+    name: "auth-type-pass",
+    severity: Severity::Info,
+    summary: "`auth_type PASS` with a trivial password (`1111`): clear text and guessable",
+    explain: "\
+## What it checks
+`auth_type PASS` in an instance's `authentication` block with a trivial password: the
+guides' `1111`, `123456`, `password`, four characters or fewer, one repeated character,
+a placeholder.
+
+## Why it matters
+The password travels in clear text in every VRRP advert; anyone on the segment reads it.
+It only keeps apart two clusters that share a VRID by accident, and the guides' value is
+the one every copied cluster shares. An info: not wrong, but not protection either.
+
+## Example
+```
+authentication {
+    auth_type PASS
+    auth_pass 1111
+}
+```
+
+## Fix
+Rely on unicast peers and a VRID of its own; if kept, a password of 8 random characters
+that differs per cluster.
+",
+};
+
 const INSTANCE_KEYWORDS: &[&str] = &[
     "state",
     "interface",
@@ -508,6 +625,114 @@ pub fn invalid_vrrp_value(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
                         format!("`{} {v}`: keepalived expects {want}", item.keyword()),
                     )
                     .help("write the value (or render the template first)"),
+                );
+            }
+        }
+    }
+}
+
+/// KAL017.
+pub fn nopreempt_with_master(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for inst in cfg.all("vrrp_instance") {
+        let master = inst
+            .get("state")
+            .and_then(|s| s.arg(1))
+            .is_some_and(|s| s.eq_ignore_ascii_case("MASTER"));
+        if let Some(np) = inst.get("nopreempt")
+            && master
+        {
+            out.push(
+                at(&NOPREEMPT_WITH_MASTER, np.span(), format!("vrrp_instance {} has `nopreempt` with `state MASTER`: keepalived ignores `nopreempt` and preempts", inst.arg(1).unwrap_or("?")))
+                    .help("use `state BACKUP` on every node with `nopreempt`"),
+            );
+        }
+    }
+}
+
+/// KAL018.
+pub fn priority_address_owner(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for inst in cfg.all("vrrp_instance") {
+        if let Some(p) = inst.get("priority")
+            && let Some(w) = p.words.get(1)
+            && w.text == "255"
+        {
+            out.push(
+                at(&PRIORITY_ADDRESS_OWNER, w.span, "`priority 255` is reserved for the VIP's address owner (a node whose own address is the VIP): an owner is not moved by track-script weights, so a failing check does not move the VIP")
+                    .help("use at most 254"),
+            );
+        }
+    }
+}
+
+/// KAL019.
+pub fn unicast_peer_is_self(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for inst in cfg.all("vrrp_instance") {
+        let Some(src) = inst.get("unicast_src_ip").and_then(|s| s.words.get(1)) else {
+            continue;
+        };
+        for peer in inst.all("unicast_peer").flat_map(|p| p.block_words()) {
+            if peer.text == src.text {
+                out.push(
+                    at(
+                        &UNICAST_PEER_IS_SELF,
+                        peer.span,
+                        format!(
+                            "`unicast_peer` lists {}, this node's own `unicast_src_ip`",
+                            peer.text
+                        ),
+                    )
+                    .label(src.span, "this node")
+                    .help("list only the other nodes"),
+                );
+            }
+        }
+    }
+}
+
+const TRIVIAL_PASSWORDS: &[&str] = &[
+    "1111",
+    "11111111",
+    "1234",
+    "12345678",
+    "123456",
+    "password",
+    "passwd",
+    "pass",
+    "secret",
+    "keepalived",
+    "changeme",
+    "admin",
+    "k8s",
+    "kubernetes",
+];
+
+/// KAL020.
+pub fn auth_type_pass(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    for inst in cfg.all("vrrp_instance") {
+        for auth in inst.all("authentication") {
+            let Some(t) = auth.get("auth_type") else {
+                continue;
+            };
+            if !t.arg(1).is_some_and(|a| a.eq_ignore_ascii_case("PASS")) {
+                continue;
+            }
+            // No password, or one cut by a comment, is KAL002's and KAL010's finding.
+            let Some(pass) = auth
+                .get("auth_pass")
+                .filter(|p| !p.cut_by_comment)
+                .and_then(|p| p.arg(1))
+            else {
+                continue;
+            };
+            let lower = pass.to_ascii_lowercase();
+            let trivial = TRIVIAL_PASSWORDS.contains(&lower.as_str())
+                || super::placeholder_only(pass)
+                || pass.chars().count() <= 4
+                || pass.chars().all(|c| pass.starts_with(c));
+            if trivial {
+                out.push(
+                    at(&AUTH_TYPE_PASS, t.span(), format!("`auth_type PASS` with the password `{pass}`: it is sent in clear in every advert, and guessable"))
+                        .help("a password of 8 random characters of this cluster's own, or rely on unicast peers and a VRID of its own"),
                 );
             }
         }
@@ -722,8 +947,13 @@ pub fn nothing_tracked(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
 /// KAL007.
 pub fn script_security_without_user(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
     for g in cfg.all("global_defs") {
+        // A `user` in every vrrp_script names who runs it, as script_user would.
+        let scripts: Vec<&Item> = cfg.all("vrrp_script").collect();
+        let every_script_has_user =
+            !scripts.is_empty() && scripts.iter().all(|s| s.get("user").is_some());
         if let Some(sec) = g.get("enable_script_security")
             && g.get("script_user").is_none()
+            && !every_script_has_user
         {
             out.push(
                 at(&SCRIPT_SECURITY_WITHOUT_USER, sec.span(), "`enable_script_security` without `script_user`: scripts run as `keepalived_script` (or root, with a warning)")

@@ -5,7 +5,13 @@
 //! `shared/reference/kubeadm-fields.json` (every json field of v1beta3 and v1beta4,
 //! from the Go types); older API versions are only checked for removal.
 
+mod join;
 mod values;
+
+pub use join::{
+    CA_CERT_HASH_MALFORMED, CA_VERIFICATION_SKIPPED, EXTERNAL_ETCD_PLAINTEXT, TOKEN_NEVER_EXPIRES,
+    VERSION_END_OF_LIFE, WELL_KNOWN_TOKEN,
+};
 
 use super::yaml::{self, Node, Value};
 use super::{Ctx, Kind, at, general};
@@ -29,6 +35,12 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&NO_CONTROL_PLANE_ENDPOINT, no_control_plane_endpoint),
     (&WRONG_VALUE_TYPE, wrong_value_type),
     (&INVALID_VALUE, invalid_value),
+    (&CA_CERT_HASH_MALFORMED, join::ca_cert_hash_malformed),
+    (&CA_VERIFICATION_SKIPPED, join::ca_verification_skipped),
+    (&WELL_KNOWN_TOKEN, join::well_known_token),
+    (&TOKEN_NEVER_EXPIRES, join::token_never_expires),
+    (&EXTERNAL_ETCD_PLAINTEXT, join::external_etcd_plaintext),
+    (&VERSION_END_OF_LIFE, join::version_end_of_life),
 ];
 
 /// Parses and checks one kubeadm YAML file.
@@ -203,7 +215,9 @@ pub const ENDPOINT_IS_SINGLE_NODE: Rule = Rule {
     explain: "\
 ## What it checks
 `controlPlaneEndpoint` equal to the node's own `localAPIEndpoint.advertiseAddress` in
-the same file, or (with `--topology`) to any node's address.
+the same file, to the address of a node anywhere in the run (a keepalived
+`unicast_src_ip` or peer, an haproxy or nginx API server, another kubeadm file's
+`advertiseAddress`), or (with `--topology`) to any node's address.
 
 ## Why it matters
 Every client then depends on that one machine: when it is down the whole control plane
@@ -626,6 +640,47 @@ pub fn endpoint(y: &yaml::Yaml) -> Option<(String, Option<u16>, &Node)> {
         })
 }
 
+/// The `advertiseAddress` of each Init/JoinConfiguration of a file, with its node.
+pub fn advertise_addresses(y: &yaml::Yaml) -> Vec<(String, &Node)> {
+    documents(y)
+        .into_iter()
+        .filter_map(|(_, kind, d)| match kind {
+            "InitConfiguration" => d.at("localAPIEndpoint.advertiseAddress"),
+            "JoinConfiguration" => d.at("controlPlane.localAPIEndpoint.advertiseAddress"),
+            _ => None,
+        })
+        .filter_map(|n| Some((n.str()?.to_string(), n)))
+        .collect()
+}
+
+/// KAD015.
+pub const ADVERTISE_ADDRESS_IS_VIP: Rule = Rule {
+    code: "KAD015",
+    name: "advertise-address-is-vip",
+    severity: Severity::Error,
+    summary: "A node's `advertiseAddress` is the VIP, not the node's own address",
+    explain: "\
+## What it checks
+`localAPIEndpoint.advertiseAddress` of an InitConfiguration or JoinConfiguration
+against the VIPs of the keepalived.conf and kube-vip manifests linted in the same run.
+
+## Why it matters
+The API server advertises the VIP as its own address: the `kubernetes` Service's
+endpoints point at the VIP instead of at each API server, etcd peers and certificates
+are made for an address that moves, and the node stops working as soon as the VIP moves
+to another node.
+
+## Example
+```yaml
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.100   # the VIP in keepalived.conf
+```
+
+## Fix
+Use the node's own address; put the VIP in `controlPlaneEndpoint`.
+",
+};
+
 /// KAD005.
 pub fn no_control_plane_endpoint(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
     for (_, kind, d) in documents(y) {
@@ -659,6 +714,24 @@ pub fn endpoint_is_own_address(y: &yaml::Yaml, out: &mut Diagnostics) {
                     .path("ClusterConfiguration.controlPlaneEndpoint")
                     .help("point it at the VIP or the load balancer's DNS name"),
             );
+            return;
+        }
+    }
+    // The node's own name (`nodeRegistration.name: master01`, endpoint `master01:6443`).
+    for (_, kind, d) in documents(y) {
+        if !matches!(kind, "InitConfiguration" | "JoinConfiguration") {
+            continue;
+        }
+        if let Some(n) = d.at("nodeRegistration.name")
+            && n.str().is_some_and(|name| name.eq_ignore_ascii_case(&host))
+        {
+            out.push(
+                at(&ENDPOINT_IS_SINGLE_NODE, node.span, format!("controlPlaneEndpoint `{host}` is this node's own name: the endpoint dies with this node"))
+                    .label(n.span, "this node's name")
+                    .path("ClusterConfiguration.controlPlaneEndpoint")
+                    .help("point it at the VIP or the load balancer's DNS name"),
+            );
+            return;
         }
     }
 }

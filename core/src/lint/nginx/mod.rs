@@ -16,7 +16,113 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&PROXY_TIMEOUT_CUTS_WATCHES, proxy_timeout_cuts_watches),
     (&STREAM_MODULE_NOT_LOADED, stream_module_not_loaded),
     (&SINGLE_UPSTREAM_SERVER, single_upstream_server),
+    (&PROXY_SSL_OFF, proxy_ssl_off),
+    (&MODULES_INCLUDED_IN_BLOCK, modules_included_in_block),
 ];
+
+/// NGX005.
+pub const PROXY_SSL_OFF: Rule = Rule {
+    code: "NGX005",
+    name: "proxy-ssl-settings-without-proxy-ssl",
+    severity: Severity::Warning,
+    summary: "`proxy_ssl_*` settings in a stream server without `proxy_ssl on`: the upstream link is plain TCP",
+    explain: "\
+## What it checks
+`stream` servers that set `proxy_ssl_certificate`, `proxy_ssl_trusted_certificate`,
+`proxy_ssl_verify`… while `proxy_ssl on;` is absent (or commented out) there and in the
+`stream` block.
+
+## Why it matters
+In a stream proxy the `proxy_ssl_*` settings apply only with `proxy_ssl on`; without it
+nginx opens plain TCP to the backends and ignores them silently. The configuration reads
+as verified TLS and is not: the backends' certificates are never checked (for a TLS
+passthrough of the API, nothing is, and the settings mislead the reader).
+
+## Example
+```
+server {
+    listen 6443;
+    # proxy_ssl on;
+    proxy_ssl_trusted_certificate /etc/kubernetes/pki/ca.crt;
+    proxy_ssl_verify on;
+    proxy_pass kube_apiserver;
+}
+```
+
+## Fix
+Add `proxy_ssl on;` (nginx terminates and re-encrypts), or drop the `proxy_ssl_*` lines
+for a plain TLS passthrough.
+",
+};
+
+/// NGX006.
+pub const MODULES_INCLUDED_IN_BLOCK: Rule = Rule {
+    code: "NGX006",
+    name: "modules-included-inside-block",
+    severity: Severity::Error,
+    summary: "`include modules-enabled/*` inside a block: `load_module` is allowed only at the top",
+    explain: "\
+## What it checks
+An `include` of the module directory (`modules-enabled/*.conf`, `modules/*.conf`)
+inside `http`, `stream`, `events` or a `server`.
+
+## Why it matters
+Those files hold `load_module` lines, which nginx accepts only in the main context:
+`nginx -t` fails with `\"load_module\" directive is not allowed here` and the proxy does
+not start (or reload).
+
+## Example
+```
+http {
+    include /etc/nginx/modules-enabled/*.conf;
+}
+```
+
+## Fix
+Move the include to the top of nginx.conf, before `events {}`.
+",
+};
+
+/// NGX005.
+pub fn proxy_ssl_off(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
+        if !(d.keyword() == "server"
+            && d.block.is_some()
+            && parents.first().is_some_and(|p| p.keyword() == "stream"))
+        {
+            return;
+        }
+        let on = inherited(parents, d, "proxy_ssl").is_some_and(|p| p.arg(1) == Some("on"));
+        let settings: Vec<&Directive> = d
+            .children()
+            .iter()
+            .filter(|c| c.keyword().starts_with("proxy_ssl_"))
+            .collect();
+        if !on && let Some(first) = settings.first() {
+            out.push(
+                at(&PROXY_SSL_OFF, first.span(), format!("`{}` without `proxy_ssl on`: nginx opens plain TCP to the upstream and ignores the proxy_ssl_* settings", first.keyword()))
+                    .help("add `proxy_ssl on;`, or drop the proxy_ssl_* lines for a TLS passthrough"),
+            );
+        }
+    });
+}
+
+/// NGX006.
+pub fn modules_included_in_block(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
+        if d.keyword() == "include"
+            && !parents.is_empty()
+            && d.arg(1).is_some_and(|t| {
+                t.contains("modules-enabled") || t.contains("modules/") && t.ends_with(".conf")
+            })
+        {
+            out.push(
+                at(&MODULES_INCLUDED_IN_BLOCK, d.span(), format!("`include {}` inside `{}`: the module files hold `load_module`, which nginx allows only at the top", d.arg(1).unwrap_or(""), parents[0].keyword()))
+                    .help("move the include to the top of nginx.conf, before `events {}`"),
+            );
+        }
+    });
+}
 
 /// Parses and checks one nginx.conf.
 pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
@@ -80,7 +186,7 @@ in http locations.
 pub const STREAM_MODULE_NOT_LOADED: Rule = Rule {
     code: "NGX002",
     name: "stream-module-not-loaded",
-    severity: Severity::Warning,
+    severity: Severity::Info,
     summary: "A `stream` block without `load_module` of the stream module",
     explain: "\
 ## What it checks
@@ -89,9 +195,9 @@ A main nginx.conf (one with an `events` block) that has a `stream` block but nei
 
 ## Why it matters
 On Debian, Ubuntu, RHEL and Alpine packages the stream module is dynamic; without
-loading it nginx stops with `unknown directive \"stream\"`. (Builds with `--with-stream`
-compiled in, like the official Docker image, do not need it: suppress with
-`# hagen:ignore NGX002` there.)
+loading it nginx stops with `unknown directive \"stream\"`. Builds with `--with-stream`
+compiled in, like the official Docker image and nginx.org's packages, do not need it.
+The file does not say which nginx reads it, so this is an info.
 
 ## Example
 ```
@@ -158,12 +264,75 @@ fn inherited<'a>(
         .or_else(|| parents.iter().rev().find_map(|p| p.all(name).last()))
 }
 
+/// The port of `host:port` (`[v6]:port`, `*:port`, or a bare port as `listen` takes it).
+fn port_of(addr: &str) -> Option<u16> {
+    let addr = addr.split('/').next().unwrap_or(addr);
+    match addr.rsplit_once(':') {
+        Some((_, port)) => port.parse().ok(),
+        None => addr.parse().ok(),
+    }
+}
+
+/// The names of the upstreams in front of the API servers: a server on the API
+/// server's port (6443), or a name that says so (`kube-apiserver`, `k8s_masters`…).
+fn api_upstreams(cfg: &Config) -> Vec<String> {
+    let mut v = Vec::new();
+    walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
+        if d.keyword() == "upstream"
+            && d.block.is_some()
+            && let Some(name) = d.arg(1)
+            && (super::api_name(name)
+                || !super::other_name(name)
+                    && d.all("server")
+                        .filter_map(|s| s.arg(1))
+                        .filter_map(port_of)
+                        .any(|p| p == 6443))
+        {
+            v.push(name.to_string());
+        }
+    });
+    v
+}
+
+/// True if a `server`/`location` that proxies to `proxy_pass` (and listens on `listen`)
+/// is in front of the API servers: to an API upstream, to port 6443, or listening on
+/// an API port. An ingress, dashboard or Grafana proxy is not judged.
+fn fronts_api(d: &Directive, parents: &[&Directive], api: &[String]) -> bool {
+    let target = d
+        .all("proxy_pass")
+        .filter_map(|p| p.arg(1))
+        .next()
+        .unwrap_or("");
+    let host = target
+        .split_once("://")
+        .map_or(target, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let listens = |s: &Directive| {
+        s.all("listen")
+            .filter_map(|l| l.arg(1))
+            .filter_map(port_of)
+            .any(|p| matches!(p, 6443 | 8443 | 16443))
+    };
+    api.iter().any(|a| a == host)
+        || port_of(host) == Some(6443)
+        || listens(d)
+        || parents
+            .iter()
+            .any(|p| p.keyword() == "server" && listens(p))
+}
+
 /// NGX001.
 pub fn proxy_timeout_cuts_watches(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
     let mut found = Vec::new();
+    let api = api_upstreams(cfg);
     walk(&cfg.directives, &mut Vec::new(), &mut |d, parents| {
         let in_stream = parents.first().is_some_and(|p| p.keyword() == "stream");
         let in_http = parents.first().is_some_and(|p| p.keyword() == "http");
+        if !fronts_api(d, parents, &api) {
+            return;
+        }
         if in_stream
             && d.keyword() == "server"
             && d.block.is_some()
@@ -223,7 +392,7 @@ pub fn stream_module_not_loaded(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics
             .any(|d| d.arg(1).is_some_and(|m| m.contains("modules")));
     if !loaded {
         out.push(
-            at(&STREAM_MODULE_NOT_LOADED, stream.words[0].span, "a `stream` block, but the stream module is never loaded: packaged nginx (dynamic modules) stops with `unknown directive \"stream\"`")
+            at(&STREAM_MODULE_NOT_LOADED, stream.words[0].span, "a `stream` block, but the stream module is never loaded: a distribution's nginx (dynamic modules) stops with `unknown directive \"stream\"`; nginx built with the module is fine")
                 .help("add `load_module /usr/lib/nginx/modules/ngx_stream_module.so;` (unless your nginx has it built in)"),
         );
     }
@@ -231,8 +400,12 @@ pub fn stream_module_not_loaded(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics
 
 /// NGX003.
 pub fn single_upstream_server(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let api = api_upstreams(cfg);
     walk(&cfg.directives, &mut Vec::new(), &mut |d, _| {
-        if d.keyword() == "upstream" && d.block.is_some() {
+        if d.keyword() == "upstream"
+            && d.block.is_some()
+            && d.arg(1).is_some_and(|n| api.iter().any(|a| a == n))
+        {
             let servers: Vec<&Directive> = d.all("server").collect();
             if servers.len() == 1 {
                 out.push(
