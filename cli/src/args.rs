@@ -44,6 +44,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print a commented starter topology.yaml (or write it with --output).
     Init(InitArgs),
+    /// Drill a rendered bundle with the real daemons in network namespaces (Linux, root).
+    Rehearse(crate::rehearse::RehearseArgs),
     /// Print shell completions.
     Completions {
         /// The shell.
