@@ -225,6 +225,7 @@ struct Timings {
     check_fall: f64,
     hap_inter: f64,
     hap_fall: f64,
+    hap_connect: f64,
 }
 
 impl Timings {
@@ -259,6 +260,16 @@ impl Timings {
             check_fall: key(&ka, "fall", 2.0),
             hap_inter: hap_word("inter", 2.0),
             hap_fall: hap_word("fall", 3.0),
+            hap_connect: hap
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("timeout connect "))
+                .map(|v| v.trim())
+                .and_then(|v| {
+                    v.strip_suffix("ms")
+                        .and_then(|ms| ms.parse::<f64>().ok().map(|m| m / 1000.0))
+                        .or_else(|| v.trim_end_matches('s').parse().ok())
+                })
+                .unwrap_or(5.0),
         }
     }
 
@@ -273,9 +284,11 @@ impl Timings {
         self.check_interval * self.check_fall + 2.0 * self.advert
     }
 
-    /// haproxy marks a dead server DOWN after inter × fall.
+    /// haproxy marks a dead server DOWN after `fall` checks `inter` apart; a crashed
+    /// server does not refuse but stays silent, so each check also waits its connect
+    /// timeout (min(timeout connect, inter)).
     fn haproxy_down(&self) -> f64 {
-        self.hap_inter * self.hap_fall
+        self.hap_fall * (self.hap_inter + self.hap_connect.min(self.hap_inter))
     }
 }
 
@@ -328,7 +341,7 @@ pub fn rehearse(args: &RehearseArgs) -> Result<Results, Abort> {
         fs::canonicalize(&bundle).map_err(|e| Abort(format!("{}: {e}", bundle.display())))?;
 
     let tag = format!("hr{}", std::process::id() % 100_000);
-    let mut programs = vec!["ip", "unshare", "curl", "python3"];
+    let mut programs = vec!["ip", "unshare", "curl", "python3", "etcdctl"];
     let vip_prefix = plan.endpoint.vip.and_then(|v| v.prefix);
     let mut nodes = Vec::new();
     for (i, n) in plan.nodes.iter().enumerate() {
@@ -378,23 +391,29 @@ pub fn rehearse(args: &RehearseArgs) -> Result<Results, Abort> {
         .ok_or_else(|| Abort("the topology has no control plane".into()))?;
     let timings = Timings::from_bundle(&nodes[first_cp].etc);
     let plans = scenarios(&plan, &what_if, &nodes, &timings);
+    let matches = |s: &str, name: &str| s == name || name.split('/').next() == Some(s);
+    if let Some(unknown) = args
+        .scenarios
+        .iter()
+        .find(|s| !plans.iter().any(|p| matches(s, &p.name)))
+    {
+        return Err(Abort(format!(
+            "no scenario is called {unknown:?}; this bundle has: {}",
+            plans
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let selected: Vec<Plan2> = plans
         .into_iter()
         .filter(|p| {
             p.name == "baseline"
                 || args.scenarios.is_empty()
-                || args
-                    .scenarios
-                    .iter()
-                    .any(|s| *s == p.name || p.name.split('/').next() == Some(s.as_str()))
+                || args.scenarios.iter().any(|s| matches(s, &p.name))
         })
         .collect();
-    if selected.len() == 1 && !args.scenarios.is_empty() {
-        return Err(Abort(format!(
-            "no scenario matches {:?}; see `hagen rehearse --help` for the names",
-            args.scenarios
-        )));
-    }
 
     let mut lab = Lab::build(&plan, nodes, scratch, &tag, deadline)?;
     let mut results = Vec::new();
@@ -486,6 +505,11 @@ fn scenarios(plan: &Plan, what_if: &[Scenario], nodes: &[LabNode], t: &Timings) 
                     .or(alive.first().copied())
                     .map_or(String::new(), |i| nodes[i].name.clone())
             });
+            // keepalived alone: the VIP leads to one API server, the holder's.
+            let servers: BTreeSet<String> = match (&vip_holder, lb) {
+                (Some(h), LbType::Keepalived) => servers.into_iter().filter(|s| s == h).collect(),
+                _ => servers,
+            };
             View {
                 vip_holder,
                 endpoint_ready: !servers.is_empty(),
@@ -826,6 +850,8 @@ impl Lab {
                     "/etc/kubernetes/pki/apiserver-etcd-client.crt",
                     "--etcd-key",
                     "/etc/kubernetes/pki/apiserver-etcd-client.key",
+                    "--etcdctl",
+                    "etcdctl",
                 ]);
             }
             Daemon::Haproxy => {
@@ -969,22 +995,16 @@ impl Lab {
             .collect();
         for m in members {
             let url = hagen_core::net::HostPort::new(self.nodes[m].address, 2379).url("https");
-            let mut c = in_netns(&n.netns, "curl");
-            c.args([
-                "--silent",
-                "--fail",
-                "--max-time",
-                "3",
-                "--output",
-                "/dev/null",
-            ]);
-            c.arg("--cacert").arg(&ca);
-            c.arg("--cert").arg(&cert);
-            c.arg("--key").arg(&key);
-            c.args(["-X", "POST", "--data"]);
-            // key "hagen-rehearse", value "ok"
-            c.arg(r#"{"key":"aGFnZW4tcmVoZWFyc2U=","value":"b2s="}"#);
-            c.arg(format!("{url}/v3/kv/put"));
+            // gRPC, as kube-apiserver writes (etcd's JSON gateway is off when it runs from
+            // a config file).
+            let mut c = in_netns(&n.netns, "etcdctl");
+            c.env("ETCDCTL_API", "3");
+            c.arg(format!("--endpoints={url}"));
+            c.arg(format!("--cacert={}", ca.display()));
+            c.arg(format!("--cert={}", cert.display()));
+            c.arg(format!("--key={}", key.display()));
+            c.args(["--dial-timeout=1s", "--command-timeout=2s", "put"]);
+            c.args(["/hagen-rehearse/write", "ok"]);
             if run_bounded(c, Duration::from_secs(5)).ok {
                 return true;
             }

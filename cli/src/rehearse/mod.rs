@@ -55,7 +55,7 @@ pub struct RehearseArgs {
     #[arg(long, value_enum, default_value_t = RehearseFormat::Human)]
     pub format: RehearseFormat,
     /// Limit for the whole run, in seconds.
-    #[arg(long, value_name = "S", default_value_t = 600)]
+    #[arg(long, value_name = "S", default_value_t = 300)]
     pub timeout: u64,
 }
 

@@ -6,21 +6,20 @@ handshake); /readyz, /healthz and /livez answer without one, as kube-apiserver's
 system:public-info-viewer role allows (the bundle's haproxy check and keepalived track
 script send none); every other path needs a verified client certificate.
 
-/readyz is 200 only while a linearizable read from etcd (POST /v3/kv/range on etcd's
-client port, the v3 JSON gateway) succeeds through the apiserver-etcd-client pair, on
-the endpoints kube-apiserver would use: so an etcd quorum loss shows at the load
+/readyz is 200 only while a linearizable read from etcd (`etcdctl get`, gRPC like
+kube-apiserver) succeeds through the apiserver-etcd-client pair, on the endpoints
+kube-apiserver would use: so an etcd quorum loss shows at the load
 balancer as it would in a real cluster. Each answer names the node in `X-Hagen-Node`.
 """
 
 import argparse
 import http.server
-import json
 import socketserver
 import ssl
+import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 
 def main() -> None:
@@ -32,6 +31,7 @@ def main() -> None:
     p.add_argument("--etcd-ca", required=True)
     p.add_argument("--etcd-cert", required=True)
     p.add_argument("--etcd-key", required=True)
+    p.add_argument("--etcdctl", default="etcdctl")
     a = p.parse_args()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -39,32 +39,32 @@ def main() -> None:
     ctx.load_verify_locations(a.pki + "/ca.crt")
     ctx.verify_mode = ssl.CERT_OPTIONAL
 
-    etcd_ctx = ssl.create_default_context(cafile=a.etcd_ca)
-    etcd_ctx.load_cert_chain(a.etcd_cert, a.etcd_key)
-    etcd_ctx.check_hostname = True
     endpoints = [e for e in a.etcd.split(",") if e]
     state = {"ok": False, "at": 0.0, "why": "not checked yet"}
     lock = threading.Lock()
 
     def probe() -> None:
-        body = json.dumps({"key": "L3JlZ2lzdHJ5L2hlYWx0aA=="}).encode()  # /registry/health
+        # etcdctl speaks gRPC as kube-apiserver does (etcd's JSON gateway is off when etcd
+        # runs from a config file, as the bundle's external members do). `get` is a
+        # linearizable read: it needs the quorum.
+        cmd = [
+            a.etcdctl, "--endpoints=" + ",".join(endpoints), "--cacert=" + a.etcd_ca,
+            "--cert=" + a.etcd_cert, "--key=" + a.etcd_key, "--dial-timeout=1s",
+            "--command-timeout=2s", "get", "/registry/health",
+        ]
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ETCDCTL_API": "3"}
         while True:
-            ok, why = False, ""
-            for url in endpoints:
-                try:
-                    req = urllib.request.Request(url + "/v3/kv/range", data=body, method="POST")
-                    with urllib.request.urlopen(req, timeout=1.5, context=etcd_ctx) as r:
-                        r.read()
-                        ok = r.status == 200
-                    if ok:
-                        break
-                except Exception as e:  # noqa: BLE001 - any failure means not ready
-                    why = "%s: %s" % (url, e)
+            try:
+                r = subprocess.run(cmd, env=env, capture_output=True, timeout=4)
+                ok, why = r.returncode == 0, r.stderr.decode(errors="replace").strip()[-300:]
+            except (OSError, subprocess.SubprocessError) as e:
+                ok, why = False, str(e)
             with lock:
-                if ok != state["ok"]:
+                if ok != state["ok"] or state["at"] == 0.0:
                     sys.stderr.write("%s etcd %s %s\n" % (a.name, "reachable" if ok else "LOST", why))
+                    sys.stderr.flush()
                 state.update(ok=ok, at=time.monotonic(), why=why)
-            time.sleep(0.4)
+            time.sleep(0.8)
 
     threading.Thread(target=probe, daemon=True).start()
 
@@ -86,7 +86,7 @@ def main() -> None:
                     self.answer(200, b"ok")
                     return
                 with lock:
-                    fresh = time.monotonic() - state["at"] < 3.0
+                    fresh = time.monotonic() - state["at"] < 6.0
                     ok, why = state["ok"] and fresh, state["why"]
                 if ok:
                     self.answer(200, b"ok")
