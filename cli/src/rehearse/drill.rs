@@ -1054,7 +1054,12 @@ impl Lab {
             want.api_servers.clone()
         };
         let isolated: Vec<usize> = self.isolated.iter().copied().collect();
-        let isolated_etcd_write = want.isolated_etcd_write.map(|_| self.etcd_write(&isolated));
+        // Judged on the full look: a write into a minority waits out its timeout.
+        let isolated_etcd_write = if full {
+            want.isolated_etcd_write.map(|_| self.etcd_write(&isolated))
+        } else {
+            want.isolated_etcd_write
+        };
         if !isolated.is_empty() {
             // Each side may have its own holder; two on one side is split brain.
             let _ = self.holders(&isolated);
@@ -1199,9 +1204,12 @@ impl Lab {
         loop {
             check_time(deadline)?;
             self.assert_running()?;
+            // Recovery is counted to the start of the first look that saw it: a look
+            // takes time of its own (a write into a minority waits out its timeout).
+            let look = t0.elapsed().as_secs_f64();
             let quick = self.observe(false, want);
             if quick.differences(want).is_empty() {
-                let took = t0.elapsed().as_secs_f64();
+                let took = look;
                 nap(Duration::from_secs(2));
                 let full = self.observe(true, want);
                 if full.differences(want).is_empty() {
