@@ -76,6 +76,8 @@ pub struct View {
     pub api_servers: BTreeSet<String>,
     /// An etcd write succeeds (on the majority side).
     pub etcd_write: bool,
+    /// etcd members that answer a linearizable read (on the majority side).
+    pub etcd_members: BTreeSet<String>,
     /// Inside a partitioned zone: an etcd write there succeeds (None: not a partition,
     /// or no etcd client inside).
     pub isolated_etcd_write: Option<bool>,
@@ -89,6 +91,7 @@ impl View {
             "notReadyFrom": self.not_ready_from,
             "apiServers": self.api_servers,
             "etcdWrite": self.etcd_write,
+            "etcdMembersHealthy": self.etcd_members,
             "isolatedEtcdWrite": self.isolated_etcd_write,
         })
     }
@@ -125,6 +128,13 @@ impl View {
                 "etcd write {} (predicted {})",
                 ok_text(self.etcd_write),
                 ok_text(want.etcd_write)
+            ));
+        }
+        if self.etcd_members != want.etcd_members {
+            d.push(format!(
+                "healthy etcd members: [{}] (predicted [{}])",
+                join(&self.etcd_members),
+                join(&want.etcd_members)
             ));
         }
         if want.isolated_etcd_write.is_some()
@@ -430,7 +440,7 @@ pub fn rehearse(args: &RehearseArgs) -> Result<Results, Abort> {
         results.push(r);
         if !matches!(p.fault, Fault::None) {
             lab.restore(deadline)?;
-            if let Err(why) = lab.settle(&selected[0].predicted, deadline) {
+            if let Err(why) = lab.settle(&selected[0].predicted, deadline, "after the restore") {
                 results.push(ScenarioResult {
                     name: format!("restore-after/{}", p.name),
                     what: "everything back up".into(),
@@ -439,7 +449,7 @@ pub fn rehearse(args: &RehearseArgs) -> Result<Results, Abort> {
                     agree: false,
                     why: why.0,
                     recovery_seconds: None,
-                    expected_seconds: 60.0,
+                    expected_seconds: SETTLE as f64,
                     two_holders: false,
                 });
                 break;
@@ -472,13 +482,16 @@ pub fn rehearse(args: &RehearseArgs) -> Result<Results, Abort> {
     })
 }
 
+/// How long a fresh or restored lab may take to be healthy (etcd elects in 1-2 s,
+/// keepalived's first holder takes ~4 s, haproxy needs `rise` checks).
+const SETTLE: u64 = 45;
+
 /// Every scenario with its prediction.
 fn scenarios(plan: &Plan, what_if: &[Scenario], nodes: &[LabNode], t: &Timings) -> Vec<Plan2> {
     let lb = plan.load_balancer.kind;
     let holds_vip = matches!(lb, LbType::HaproxyKeepalived | LbType::Keepalived);
     let index = |name: &str| nodes.iter().position(|n| n.name == name);
     let cps: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].cp).collect();
-    let all: BTreeSet<String> = cps.iter().map(|&i| nodes[i].name.clone()).collect();
     let predict =
         |lost: &[usize], etcd_ok: bool, api_down: Option<usize>, proxy_down: Option<usize>| {
             let alive: Vec<usize> = cps.iter().copied().filter(|i| !lost.contains(i)).collect();
@@ -516,6 +529,14 @@ fn scenarios(plan: &Plan, what_if: &[Scenario], nodes: &[LabNode], t: &Timings) 
                 not_ready_from: Vec::new(),
                 api_servers: servers,
                 etcd_write: etcd_ok,
+                etcd_members: if etcd_ok {
+                    (0..nodes.len())
+                        .filter(|i| nodes[*i].etcd && !lost.contains(i))
+                        .map(|i| nodes[i].name.clone())
+                        .collect()
+                } else {
+                    BTreeSet::new()
+                },
                 isolated_etcd_write: None,
             }
         };
@@ -610,7 +631,6 @@ fn scenarios(plan: &Plan, what_if: &[Scenario], nodes: &[LabNode], t: &Timings) 
             expected: lost_cost(&inside, row.etcd_ok),
         });
     }
-    let _ = all;
     out
 }
 
@@ -965,9 +985,11 @@ impl Lab {
         (status, node)
     }
 
-    /// An etcd write from the first node of `side` that holds etcd client credentials,
-    /// tried on every etcd member of `side`.
-    fn etcd_write(&self, side: &[usize]) -> bool {
+    /// `etcdctl ARGS` against one member from the first node of `side` that holds etcd
+    /// client credentials (a control plane's apiserver-etcd-client pair, else an etcd
+    /// host's own server pair, which is also a client certificate). gRPC, as
+    /// kube-apiserver speaks (etcd's JSON gateway is off when it runs from a config file).
+    fn etcdctl(&self, side: &[usize], member: usize, args: &[&str]) -> bool {
         let Some(&from) = side
             .iter()
             .find(|&&i| self.nodes[i].cp || self.nodes[i].etcd)
@@ -988,28 +1010,34 @@ impl Lab {
                 n.etc.join("etcd/pki/server.key"),
             )
         };
-        let members: Vec<usize> = side
-            .iter()
-            .copied()
-            .filter(|&i| self.nodes[i].etcd)
-            .collect();
-        for m in members {
-            let url = hagen_core::net::HostPort::new(self.nodes[m].address, 2379).url("https");
-            // gRPC, as kube-apiserver writes (etcd's JSON gateway is off when it runs from
-            // a config file).
-            let mut c = in_netns(&n.netns, "etcdctl");
-            c.env("ETCDCTL_API", "3");
-            c.arg(format!("--endpoints={url}"));
-            c.arg(format!("--cacert={}", ca.display()));
-            c.arg(format!("--cert={}", cert.display()));
-            c.arg(format!("--key={}", key.display()));
-            c.args(["--dial-timeout=1s", "--command-timeout=2s", "put"]);
-            c.args(["/hagen-rehearse/write", "ok"]);
-            if run_bounded(c, Duration::from_secs(5)).ok {
-                return true;
-            }
-        }
-        false
+        let url = hagen_core::net::HostPort::new(self.nodes[member].address, 2379).url("https");
+        let mut c = in_netns(&n.netns, "etcdctl");
+        c.env("ETCDCTL_API", "3");
+        c.arg(format!("--endpoints={url}"));
+        c.arg(format!("--cacert={}", ca.display()));
+        c.arg(format!("--cert={}", cert.display()));
+        c.arg(format!("--key={}", key.display()));
+        c.args(["--dial-timeout=1s", "--command-timeout=2s"]);
+        c.args(args);
+        run_bounded(c, Duration::from_secs(5)).ok
+    }
+
+    /// An etcd write from `side`, tried on every etcd member of `side`.
+    fn etcd_write(&self, side: &[usize]) -> bool {
+        side.iter()
+            .filter(|&&m| self.nodes[m].etcd)
+            .any(|&m| self.etcdctl(side, m, &["put", "/hagen-rehearse/write", "ok"]))
+    }
+
+    /// The etcd members of `side` that answer a linearizable read (`endpoint health`):
+    /// one cut off from its peers (a peer certificate that does not match its URL, a
+    /// foreign CA) does not, even while the others keep quorum.
+    fn etcd_healthy(&self, side: &[usize]) -> BTreeSet<String> {
+        side.iter()
+            .filter(|&&m| self.nodes[m].etcd)
+            .filter(|&&m| self.etcdctl(side, m, &["endpoint", "health"]))
+            .map(|&m| self.nodes[m].name.clone())
+            .collect()
     }
 
     /// What the majority side shows now. `full`: /readyz from every surviving node and
@@ -1070,6 +1098,11 @@ impl Lab {
             not_ready_from: not_ready,
             api_servers,
             etcd_write: self.etcd_write(&side),
+            etcd_members: if full {
+                self.etcd_healthy(&side)
+            } else {
+                want.etcd_members.clone()
+            },
             isolated_etcd_write,
         }
     }
@@ -1151,8 +1184,8 @@ impl Lab {
     }
 
     /// Waits until the lab shows `want` (the healthy state) again.
-    fn settle(&mut self, want: &View, deadline: Instant) -> Result<(), (String, View)> {
-        let limit = Instant::now() + Duration::from_secs(60);
+    fn settle(&mut self, want: &View, deadline: Instant, when: &str) -> Result<(), (String, View)> {
+        let limit = Instant::now() + Duration::from_secs(SETTLE);
         let mut last = None;
         while Instant::now() < limit && check_time(deadline).is_ok() {
             if let Err(e) = self.assert_running() {
@@ -1174,7 +1207,7 @@ impl Lab {
         let last = last.unwrap_or_else(|| want.clone());
         Err((
             format!(
-                "the lab did not return to the healthy state within 60 s: {}",
+                "not healthy {SETTLE} s {when}: {}",
                 last.differences(want).join("; ")
             ),
             last,
@@ -1188,7 +1221,7 @@ impl Lab {
         self.two_holders = false;
         if matches!(p.fault, Fault::None) {
             // The first look at a fresh lab: give it the time a real start takes.
-            if let Err((why, seen)) = self.settle(want, deadline) {
+            if let Err((why, seen)) = self.settle(want, deadline, "after the start") {
                 check_time(deadline)?;
                 self.assert_running()?;
                 return Ok(self.result(p, seen, None, why));
