@@ -155,6 +155,10 @@ pub fn ip(args: &[&str]) -> Result<String, Abort> {
     }
 }
 
+/// Every process the lab starts carries `HAGEN_REHEARSE=<hagen's PID>` in its
+/// environment, so a test (or an operator) can prove none is left behind.
+pub const MARKER: &str = "HAGEN_REHEARSE";
+
 /// The PATH every child gets (with a cleared environment: etcd reads `ETCD_*`).
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -361,6 +365,7 @@ impl Drop for Scratch {
 pub fn node_command(netns: &str, etc: &Path, data: Option<&Path>, program: &str) -> Command {
     let mut cmd = Command::new("ip");
     cmd.env_clear().env("PATH", PATH).env("LANG", "C");
+    cmd.env(MARKER, std::process::id().to_string());
     cmd.args([
         "netns",
         "exec",
@@ -385,13 +390,13 @@ pub fn node_command(netns: &str, etc: &Path, data: Option<&Path>, program: &str)
 pub fn in_netns(netns: &str, program: &str) -> Command {
     let mut cmd = Command::new("ip");
     cmd.env_clear().env("PATH", PATH).env("LANG", "C");
+    cmd.env(MARKER, std::process::id().to_string());
     cmd.args(["netns", "exec", netns, program]);
     cmd
 }
 
-/// Why this machine cannot rehearse, if it cannot: not Linux root, a program missing,
-/// or network/mount namespaces not allowed.
-pub fn preflight(programs: &[&str], probe_ns: &str) -> Result<(), Abort> {
+/// Exit-2 reason unless we run as root.
+pub fn require_root() -> Result<(), Abort> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Err(Abort(
@@ -400,6 +405,13 @@ pub fn preflight(programs: &[&str], probe_ns: &str) -> Result<(), Abort> {
                 .into(),
         ));
     }
+    Ok(())
+}
+
+/// Why this machine cannot rehearse, if it cannot: not Linux root, a program missing,
+/// or network/mount namespaces not allowed.
+pub fn preflight(programs: &[&str], probe_ns: &str) -> Result<(), Abort> {
+    require_root()?;
     let mut missing = Vec::new();
     for p in programs {
         let found = PATH.split(':').any(|d| Path::new(d).join(p).is_file());

@@ -64,6 +64,10 @@ pub fn run(args: &RehearseArgs) -> u8 {
         eprintln!("hagen rehearse: Linux only (network and mount namespaces)");
         return exit::FAILURE;
     }
+    if let Err(e) = lab::require_root() {
+        eprintln!("hagen rehearse: could not run: {e}");
+        return exit::FAILURE;
+    }
     lab::install_signal_handlers();
     match drill::rehearse(args) {
         Ok(results) => {
