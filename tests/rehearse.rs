@@ -416,7 +416,7 @@ fn rehearse_cleans_up_on_ctrl_c() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Dir::new("ctrl-c");
     let bundle = render("haproxy-keepalived-stacked", &dir);
-    let mut child = Command::new(hagen())
+    let child = Command::new(hagen())
         .arg("rehearse")
         .arg(&bundle)
         .stdin(Stdio::null())

@@ -474,8 +474,12 @@ pub fn rehearse(args: &RehearseArgs) -> Result<Results, Abort> {
     }
     Ok(Results {
         bundle: bundle.display().to_string(),
-        load_balancer: format!("{lb:?}"),
-        etcd: format!("{:?}", plan.etcd),
+        load_balancer: lb.as_str().to_string(),
+        etcd: match plan.etcd {
+            EtcdType::Stacked => "stacked",
+            EtcdType::External => "external",
+        }
+        .to_string(),
         scenarios: results,
         not_rehearsed,
         seconds: started.elapsed().as_secs_f64(),
@@ -1184,12 +1188,17 @@ impl Lab {
     }
 
     /// Waits until the lab shows `want` (the healthy state) again.
-    fn settle(&mut self, want: &View, deadline: Instant, when: &str) -> Result<(), (String, View)> {
+    fn settle(
+        &mut self,
+        want: &View,
+        deadline: Instant,
+        when: &str,
+    ) -> Result<(), Box<(String, View)>> {
         let limit = Instant::now() + Duration::from_secs(SETTLE);
         let mut last = None;
         while Instant::now() < limit && check_time(deadline).is_ok() {
             if let Err(e) = self.assert_running() {
-                return Err((e.0, last.unwrap_or_else(|| want.clone())));
+                return Err(Box::new((e.0, last.unwrap_or_else(|| want.clone()))));
             }
             let quick = self.observe(false, want);
             if quick.differences(want).is_empty() {
@@ -1205,13 +1214,13 @@ impl Lab {
             nap(Duration::from_millis(700));
         }
         let last = last.unwrap_or_else(|| want.clone());
-        Err((
+        Err(Box::new((
             format!(
                 "not healthy {SETTLE} s {when}: {}",
                 last.differences(want).join("; ")
             ),
             last,
-        ))
+        )))
     }
 
     /// Injects the fault, watches until the prediction holds (then checks it stays for
@@ -1221,7 +1230,8 @@ impl Lab {
         self.two_holders = false;
         if matches!(p.fault, Fault::None) {
             // The first look at a fresh lab: give it the time a real start takes.
-            if let Err((why, seen)) = self.settle(want, deadline, "after the start") {
+            if let Err(e) = self.settle(want, deadline, "after the start") {
+                let (why, seen) = *e;
                 check_time(deadline)?;
                 self.assert_running()?;
                 return Ok(self.result(p, seen, None, why));
