@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         args::Command::Schema => cmd::schema::run(),
         args::Command::Explain(a) => cmd::explain::run(&a),
         args::Command::Init(a) => cmd::init::run(&a),
+        #[cfg(target_os = "linux")]
         args::Command::Rehearse(a) => rehearse::run(&a),
         args::Command::Completions { shell } => {
             let mut command = <args::Cli as clap::CommandFactory>::command();

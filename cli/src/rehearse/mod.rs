@@ -60,10 +60,6 @@ pub struct RehearseArgs {
 }
 
 pub fn run(args: &RehearseArgs) -> u8 {
-    if !cfg!(target_os = "linux") {
-        eprintln!("hagen rehearse: Linux only (network and mount namespaces)");
-        return exit::FAILURE;
-    }
     if let Err(e) = lab::require_root() {
         eprintln!("hagen rehearse: could not run: {e}");
         return exit::FAILURE;
