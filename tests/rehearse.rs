@@ -92,6 +92,7 @@ fn rehearse(bundle: &Path, args: &[&str]) -> Run {
         .args(["--format", "json"])
         .args(args)
         .stdin(Stdio::null());
+    let before = (all_rehearse_namespaces(), all_rehearse_processes());
     let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -100,6 +101,12 @@ fn rehearse(bundle: &Path, args: &[&str]) -> Run {
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
     assert_nothing_left(pid);
+    let after = (all_rehearse_namespaces(), all_rehearse_processes());
+    assert_eq!(
+        (before.0.len(), before.1.len()),
+        (after.0.len(), after.1.len()),
+        "namespaces and processes of rehearsals before {before:?} and after {after:?}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     Run {
@@ -144,6 +151,37 @@ fn processes_of(pid: u32) -> Vec<String> {
                 e.file_name().to_string_lossy(),
                 cmd.replace('\0', " ")
             ));
+        }
+    }
+    found
+}
+
+/// Every namespace any rehearsal made (`hr<digits>…`), whoever ran it.
+fn all_rehearse_namespaces() -> Vec<String> {
+    let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| {
+            n.strip_prefix("hr")
+                .is_some_and(|r| r.bytes().next().is_some_and(|b| b.is_ascii_digit()))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every process any rehearsal started (`HAGEN_REHEARSE=` in its environment).
+fn all_rehearse_processes() -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if env
+            .split(|&b| b == 0)
+            .any(|v| v.starts_with(b"HAGEN_REHEARSE="))
+        {
+            found.push(e.file_name().to_string_lossy().into_owned());
         }
     }
     found
@@ -416,6 +454,7 @@ fn rehearse_cleans_up_on_ctrl_c() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Dir::new("ctrl-c");
     let bundle = render("haproxy-keepalived-stacked", &dir);
+    let before = (all_rehearse_namespaces(), all_rehearse_processes());
     let child = Command::new(hagen())
         .arg("rehearse")
         .arg(&bundle)
@@ -439,6 +478,12 @@ fn rehearse_cleans_up_on_ctrl_c() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     assert_nothing_left(pid);
+    let after = (all_rehearse_namespaces(), all_rehearse_processes());
+    assert_eq!(
+        (before.0.len(), before.1.len()),
+        (after.0.len(), after.1.len()),
+        "before {before:?}, after {after:?}"
+    );
 }
 
 /// Without root it stops at once with exit 2 and says why.
