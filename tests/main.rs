@@ -16,6 +16,7 @@ mod real;
 mod real_failover;
 mod real_vrrp;
 mod registry;
+mod rehearse;
 mod render;
 mod schema;
 

@@ -52,6 +52,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print a commented starter topology.yaml (or write it with --output).
     Init(InitArgs),
+    /// Drill a rendered bundle with the real daemons in network namespaces (Linux, root).
+    #[cfg(target_os = "linux")]
+    Rehearse(crate::rehearse::RehearseArgs),
     /// Print shell completions.
     Completions {
         /// The shell.

@@ -4,6 +4,8 @@
 
 mod args;
 mod cmd;
+#[cfg(target_os = "linux")]
+mod rehearse;
 mod write;
 
 use clap::Parser;
@@ -30,6 +32,8 @@ fn main() -> ExitCode {
         args::Command::Schema => cmd::schema::run(),
         args::Command::Explain(a) => cmd::explain::run(&a),
         args::Command::Init(a) => cmd::init::run(&a),
+        #[cfg(target_os = "linux")]
+        args::Command::Rehearse(a) => rehearse::run(&a),
         args::Command::Completions { shell } => {
             let mut command = <args::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "hagen", &mut std::io::stdout());
