@@ -31,6 +31,7 @@ pub mod bundle;
 pub mod config;
 pub mod defaults;
 pub mod diag;
+pub mod diagram;
 pub mod lint;
 pub mod net;
 pub mod parse;
