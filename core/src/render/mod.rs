@@ -15,6 +15,7 @@ macro_rules! template {
     };
 }
 
+mod diagram;
 mod etcd;
 mod haproxy;
 mod keepalived;
@@ -72,6 +73,7 @@ static ARTIFACTS: &[&[FileSpec]] = &[
     etcd::FILES,
     tools::FILES,
     runbook::FILES,
+    diagram::FILES,
 ];
 
 /// A template compiled in (made by `template!`).
