@@ -400,7 +400,7 @@ try {
   await page.screenshot({ path: path.join(root, 'docs/wizard.png') });
   // The listener sees the workers' own fetches (they load with the page), so the count
   // after load covers the workers too.
-  const workerFetch = beforeLoad.some(u => u.endsWith('/hagen_rsa_worker_bg.wasm'));
+  const workerFetch = beforeLoad.some(u => u.endsWith('/rsa-worker.js'));
   check('no network request after load (page and workers)', workerFetch && afterLoad.length === 0,
     `${beforeLoad.length} at load${workerFetch ? ' (worker fetches seen)' : ', worker fetches NOT seen'}; after: ${afterLoad.join(', ')}`);
   // Before the probe below, whose refusals the browser reports as console errors.
