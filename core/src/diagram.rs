@@ -146,7 +146,7 @@ pub fn svg(plan: &Plan, what_if: &[Scenario], lost: Option<&Selection>) -> Strin
     let wrap_all = |lines: Vec<String>| -> Vec<String> {
         lines.iter().flat_map(|l| wrap(l, text_chars)).collect()
     };
-    let endpoint = wrap_all(endpoint_text(plan, holder));
+    let endpoint = wrap_all(endpoint_text(plan, holder, row.map(|_| vip_on)));
     let summary = wrap(&etcd_text(members.len(), row), text_chars);
     let loss_lines = row.map(|r| wrap_all(loss_text(r))).unwrap_or_default();
 
@@ -446,7 +446,8 @@ fn zone_title(zone: Option<&str>) -> String {
     }
 }
 
-fn endpoint_text(plan: &Plan, holder: Option<&Node>) -> Vec<String> {
+/// `after` is where the VIP is after a loss (`Some(None)`: nowhere), `None` without one.
+fn endpoint_text(plan: &Plan, holder: Option<&Node>, after: Option<Option<&Node>>) -> Vec<String> {
     let ep = &plan.endpoint;
     let lb = plan.load_balancer.kind;
     let how = match lb {
@@ -458,9 +459,14 @@ fn endpoint_text(plan: &Plan, holder: Option<&Node>) -> Vec<String> {
     };
     let mut lines = vec![format!("Endpoint {} ({how})", ep.address())];
     if let Some(vip) = &ep.vip {
-        lines.push(match holder.filter(|_| lb.holds_vip()) {
-            Some(h) => format!("VIP {} on {}", vip.addr, h.name),
-            None => format!("VIP {}", vip.addr),
+        let holder = holder.filter(|_| lb.holds_vip());
+        lines.push(match (holder, after) {
+            (Some(h), Some(Some(now))) if now.name != h.name => {
+                format!("VIP {} moved from {} to {}", vip.addr, h.name, now.name)
+            }
+            (Some(h), Some(None)) => format!("VIP {} lost (it was on {})", vip.addr, h.name),
+            (Some(h), _) => format!("VIP {} on {}", vip.addr, h.name),
+            (None, _) => format!("VIP {}", vip.addr),
         });
     }
     match lb {
@@ -619,6 +625,7 @@ mod tests {
         ];
         let s = draw("", &nodes, Selection::parse("vip-holder", "a1"));
         assert!(s.contains("VIP moves to a2"), "{s}");
+        assert!(s.contains(">VIP 10.0.0.100 moved from a1 to a2<"), "{s}");
         assert!(s.contains("etcd: 4 of 5 members left, quorum 3: kept"));
         assert!(s.contains(
             r#"id="dg-vip" class="dg-target" role="button" tabindex="0" aria-pressed="true""#
