@@ -327,7 +327,9 @@ try {
     const problems = [];
     const doc = document.documentElement;
     if (doc.scrollWidth > window.innerWidth) problems.push(`page ${doc.scrollWidth} px wide`);
-    const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
+    // Visible, and not inside a visually hidden box (clipped to 1 px: for screen readers).
+    const clipped = (e) => { for (let a = e; a; a = a.parentElement) { if (getComputedStyle(a).clip !== 'auto' && a.getBoundingClientRect().width <= 1) return true; } return false; };
+    const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden' && !clipped(e); };
     const controls = [...document.querySelectorAll('input, select, textarea, button, progress')].filter(visible);
     const rects = controls.map(e => e.getBoundingClientRect());
     for (let i = 0; i < rects.length; i++) {
