@@ -66,6 +66,8 @@ pub enum Kind {
     ModulesLoad,
     /// The runbook: read by people only.
     Runbook,
+    /// The topology diagram the runbook shows: read by browsers and image viewers.
+    Svg,
 }
 
 /// Every kind a check exists for; each must occur in some golden bundle.
@@ -79,6 +81,7 @@ const KINDS: &[Kind] = &[
     Kind::Sysctl,
     Kind::ModulesLoad,
     Kind::Runbook,
+    Kind::Svg,
 ];
 
 /// The kind of a bundle file, or None when no check knows it (which fails the test).
@@ -98,6 +101,7 @@ pub fn kind_of(path: &str, bytes: &[u8]) -> Option<Kind> {
         _ if bytes.starts_with(b"#!") => Kind::Shell,
         _ if path.ends_with(".yaml") || path.ends_with(".yml") => Kind::Yaml,
         None if path == "README.md" => Kind::Runbook,
+        None if path.ends_with(".svg") => Kind::Svg,
         _ => return None,
     })
 }
@@ -291,6 +295,24 @@ pub fn check_file(root: &Path, path: &str, kind: Kind, pki_layer: &Path) -> Resu
                 }
             }
         }
+        Kind::Svg => {
+            // Well-formed XML (a browser shows nothing of a file that is not) whose root is
+            // an <svg> in the SVG namespace, with a title and a viewBox.
+            let mut cmd = Command::new(PYTHON);
+            cmd.args([
+                "-c",
+                "import sys, xml.etree.ElementTree as ET\n\
+                 root = ET.parse(sys.argv[1]).getroot()\n\
+                 assert root.tag == '{http://www.w3.org/2000/svg}svg', root.tag\n\
+                 assert root.get('viewBox'), 'no viewBox'\n\
+                 assert root.find('{http://www.w3.org/2000/svg}title') is not None, 'no title'\n",
+            ])
+            .arg(&local);
+            let out = run_bounded(cmd, limit);
+            if !out.status.success() {
+                return Err(format!("SVG parse of {path}: {}", text(&out)));
+            }
+        }
         Kind::Runbook => {
             let t = std::fs::read_to_string(&local).map_err(|e| e.to_string())?;
             if !t.starts_with("# ") {
@@ -410,6 +432,12 @@ fn replace(bytes: &mut Vec<u8>, from: &str, to: &str) {
 }
 
 const MUTANTS: &[Mutant] = &[
+    Mutant {
+        bundle: "haproxy-keepalived-stacked",
+        path: "diagram.svg",
+        what: "an element left open",
+        apply: |b, _| replace(b, "</g>", ""),
+    },
     Mutant {
         bundle: "haproxy-keepalived-stacked",
         path: "nodes/k8s-m1/etc/haproxy/haproxy.cfg",

@@ -4,6 +4,12 @@
 // for keys. ECDSA keys (the default) take microseconds and never need them.
 import init from './hagen-web.js';
 
+// The page's wasm, fetched and compiled once: the page instantiates it, and so does each
+// key worker (the module also makes RSA keys), so no second module is loaded.
+const compiled = fetch(new URL('hagen-web_bg.wasm', import.meta.url))
+  .then((r) => r.arrayBuffer())
+  .then((bytes) => WebAssembly.compile(bytes));
+
 // Each worker starts from a one-line blob that imports rsa-worker.js: a worker made from
 // a blob: URL lives under this page's Content-Security-Policy (one loaded from its own
 // URL would get only the policy of its HTTP response, which a static server leaves
@@ -16,6 +22,7 @@ const workers = Array.from({ length: size }, () => new Worker(workerSource, { ty
 const ready = Promise.all(workers.map((w) => new Promise((resolve, reject) => {
   const onMessage = (e) => {
     if (e.data && e.data.ready) { w.removeEventListener('message', onMessage); resolve(); }
+    if (e.data && e.data.error) { w.removeEventListener('message', onMessage); reject(new Error(e.data.error)); }
   };
   w.addEventListener('message', onMessage);
   w.addEventListener('error', (e) => reject(new Error(`a key worker did not start: ${e.message}`)), { once: true });
@@ -66,4 +73,7 @@ async function rsa(bits, seeds, progress) {
 function cancel() { cancelled = true; }
 
 globalThis.hagenKeys = { workers: size, rsa, cancel };
-init();
+compiled.then((module) => {
+  workers.forEach((w) => w.postMessage({ module }));
+  return init({ module_or_path: module });
+});

@@ -32,6 +32,7 @@ pub mod change;
 pub mod config;
 pub mod defaults;
 pub mod diag;
+pub mod diagram;
 pub mod import;
 pub mod lint;
 pub mod net;

@@ -7,6 +7,7 @@ use hagen_core::Checked;
 use hagen_core::bundle::Bundle;
 use hagen_core::defaults;
 use hagen_core::diag::{Diagnostic, Severity};
+use hagen_core::diagram::Selection;
 use hagen_core::source::{LineIndex, SourceFile};
 use hagen_core::topology::{EtcdType, LbType};
 use std::collections::BTreeMap;
@@ -75,6 +76,9 @@ pub enum Msg {
     RsaKeys(Result<Vec<Vec<u8>>, String>),
     /// Stop making RSA keys (the keys already being searched for finish first).
     CancelKeys,
+    /// Show (or, picked again, stop showing) a loss of the what-if table in the diagram;
+    /// the id of the button that asked, to keep the focus on it.
+    Lose(Selection, Option<String>),
 }
 
 /// A generation waiting for its RSA keys: what was valid when Generate was pressed, so
@@ -109,8 +113,15 @@ pub struct App {
     explain: Option<&'static str>,
     import_text: String,
     status: String,
-    /// Milliseconds the last edit took, from input to updated findings and previews.
+    /// Milliseconds the last edit took, from input to updated findings, diagram and
+    /// previews (for the browser test, not shown).
     last_update_ms: f64,
+    /// The loss shown in the diagram and selected in the what-if table.
+    lost: Option<Selection>,
+    /// The diagram of the plan as it stands (with the loss shown), when there is a plan.
+    diagram: Option<String>,
+    /// The diagram button to focus once drawn again (its node was replaced).
+    refocus: Option<String>,
     join: hagen_core::pki::JoinMaterial,
     /// Set while the key workers make RSA keys.
     pending: Option<Pending>,
@@ -155,7 +166,25 @@ impl App {
         {
             self.selected = None;
         }
+        self.draw();
         self.last_update_ms = browser::now_ms() - start;
+    }
+
+    /// Draws the diagram again; a loss no longer in the table is dropped.
+    fn draw(&mut self) {
+        let rows = self.checked.what_if.as_deref().unwrap_or_default();
+        if self
+            .lost
+            .as_ref()
+            .is_some_and(|l| !rows.iter().any(|r| l.is(r)))
+        {
+            self.lost = None;
+        }
+        self.diagram = self
+            .checked
+            .plan
+            .as_ref()
+            .map(|plan| hagen_core::diagram::svg(plan, rows, self.lost.as_ref()));
     }
 
     /// Findings per field path; a finding without a path lands on the path of its line.
@@ -202,6 +231,9 @@ impl Component for App {
             import_text: String::new(),
             status: String::new(),
             last_update_ms: 0.0,
+            lost: None,
+            diagram: None,
+            refocus: None,
             join,
             pending: None,
         };
@@ -379,9 +411,27 @@ impl Component for App {
                 }
                 return true;
             }
+            Msg::Lose(pick, from) => {
+                self.lost = if self.lost.as_ref() == Some(&pick) {
+                    None
+                } else {
+                    Some(pick)
+                };
+                self.refocus = from;
+                self.draw();
+                return true;
+            }
         }
         self.recompute();
         true
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+        // A new loss replaced the diagram's nodes: give the focus back to the button
+        // that was pressed, so Tab and Enter go on from there.
+        if let Some(id) = self.refocus.take() {
+            browser::focus(&id);
+        }
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
@@ -470,9 +520,10 @@ impl Component for App {
             </form>
             <section class="results" aria-label="Results">
               <div id="status" role="status" aria-live="polite">
-                { if errors == 0 { format!("Valid: {warnings} warning(s). ") } else { format!("{errors} error(s), {warnings} warning(s). ") } }
+                { summary(errors, warnings) }
                 { &self.status }
               </div>
+              <div id="update-ms" hidden={true} data-ms={format!("{:.3}", self.last_update_ms)}></div>
               <div class="actions">
                 <button id="generate" type="button" disabled={self.checked.plan.is_none() || self.pending.is_some()} onclick={link.callback(|_| Msg::Generate)}>{"Generate keys and download the bundle"}</button>
                 <button id="export" type="button" onclick={link.callback(|_| Msg::Export)}>{"Export topology.yaml"}</button>
@@ -484,16 +535,59 @@ impl Component for App {
                   <button id="cancel-keys" type="button" onclick={link.callback(|_| Msg::CancelKeys)}>{"Cancel"}</button>
                 </p>
               }
+              { self.diagram_view(ctx) }
+              { self.what_if_view(ctx) }
               { self.findings_view(ctx) }
-              { self.what_if_view() }
               { self.files_view(ctx) }
               { self.import_view(ctx) }
-              <p class="timing" id="update-ms" data-ms={format!("{:.3}", self.last_update_ms)}>{ format!("Last update: {:.1} ms", self.last_update_ms) }</p>
             </section>
           </main>
         </>
         }
     }
+}
+
+/// The state of the topology in plain words.
+fn summary(errors: usize, warnings: usize) -> String {
+    let count = |n: usize, what: &str| match n {
+        1 => format!("one {what}"),
+        n => format!("{n} {what}s"),
+    };
+    match (errors, warnings) {
+        (0, 0) => "Valid: nothing to fix. ".to_string(),
+        (0, w) => format!("Valid, with {} to look at. ", count(w, "warning")),
+        (e, 0) => format!(
+            "{}: fix {} to generate. ",
+            count(e, "error"),
+            if e == 1 { "it" } else { "them" }
+        ),
+        (e, w) => format!(
+            "{} and {}: fix the errors to generate. ",
+            count(e, "error"),
+            count(w, "warning")
+        ),
+    }
+}
+
+/// The loss a diagram button stands for (the element or its nearest ancestor with
+/// `data-loss`), and the button's id.
+fn picked(target: Option<web_sys::EventTarget>) -> Option<(Selection, Option<String>)> {
+    let el = target?.dyn_into::<web_sys::Element>().ok()?;
+    let button = el.closest("[data-loss]").ok()??;
+    let pick = Selection::parse(
+        &button.get_attribute("data-loss")?,
+        &button.get_attribute("data-name")?,
+    )?;
+    Some((pick, Some(button.id()).filter(|id| !id.is_empty())))
+}
+
+fn loss_label(r: &hagen_core::whatif::Scenario) -> String {
+    let what = match r.loss {
+        hagen_core::whatif::Loss::Node => "node",
+        hagen_core::whatif::Loss::Zone => "zone",
+        hagen_core::whatif::Loss::VipHolder => "VIP holder",
+    };
+    format!("{what} {}", r.name)
 }
 
 fn lb_label(t: LbType) -> &'static str {
@@ -550,6 +644,7 @@ impl App {
         html! {
           <fieldset class="nodes">
             <legend>{"Nodes"}</legend>
+            <div class="node-list">
             <table>
               <thead><tr>
                 <th scope="col">{"Name"}</th><th scope="col">{"Address"}</th><th scope="col">{"Zone"}</th><th scope="col">{"Interface"}</th>
@@ -561,7 +656,7 @@ impl App {
                       let path = format!("spec.nodes[{i}].{key}");
                       let found = by_path.get(&path).map(|v| v.iter().map(|d| format!("{} [{}] {}", d.severity.as_str(), d.rule.code, d.message)).collect::<Vec<_>>().join(" "));
                       html! {
-                        <td>
+                        <td data-label={label.to_string()}>
                           <input id={path.clone()} type="text" value={value.to_string()} aria-label={format!("{label} of node {}", i + 1)}
                               aria-invalid={found.is_some().to_string()} aria-describedby={format!("{path}-msg")}
                               oninput={link.callback(move |e: InputEvent| Msg::SetNode(i, field, input_value(&e)))} />
@@ -579,7 +674,7 @@ impl App {
                       { cell(NodeField::Address, "address", &n.address, "Address") }
                       { cell(NodeField::Zone, "zone", &n.zone, "Zone") }
                       { cell(NodeField::Interface, "interface", &n.interface, "Interface") }
-                      <td>
+                      <td data-label="Roles">
                         <fieldset class="roles" aria-label={format!("Roles of node {}", i + 1)}>
                           { role(RoleBox::ControlPlane, n.control_plane, "control plane") }
                           { role(RoleBox::Worker, n.worker, "worker") }
@@ -596,6 +691,7 @@ impl App {
               }) }
               </tbody>
             </table>
+            </div>
             <button id="add-node" type="button" onclick={link.callback(|_| Msg::AddNode)}>{"Add node"}</button>
           </fieldset>
         }
@@ -626,25 +722,63 @@ impl App {
         }
     }
 
-    fn what_if_view(&self) -> Html {
+    fn diagram_view(&self, ctx: &Context<Self>) -> Html {
+        let Some(svg) = &self.diagram else {
+            return html! { <section id="topology" aria-label="Topology diagram"><h2>{"Topology"}</h2><p>{"Fix the errors to see the diagram."}</p></section> };
+        };
+        let onclick = ctx
+            .link()
+            .batch_callback(|e: MouseEvent| picked(e.target()).map(|(p, id)| Msg::Lose(p, id)));
+        let onkeydown = ctx.link().batch_callback(|e: KeyboardEvent| {
+            let key = e.key();
+            if key != "Enter" && key != " " {
+                return None;
+            }
+            let (p, id) = picked(e.target())?;
+            e.prevent_default();
+            Some(Msg::Lose(p, id))
+        });
+        html! {
+          <section id="topology" aria-label="Topology diagram">
+            <h2>{"Topology"}</h2>
+            <p class="note" id="diagram-help">{"Click a node, a zone or the endpoint (the VIP holder), or Tab to it and press Enter, to see what its loss leaves; again to bring it back."}</p>
+            <div id="diagram" class="diagram" {onclick} {onkeydown}>
+              { Html::from_html_unchecked(AttrValue::from(svg.clone())) }
+            </div>
+          </section>
+        }
+    }
+
+    fn what_if_view(&self, ctx: &Context<Self>) -> Html {
         let Some(rows) = &self.checked.what_if else {
             return html! {};
         };
+        let link = ctx.link();
         html! {
           <section id="what-if" aria-label="What if">
             <h2>{"What survives what"}</h2>
             <table>
               <thead><tr><th scope="col">{"If we lose"}</th><th scope="col">{"etcd left / quorum"}</th><th scope="col">{"API servers left"}</th><th scope="col">{"Endpoint"}</th><th scope="col">{"Survives"}</th></tr></thead>
               <tbody>
-              { for rows.iter().map(|r| html! {
-                  <tr class={if r.survives { "ok" } else { "lost" }}>
-                    <td>{ format!("{} {}", match r.loss { hagen_core::whatif::Loss::Node => "node", hagen_core::whatif::Loss::Zone => "zone", hagen_core::whatif::Loss::VipHolder => "VIP holder" }, r.name) }</td>
+              { for rows.iter().map(|r| {
+                  let selected = self.lost.as_ref().is_some_and(|l| l.is(r));
+                  let pick = Selection::of(r);
+                  html! {
+                  <tr class={classes!(if r.survives { "ok" } else { "lost" }, selected.then_some("selected"))} aria-selected={selected.to_string()}
+                      data-loss={pick.loss_str()} data-name={r.name.clone()}>
+                    <td>
+                      if self.diagram.is_some() {
+                        <button type="button" class="link" aria-pressed={selected.to_string()} onclick={link.callback(move |_| Msg::Lose(pick.clone(), None))}>{ loss_label(r) }</button>
+                      } else {
+                        { loss_label(r) }
+                      }
+                    </td>
                     <td>{ format!("{}/{}", r.etcd_left, r.etcd_quorum) }</td>
                     <td>{ r.api_servers_left }</td>
                     <td>{ &r.note }</td>
                     <td>{ if r.survives { "yes" } else { "NO" } }</td>
                   </tr>
-              }) }
+              }}) }
               </tbody>
             </table>
           </section>
@@ -692,7 +826,7 @@ impl App {
               if let Some((path, file)) = selected {
                 <figure>
                   <figcaption>{ format!("{path} (mode {:04o})", file.mode) }</figcaption>
-                  <pre id="preview">{ String::from_utf8_lossy(&file.bytes).into_owned() }</pre>
+                  <pre id="preview" tabindex="0">{ String::from_utf8_lossy(&file.bytes).into_owned() }</pre>
                 </figure>
               }
             </div>

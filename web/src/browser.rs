@@ -132,3 +132,18 @@ fn js_error(e: wasm_bindgen::JsValue) -> String {
         })
         .unwrap_or_else(|| "the key workers failed".into())
 }
+
+/// Moves the focus to the element with this id (an HTML or SVG element), if any.
+pub fn focus(id: &str) {
+    let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    else {
+        return;
+    };
+    if let Ok(f) = js_sys::Reflect::get(&el, &"focus".into())
+        && let Ok(f) = wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f)
+    {
+        let _ = f.call0(&el);
+    }
+}

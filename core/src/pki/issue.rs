@@ -14,7 +14,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
 };
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::FromDer;
 
 /// Backdating of every new certificate, as kubeadm does, so a node whose clock is a
 /// little behind still accepts it.
@@ -75,10 +75,33 @@ impl Want {
 /// `sha256:<hex>` of a certificate's SubjectPublicKeyInfo, as `kubeadm join
 /// --discovery-token-ca-cert-hash` wants it.
 pub fn ca_cert_hash(cert_der: &[u8]) -> Result<String, PkiError> {
-    let (_, cert) = X509Certificate::from_der(cert_der)
+    let spki = subject_public_key_info(cert_der)
         .map_err(|e| PkiError::Crypto(format!("the CA does not parse: {e}")))?;
-    let digest = ring::digest::digest(&ring::digest::SHA256, cert.public_key().raw);
+    let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
     Ok(format!("sha256:{}", hex(digest.as_ref())))
+}
+
+/// The DER of a certificate's SubjectPublicKeyInfo, found by walking the TBSCertificate
+/// with `der` alone: the hash of a new CA needs no X.509 parser (so the wizard has none).
+fn subject_public_key_info(cert_der: &[u8]) -> der::Result<Vec<u8>> {
+    use der::asn1::AnyRef;
+    use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
+    let cert = AnyRef::from_der(cert_der)?;
+    let mut fields = SliceReader::new(cert.value())?;
+    let tbs: AnyRef<'_> = fields.decode()?;
+    let mut tbs = SliceReader::new(tbs.value())?;
+    let first: AnyRef<'_> = tbs.decode()?;
+    // [0] version, serialNumber, signature, issuer, validity, subject, then the key.
+    let version = Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber::N0,
+    };
+    let before_key = if first.tag() == version { 5 } else { 4 };
+    for _ in 0..before_key {
+        let _: AnyRef<'_> = tbs.decode()?;
+    }
+    let spki: AnyRef<'_> = tbs.decode()?;
+    spki.to_der()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -355,4 +378,38 @@ pub(super) fn leaf(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::topology::test_support::{THREE_CP, topology};
+
+    /// The SubjectPublicKeyInfo the join hash is taken of is the one an X.509 parser
+    /// finds, for an ECDSA and an RSA CA.
+    #[test]
+    fn spki_walk_agrees_with_x509_parser() {
+        for extra in ["", "pki:\n  keyAlgorithm: rsa-2048"] {
+            let c = crate::check(&crate::source::SourceFile::new(
+                "t",
+                topology(extra, &THREE_CP),
+            ));
+            let plan = c.plan.unwrap();
+            let mut rng = crate::pki::SeededEntropy::new(7);
+            let none = crate::pki::Existing::none();
+            let pki = crate::pki::generate(&plan, &none, &mut rng, 1_700_000_000).unwrap();
+            let (_, ca) = pki
+                .files
+                .iter()
+                .find(|(p, _)| p == "nodes/cp1/etc/kubernetes/pki/ca.crt")
+                .unwrap();
+            let pem = &ca.bytes;
+            let der = pem::parse(pem).unwrap().into_contents();
+            let (_, cert) = x509_parser::prelude::X509Certificate::from_der(&der).unwrap();
+            assert_eq!(
+                subject_public_key_info(&der).unwrap(),
+                cert.public_key().raw
+            );
+        }
+    }
 }

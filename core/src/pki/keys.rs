@@ -24,6 +24,11 @@
 //! RSA PKCS#1 v1.5 signatures are deterministic by construction and stay with ring. Only a
 //! loaded P-384 key signs through ring with ring's own random nonce.
 //!
+//! A key is loaded by its PKCS#8 algorithm straight into the one backend that signs with
+//! it, not through rcgen's `KeyPair` (which tries Ed25519, P-256, P-384 and RSA in turn):
+//! that keeps ring's Ed25519 and ECDSA P-256 code and tables, which hagen never signs
+//! with, out of the wizard's wasm.
+//!
 //! ring imports PKCS#8 only; kubeadm writes PKCS#1 `RSA PRIVATE KEY` and SEC1 `EC PRIVATE
 //! KEY` files. [`pkcs1_to_pkcs8`] and [`sec1_to_pkcs8`] wrap those, through the `pkcs1`,
 //! `sec1` and `pkcs8` crates that `rsa` and `p256` are built on.
@@ -36,7 +41,10 @@ use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
 use p256::pkcs8::AssociatedOid;
 use pkcs8::{AlgorithmIdentifierRef, PrivateKeyInfo};
-use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PublicKeyData, SignatureAlgorithm, SigningKey};
+use rcgen::{
+    PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_RSA_SHA256, PublicKeyData,
+    SignatureAlgorithm, SigningKey,
+};
 use sec1::EcPrivateKey;
 
 /// A key hagen made or loaded: the signer and the exact bytes of its file.
@@ -48,50 +56,124 @@ pub struct Key {
 }
 
 /// A private key that rcgen can sign with: P-256 through `p256` (deterministic
-/// signatures), everything else through ring.
+/// signatures), P-384 and RSA through ring.
 pub struct Signer {
-    ring: KeyPair,
-    p256: Option<p256::ecdsa::SigningKey>,
+    backend: Backend,
+    /// The raw public key: the BIT STRING of its SubjectPublicKeyInfo.
+    public: Vec<u8>,
+    alg: &'static SignatureAlgorithm,
 }
 
+enum Backend {
+    P256(p256::ecdsa::SigningKey),
+    Ecdsa(ring::signature::EcdsaKeyPair),
+    Rsa(ring::signature::RsaKeyPair),
+}
+
+/// rsaEncryption, and the curve beside P-256 that hagen loads (id-ecPublicKey is below).
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const P384_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
 impl Signer {
-    /// From PKCS#8 DER.
+    /// From PKCS#8 DER: P-256, P-384 or RSA (signed with SHA-256).
     fn from_pkcs8(der: &[u8]) -> Result<Signer, String> {
-        let ring = KeyPair::try_from(der).map_err(|e| e.to_string())?;
-        let p256 = if ring.algorithm() == &PKCS_ECDSA_P256_SHA256 {
+        let info = PrivateKeyInfo::from_der(der).map_err(|e| format!("not a PKCS#8 key: {e}"))?;
+        let oid = info.algorithm.oid;
+        let curve = info
+            .algorithm
+            .parameters_oid()
+            .ok()
+            .filter(|_| oid == EC_PUBLIC_KEY);
+        let unusable = |e: &dyn std::fmt::Display| format!("the key cannot be used: {e}");
+        if oid == RSA_ENCRYPTION {
+            let pair = ring::signature::RsaKeyPair::from_pkcs8(der).map_err(|e| unusable(&e))?;
+            return Ok(Signer {
+                public: pair.public().as_ref().to_vec(),
+                backend: Backend::Rsa(pair),
+                alg: &PKCS_RSA_SHA256,
+            });
+        }
+        if curve == Some(p256::NistP256::OID) {
             use p256::pkcs8::DecodePrivateKey;
-            Some(p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| e.to_string())?)
-        } else {
-            None
-        };
-        Ok(Signer { ring, p256 })
+            let key = p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| unusable(&e))?;
+            let public = key
+                .verifying_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec();
+            // The public key written beside the private one must be its own (ring checked
+            // this when it loaded every key).
+            let sec1 = EcPrivateKey::from_der(info.private_key).map_err(|e| unusable(&e))?;
+            if sec1.public_key.is_some_and(|p| p != public.as_slice()) {
+                return Err("the public key in the file is not the private key's".into());
+            }
+            return Ok(Signer {
+                backend: Backend::P256(key),
+                public,
+                alg: &PKCS_ECDSA_P256_SHA256,
+            });
+        }
+        // Only a found key can be P-384 (hagen makes P-256 or RSA keys).
+        if cfg!(feature = "existing-pki") && curve == Some(P384_CURVE) {
+            let pair = ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                der,
+                &ring::rand::SystemRandom::new(),
+            )
+            .map_err(|e| unusable(&e))?;
+            return Ok(Signer {
+                public: ring::signature::KeyPair::public_key(&pair)
+                    .as_ref()
+                    .to_vec(),
+                backend: Backend::Ecdsa(pair),
+                alg: &PKCS_ECDSA_P384_SHA384,
+            });
+        }
+        Err(match curve {
+            Some(c) => format!("unsupported elliptic curve {c} (hagen signs with P-256 or P-384)"),
+            None => format!("unsupported key algorithm {oid} (hagen signs with ECDSA or RSA)"),
+        })
     }
 
     /// The raw public key (the BIT STRING of its SubjectPublicKeyInfo).
     pub fn public_key_raw(&self) -> &[u8] {
-        self.ring.public_key_raw()
+        &self.public
     }
 }
 
 impl PublicKeyData for Signer {
     fn der_bytes(&self) -> &[u8] {
-        self.ring.der_bytes()
+        &self.public
     }
 
     fn algorithm(&self) -> &'static SignatureAlgorithm {
-        self.ring.algorithm()
+        self.alg
     }
 }
 
 impl SigningKey for Signer {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        match &self.p256 {
-            Some(key) => {
+        match &self.backend {
+            Backend::P256(key) => {
                 use p256::ecdsa::signature::Signer as _;
                 let sig: p256::ecdsa::Signature = key.sign(msg);
                 Ok(sig.to_der().as_bytes().to_vec())
             }
-            None => self.ring.sign(msg),
+            Backend::Ecdsa(pair) => pair
+                .sign(&ring::rand::SystemRandom::new(), msg)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| rcgen::Error::RingUnspecified),
+            Backend::Rsa(pair) => {
+                let mut sig = vec![0; pair.public().modulus_len()];
+                pair.sign(
+                    &ring::signature::RSA_PKCS1_SHA256,
+                    &ring::rand::SystemRandom::new(),
+                    msg,
+                    &mut sig,
+                )
+                .map_err(|_| rcgen::Error::RingUnspecified)?;
+                Ok(sig)
+            }
         }
     }
 }
@@ -109,12 +191,11 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Key
             let signing = p256::ecdsa::SigningKey::from(&secret);
             let point = signing.verifying_key().to_encoded_point(false);
             let der = p256_pkcs8(&secret.to_bytes(), point.as_bytes())?;
-            let ring = KeyPair::try_from(der.as_slice())
-                .map_err(|e| KeyError::NewKeyRejected(e.to_string()))?;
             Ok(Key {
                 pair: Signer {
-                    ring,
-                    p256: Some(signing),
+                    backend: Backend::P256(signing),
+                    public: point.as_bytes().to_vec(),
+                    alg: &PKCS_ECDSA_P256_SHA256,
                 },
                 pem: pem_encode("PRIVATE KEY", &der).into_bytes(),
             })
@@ -282,10 +363,21 @@ fn keys_from_seeds(
     Ok(out)
 }
 
+/// Why a build without the `existing-pki` feature (the wizard's) refuses a found key or
+/// certificate.
+pub(super) const NO_EXISTING_PKI: &str =
+    "an existing key or certificate (this build makes a new PKI only)";
+
 /// Loads a PEM private key in PKCS#8, PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE
 /// KEY`) form. Other blocks before it (`EC PARAMETERS`, as `openssl ecparam -genkey`
 /// writes) are skipped.
+// Inlined so that, without `existing-pki`, every caller sees the refusal and the code
+// that would read what a key or certificate holds (an X.509 parser) is left out.
+#[inline(always)]
 pub fn load(bytes: &[u8]) -> Result<Key, KeyError> {
+    if !cfg!(feature = "existing-pki") {
+        return Err(KeyError::Unsupported(NO_EXISTING_PKI.to_string()));
+    }
     let blocks = pem::parse_many(bytes).map_err(|e| KeyError::NotPem(e.to_string()))?;
     let block = blocks
         .iter()

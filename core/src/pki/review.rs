@@ -20,7 +20,12 @@ pub(super) fn first_cert(path: &str, bytes: &[u8]) -> Result<Vec<u8>, PkiError> 
         .ok_or_else(|| unreadable(path, "no CERTIFICATE block in it"))
 }
 
+// Inlined for the same reason as `keys::load`.
+#[inline(always)]
 pub(super) fn parse_cert<'a>(path: &str, der: &'a [u8]) -> Result<X509Certificate<'a>, PkiError> {
+    if !cfg!(feature = "existing-pki") {
+        return Err(unreadable(path, super::keys::NO_EXISTING_PKI));
+    }
     X509Certificate::from_der(der)
         .map(|(_, c)| c)
         .map_err(|e| unreadable(path, e))

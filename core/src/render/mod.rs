@@ -15,6 +15,7 @@ macro_rules! template {
     };
 }
 
+mod diagram;
 mod etcd;
 mod haproxy;
 mod keepalived;
@@ -76,6 +77,7 @@ static ARTIFACTS: &[&[FileSpec]] = &[
     preflight::FILES,
     tools::FILES,
     runbook::FILES,
+    diagram::FILES,
 ];
 
 /// A template compiled in (made by `template!`).
