@@ -290,9 +290,21 @@ fn groups<'k, 'a>(kals: &'k [Kal<'a>]) -> Vec<Vec<&'k Kal<'a>>> {
 /// KAL008: the keepalived.conf files of one cluster agree on the VRID, VIP, auth_pass
 /// and peers, and (with a topology) match it.
 fn vrrp_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
+    let per_file = |f: FileId| run.kals.iter().filter(|k| k.file == f).count();
     for group in groups(&run.kals) {
-        let first = group[0];
-        for k in &group[1..] {
+        for (n, k) in group.iter().enumerate() {
+            // The same instance on another node: a shared VIP, the same VRID, or the one
+            // instance of each file. A file's second instance (an ingress VIP beside the
+            // API's) is compared with its own counterparts, not with the API instance.
+            let Some(first) = group[..n].iter().find(|o| {
+                o.file != k.file
+                    && (!o.vips().is_disjoint(&k.vips())
+                        || o.inst.vrid.is_some()
+                            && o.inst.vrid.map(|v| v.0) == k.inst.vrid.map(|v| v.0)
+                        || per_file(o.file) == 1 && per_file(k.file) == 1)
+            }) else {
+                continue;
+            };
             if let (Some((a, asp)), Some((b, bsp))) = (first.inst.vrid, k.inst.vrid)
                 && a != b
             {
@@ -328,28 +340,35 @@ fn vrrp_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
                 );
             }
         }
-        // Peers: each node's unicast_peer must be the group's sources minus its own.
-        let sources: BTreeSet<String> = group
-            .iter()
-            .filter_map(|k| k.inst.src.map(|(s, _)| s.to_string()))
-            .collect();
-        if sources.len() == group.len() {
-            for k in &group {
-                let Some((own, src_span)) = k.inst.src else {
+        // Peers: every other node's unicast_src_ip of the same VRRP instance (same VRID,
+        // a shared VIP, another file) is in this instance's unicast_peer list. Compared
+        // pairwise, so a node without unicast_src_ip (its interface address, unknown
+        // here) or a second instance in the same files does not silence the rest.
+        for k in &group {
+            let Some((own, src_span)) = k.inst.src else {
+                continue;
+            };
+            if k.inst.peers.is_empty() || k.inst.vrid.is_none() {
+                continue;
+            }
+            let peers: BTreeSet<&str> = k.inst.peers.iter().map(|(p, _)| *p).collect();
+            let mut missing: BTreeSet<&str> = BTreeSet::new();
+            for o in &group {
+                let Some((other, _)) = o.inst.src else {
                     continue;
                 };
-                let peers: BTreeSet<String> =
-                    k.inst.peers.iter().map(|(p, _)| p.to_string()).collect();
-                let expected: BTreeSet<String> = sources
-                    .iter()
-                    .filter(|s| s.as_str() != own)
-                    .cloned()
-                    .collect();
-                let missing: Vec<&String> = expected.difference(&peers).collect();
-                if !missing.is_empty() {
-                    let span = k.inst.peers.first().map_or(src_span, |p| p.1);
-                    push(out, k.file, at(&keepalived::VRRP_MISMATCH, span, format!("unicast_peer lacks {missing:?}, which other nodes of this VIP use as unicast_src_ip")).help("list every other node in unicast_peer"));
+                let same = o.file != k.file
+                    && other != own
+                    && o.inst.vrid.map(|v| v.0) == k.inst.vrid.map(|v| v.0)
+                    && !o.vips().is_disjoint(&k.vips())
+                    && other.parse::<std::net::IpAddr>().is_ok();
+                if same && !peers.contains(other) {
+                    missing.insert(other);
                 }
+            }
+            if !missing.is_empty() {
+                let span = k.inst.peers.first().map_or(src_span, |p| p.1);
+                push(out, k.file, at(&keepalived::VRRP_MISMATCH, span, format!("unicast_peer lacks {missing:?}, which another node of this VIP and virtual_router_id uses as unicast_src_ip: this node sends its adverts only to the listed peers, so that node never hears it and takes the VIP as well")).help("list every other node in unicast_peer"));
             }
         }
     }
@@ -414,9 +433,16 @@ fn weight_too_small(run: &Run<'_>, out: &mut Diagnostics) {
             if w >= 0 {
                 continue;
             }
+            // The same instance on the other nodes (a shared VIP or the same VRID), not
+            // another VIP's instance in the same files.
             let best_other = group
                 .iter()
                 .filter(|o| o.file != k.file)
+                .filter(|o| {
+                    !o.vips().is_disjoint(&k.vips())
+                        || o.inst.vrid.is_some()
+                            && o.inst.vrid.map(|v| v.0) == k.inst.vrid.map(|v| v.0)
+                })
                 .map(|o| o.inst.priority)
                 .max();
             let Some(best) = best_other else { continue };

@@ -307,7 +307,9 @@ pub const VRRP_MISMATCH: Rule = Rule {
 ## What it checks
 Across every keepalived.conf of one run (or against `--topology`): the same
 `virtual_router_id`, the same `virtual_ipaddress` set and the same `auth_pass` for the
-instance, and unicast peers that are exactly the other nodes.
+instance (a file's other instances, an ingress VIP beside the API's, are compared with
+their own counterparts), and every other node's `unicast_src_ip` in each node's
+`unicast_peer` list.
 
 ## Why it matters
 Nodes with different VRIDs or passwords do not see each other's adverts: each one
