@@ -116,6 +116,10 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
         &checkscript::LISTEN_ONLY_CHECK,
         checkscript::listen_only_check,
     ),
+    (
+        &checkscript::RETRIES_OUTLAST_TIMEOUT,
+        checkscript::retries_outlast_timeout,
+    ),
     (&kubevip::KUBECONFIG_FOR_VERSION, kubeconfig_for_version),
     (&UPSTREAM_DIFFERS, upstream_differs),
 ];
