@@ -76,6 +76,8 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
     (&certs::SAN_MISSING, san_missing),
     (&certs::SEVERAL_CAS, several_cas),
     (&etcd::INITIAL_CLUSTER_MISMATCH, initial_cluster_mismatch),
+    (&etcd::IMAGE_BEHIND_KUBEADM, etcd::image_behind_kubeadm),
+    (&etcd::ETCD_END_OF_LIFE, etcd::etcd_end_of_life),
     (&BACKENDS_DIFFER, backends_differ),
     (
         &haproxy::BIND_COLLIDES_WITH_APISERVER,
