@@ -704,7 +704,7 @@ fn sleep_ms(arg: &str) -> Option<u64> {
         },
     };
     let v: f64 = num.parse().ok()?;
-    (v >= 0.0).then(|| (v * unit) as u64)
+    (v >= 0.0).then_some((v * unit) as u64)
 }
 
 /// What one loop body costs: the sleeps if every attempt fails, and the probes' limits
@@ -885,11 +885,17 @@ mod retry_tests {
 
     #[test]
     fn body_costs() {
-        let b = ["  curl -sf -m 2 https://localhost:6443/ && exit 0", "  sleep 5"];
+        let b = [
+            "  curl -sf -m 2 https://localhost:6443/ && exit 0",
+            "  sleep 5",
+        ];
         assert_eq!(body_cost(&b), Some((5000, Some(2000))));
         let b = ["  curl -sf https://localhost:6443/ || exit 1", "  sleep 5"];
         assert_eq!(body_cost(&b), None);
-        let b = ["  timeout 2 curl -sf https://localhost:6443/ && break", "  sleep 1s"];
+        let b = [
+            "  timeout 2 curl -sf https://localhost:6443/ && break",
+            "  sleep 1s",
+        ];
         assert_eq!(body_cost(&b), Some((1000, Some(2000))));
         let b = ["  curl -sf https://localhost:6443/ && exit 0", "  sleep $D"];
         assert_eq!(body_cost(&b), None);
