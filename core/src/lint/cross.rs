@@ -435,13 +435,13 @@ fn vrrp_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
 fn weight_too_small(run: &Run<'_>, out: &mut Diagnostics) {
     for group in groups(&run.kals) {
         for k in &group {
-            let Some(w) = k.inst.weight else { continue };
-            if w >= 0 {
+            if !k.inst.priority_known {
                 continue;
             }
             // The same instance on the other nodes (a shared VIP or the same VRID), not
-            // another VIP's instance in the same files.
-            let best_other = group
+            // another VIP's instance in the same files; a priority from a variable is
+            // unknown, and then the comparison is not made.
+            let others: Vec<&&Kal<'_>> = group
                 .iter()
                 .filter(|o| o.file != k.file)
                 .filter(|o| {
@@ -449,16 +449,40 @@ fn weight_too_small(run: &Run<'_>, out: &mut Diagnostics) {
                         || o.inst.vrid.is_some()
                             && o.inst.vrid.map(|v| v.0) == k.inst.vrid.map(|v| v.0)
                 })
-                .map(|o| o.inst.priority)
-                .max();
-            let Some(best) = best_other else { continue };
-            if k.inst.priority + w >= best {
-                let span = k
-                    .inst
-                    .item
-                    .get("priority")
-                    .map_or(k.inst.item.span(), |p| p.span());
-                push(out, k.file, at(&keepalived::WEIGHT_TOO_SMALL, span, format!("priority {} with weight {w} is still {} when the check fails, not below the best other node's {best}: the VIP stays on a node whose API server is down", k.inst.priority, k.inst.priority + w)).help(format!("use a weight of at most -{} (or no weight, so the node enters FAULT)", k.inst.priority - best + 1)));
+                .collect();
+            if others.is_empty() || others.iter().any(|o| !o.inst.priority_known) {
+                continue;
+            }
+            let span = k
+                .inst
+                .item
+                .get("priority")
+                .map_or(k.inst.item.span(), |p| p.span());
+            let p = k.inst.priority;
+            if let Some(w) = k.inst.weight
+                && w < 0
+            {
+                let best = others.iter().map(|o| o.inst.priority).max().unwrap_or(0);
+                if p + w >= best {
+                    push(out, k.file, at(&keepalived::WEIGHT_TOO_SMALL, span, format!("priority {p} with weight {w} is still {} when the check fails, not below the best other node's {best}: the VIP stays on a node whose API server is down", p + w)).help(format!("use a weight of at most -{} (or no weight, so the node enters FAULT)", p - best + 1)));
+                }
+                continue;
+            }
+            // Positive weights: a failing check only withholds the bonus, so the failing
+            // node keeps at least its priority; a healthy peer has its priority plus its
+            // positive weights (at most 254).
+            let positive = !k.inst.weights.is_empty()
+                && k.inst.weights.iter().all(|w| w.is_some_and(|w| w > 0));
+            if !positive {
+                continue;
+            }
+            let healthy = |o: &Kal<'_>| {
+                let bonus: i64 = o.inst.weights.iter().flatten().filter(|w| **w > 0).sum();
+                (o.inst.priority + bonus).min(254)
+            };
+            let best = others.iter().map(|o| healthy(o)).max().unwrap_or(0);
+            if p >= best {
+                push(out, k.file, at(&keepalived::WEIGHT_TOO_SMALL, span, format!("priority {p} with positive weights stays {p} when the check fails, not below the best other node's {best} with its checks passing: the VIP stays on a node whose API server is down")).help(format!("raise the weight to more than {} (the priority spread), or use a negative weight", p - others.iter().map(|o| o.inst.priority).max().unwrap_or(0))));
             }
         }
     }

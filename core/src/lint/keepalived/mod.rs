@@ -251,6 +251,9 @@ Across the keepalived.conf files of one run: for each node, its priority plus th
 (negative) weight of its tracked scripts against the highest priority of the other
 nodes. A weight of 0 (the node enters FAULT) always moves the VIP.
 
+With positive weights (added while the check passes): the failing node's bare priority
+against the best other node's priority plus its weights; it must be lower.
+
 ## Why it matters
 With `priority 150` on the master, 100 on the backups and `weight -20`, a failing check
 gives the master 130: still the highest, so it keeps the VIP while its API server is
@@ -1205,6 +1208,10 @@ pub struct Instance<'a> {
     pub weight: Option<i64>,
     /// The first tracked script's name span.
     pub tracked_span: Option<Span>,
+    /// Each tracked script's literal weight (`None`: no weight, or not a number).
+    pub weights: Vec<Option<i64>>,
+    /// `priority` is absent (the default) or a literal number, not a variable.
+    pub priority_known: bool,
 }
 
 /// The facts of every `vrrp_instance`.
@@ -1253,6 +1260,16 @@ pub fn instances(cfg: &Config) -> Vec<Instance<'_>> {
                     .collect(),
                 weight,
                 tracked_span: t.first().map(|w| w.span),
+                weights: t
+                    .iter()
+                    .map(|name| {
+                        defined
+                            .iter()
+                            .find(|(s, ..)| s.arg(1) == Some(name.text.as_str()))
+                            .and_then(|(_, _, w)| *w)
+                    })
+                    .collect(),
+                priority_known: arg("priority").is_none_or(|(p, _)| p.parse::<i64>().is_ok()),
             }
         })
         .collect()
