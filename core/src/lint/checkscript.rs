@@ -174,6 +174,42 @@ Ask the API through the local load balancer:
 ",
 };
 
+/// KAL023.
+pub const RETRIES_OUTLAST_TIMEOUT: Rule = Rule {
+    code: "KAL023",
+    name: "check-retries-outlast-timeout",
+    severity: Severity::Warning,
+    summary: "The check script's retry loop runs longer than the vrrp_script's `timeout`",
+    explain: "\
+## What it checks
+A check script and the keepalived.conf whose `vrrp_script` runs it with a literal
+`timeout`: each `for` loop with a countable list (`1 2 3`, `{1..5}`, `$(seq 3)`),
+its `sleep`s and its probes' own limits (`curl --max-time`/`-m`, `timeout N cmd`).
+It warns when the loop's sleeps alone, if every attempt fails, add up to more than the
+timeout, or when every probe in it is bounded and attempts × (limit + sleep) does.
+A loop left early on failure (`|| exit 1`, `|| break`), a count or sleep from a
+variable, a nested loop or a vrrp_script without `timeout` say nothing.
+
+## Why it matters
+keepalived kills a script that outlives `timeout` and counts it as failed. The retries
+that were meant to ride out a slow API server never run: one slow answer is a failure,
+and with `fall 1` the VIP moves on a blip, while the loop's author believes the check
+tolerates it.
+
+## Example
+```
+vrrp_script check_apiserver {             for i in 1 2 3; do
+    script \"/etc/keepalived/check.sh\"        curl -sfk https://localhost:6443/readyz && exit 0
+    timeout 3                                 sleep 5
+}                                         done; exit 1
+```
+
+## Fix
+Keep one attempt per run (`curl -sfk --max-time 2 …`) and let `fall`/`rise` do the
+retrying, or raise `timeout` above the loop's worst case (and `interval` with it).
+",
+};
+
 /// The check scripts of a run with their text, by file id.
 fn check_scripts<'a>(run: &'a Run<'_>) -> impl Iterator<Item = (usize, &'a str)> + 'a {
     run.parsed
@@ -607,5 +643,261 @@ fn listen_only_inline(run: &Run<'_>, out: &mut Diagnostics) {
             d.file = file;
             out.push(d);
         }
+    }
+}
+
+/// The number of items a `for` header iterates over, when it is written out.
+fn loop_count(header: &str) -> Option<u64> {
+    let rest = header.trim().strip_prefix("for ")?;
+    let rest = rest.split(';').next()?.trim();
+    let mut words = rest.split_whitespace();
+    let _var = words.next()?;
+    if words.next()? != "in" {
+        return None;
+    }
+    let list: Vec<&str> = words.take_while(|w| *w != "do").collect();
+    let joined = list.join(" ");
+    let seq = joined
+        .strip_prefix("$(seq ")
+        .and_then(|r| r.strip_suffix(')'))
+        .or_else(|| {
+            joined
+                .strip_prefix("`seq ")
+                .and_then(|r| r.strip_suffix('`'))
+        });
+    if let Some(args) = seq {
+        let n: Vec<u64> = args
+            .split_whitespace()
+            .map(|a| a.parse().ok())
+            .collect::<Option<_>>()?;
+        return match n[..] {
+            [b] => Some(b),
+            [a, b] if b >= a => Some(b - a + 1),
+            _ => None,
+        };
+    }
+    if let [one] = list[..]
+        && let Some(range) = one.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
+        && let Some((a, b)) = range.split_once("..")
+    {
+        let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
+        return (b >= a).then(|| b - a + 1);
+    }
+    if list.is_empty()
+        || list
+            .iter()
+            .any(|w| w.contains(['$', '`', '*', '?', '{', '(']))
+    {
+        return None;
+    }
+    Some(list.len() as u64)
+}
+
+/// Seconds of a `sleep` argument (`5`, `0.5`, `2s`, `1m`), in milliseconds.
+fn sleep_ms(arg: &str) -> Option<u64> {
+    let arg = arg.trim_end_matches(';');
+    let (num, unit) = match arg.strip_suffix('s') {
+        Some(n) => (n, 1000.0),
+        None => match arg.strip_suffix('m') {
+            Some(n) => (n, 60_000.0),
+            None => (arg, 1000.0),
+        },
+    };
+    let v: f64 = num.parse().ok()?;
+    (v >= 0.0).then_some((v * unit) as u64)
+}
+
+/// What one loop body costs: the sleeps if every attempt fails, and the probes' limits
+/// (`None` when a probe has no limit). `None` when the body cannot be judged.
+fn body_cost(body: &[&str]) -> Option<(u64, Option<u64>)> {
+    let mut sleep = 0u64;
+    let mut limits = Some(0u64);
+    let mut wrapped = false;
+    for code in body {
+        let words: Vec<&str> = code.split_whitespace().collect();
+        for (i, w) in words.iter().enumerate() {
+            let w = w.trim_start_matches(['(', '{']);
+            // `curl … || errorExit "…"`: a failing attempt may leave the loop.
+            if i > 0
+                && words[i - 1] == "||"
+                && !matches!(
+                    w,
+                    "sleep" | "echo" | "continue" | "continue;" | "true" | ":"
+                )
+            {
+                return None;
+            }
+            match w {
+                "for" | "while" | "until" => return None,
+                "break" | "break;" | "exit" | "return" | "continue" | "continue;" => {
+                    // Leaving on success (`&& exit 0`, `exit 0`) keeps the failing path.
+                    let success = i > 0 && words[i - 1] == "&&"
+                        || words
+                            .get(i + 1)
+                            .is_some_and(|n| n.trim_end_matches(';') == "0")
+                            && w != "break";
+                    let cont = w.starts_with("continue") && !(i > 0 && words[i - 1] == "||");
+                    if !success && !cont {
+                        return None;
+                    }
+                }
+                "sleep" => sleep += sleep_ms(words.get(i + 1)?)?,
+                "curl" | "wget" | "nc" | "kubectl" if !wrapped => {
+                    let rest = &words[i + 1..];
+                    let limit = rest.iter().enumerate().find_map(|(j, a)| {
+                        let v = match (w, *a) {
+                            ("curl", "--max-time" | "-m") | ("nc", "-w") => {
+                                rest.get(j + 1).copied()
+                            }
+                            ("curl", _) => a
+                                .strip_prefix("--max-time=")
+                                .or_else(|| a.strip_prefix("-m").filter(|d| !d.is_empty())),
+                            ("kubectl", _) => a.strip_prefix("--request-timeout="),
+                            _ => None,
+                        }?;
+                        sleep_ms(v)
+                    });
+                    let retries = rest.iter().any(|a| a.starts_with("--retry"));
+                    limits = limits.zip(limit.filter(|_| !retries)).map(|(a, b)| a + b);
+                }
+                "curl" | "wget" | "nc" | "kubectl" => wrapped = false,
+                "timeout" => {
+                    // `timeout 2 curl …`: the wrapper bounds the command after it.
+                    if let Some(t) = words.get(i + 1).and_then(|a| sleep_ms(a)) {
+                        limits = limits.map(|a| a + t);
+                        wrapped = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Some((sleep, limits))
+}
+
+/// KAL023.
+pub fn retries_outlast_timeout(run: &Run<'_>, out: &mut Diagnostics) {
+    for (ci, p) in run.parsed.iter().enumerate() {
+        let Some(Parsed::Keepalived(cfg)) = p else {
+            continue;
+        };
+        for (item, cmd, _) in crate::lint::keepalived::scripts(cfg) {
+            let Some(path) = cmd.and_then(|c| c.split_whitespace().next()) else {
+                continue;
+            };
+            let Some(t) = item.get("timeout").and_then(|t| t.words.get(1)) else {
+                continue;
+            };
+            let Ok(timeout) = t.text.parse::<u64>() else {
+                continue;
+            };
+            let Some(script) =
+                crate::lint::keepalived::find_script(&run.files[ci], run.files, path)
+            else {
+                continue;
+            };
+            let Some(si) = run.files.iter().position(|f| std::ptr::eq(f, script)) else {
+                continue;
+            };
+            if !matches!(run.parsed[si], Some(Parsed::CheckScript(_))) {
+                continue;
+            }
+            let lines = code_lines(&script.text);
+            let mut n = 0;
+            while n < lines.len() {
+                let (offset, code) = lines[n];
+                let head = code.trim_start();
+                let Some(count) = head.starts_with("for ").then(|| loop_count(head)).flatten()
+                else {
+                    n += 1;
+                    continue;
+                };
+                // The body: to the `done` that closes this loop (one line or many).
+                let mut body: Vec<&str> = Vec::new();
+                let mut end = None;
+                let first = head.split_once(" do").map(|(_, b)| b).unwrap_or("");
+                let mut parts: Vec<&str> = vec![first];
+                parts.extend(lines[n + 1..].iter().map(|l| l.1));
+                for (j, part) in parts.iter().enumerate() {
+                    let words: Vec<&str> = part
+                        .split(|c: char| c.is_whitespace() || c == ';')
+                        .filter(|w| !w.is_empty())
+                        .collect();
+                    if words.contains(&"done") {
+                        body.push(part.split("done").next().unwrap_or(""));
+                        end = Some(n + j);
+                        break;
+                    }
+                    body.push(part);
+                }
+                let Some(end) = end else { break };
+                n = end + 1;
+                let Some((sleep, limits)) = body_cost(&body) else {
+                    continue;
+                };
+                let least = sleep * count.saturating_sub(1);
+                let worst = limits.map(|l| (l + sleep) * count);
+                let limit_ms = timeout * 1000;
+                if least <= limit_ms && worst.is_none_or(|w| w <= limit_ms) {
+                    continue;
+                }
+                let how = match worst {
+                    Some(w) if least > limit_ms => format!(
+                        "at least {} s in sleeps (up to {} s if the probes hang)",
+                        least.div_ceil(1000),
+                        w.div_ceil(1000)
+                    ),
+                    Some(w) => format!("up to {} s if the probes hang", w.div_ceil(1000)),
+                    None => format!("at least {} s in sleeps", least.div_ceil(1000)),
+                };
+                let start = code.len() - head.len();
+                let mut d = at(
+                    &RETRIES_OUTLAST_TIMEOUT,
+                    Span::new(offset + start, offset + code.trim_end().len()),
+                    format!("this loop of {count} attempts takes {how} when the check fails, longer than the vrrp_script's `timeout {timeout}`: keepalived kills the script first, so the retries never run"),
+                )
+                .help("one attempt per run with `curl --max-time`, and let `fall`/`rise` retry; or raise `timeout` (and `interval`) above the loop's worst case");
+                d.file = si;
+                d.labels.push(crate::diag::Label {
+                    file: ci,
+                    span: t.span,
+                    message: "the vrrp_script's timeout".into(),
+                });
+                out.push(d);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    #[test]
+    fn loop_counts() {
+        assert_eq!(loop_count("for i in 1 2 3; do"), Some(3));
+        assert_eq!(loop_count("for i in {1..5}"), Some(5));
+        assert_eq!(loop_count("for i in $(seq 4); do"), Some(4));
+        assert_eq!(loop_count("for i in $(seq 2 4); do"), Some(3));
+        assert_eq!(loop_count("for i in $RETRIES; do"), None);
+        assert_eq!(loop_count("for f in /etc/*.conf; do"), None);
+    }
+
+    #[test]
+    fn body_costs() {
+        let b = [
+            "  curl -sf -m 2 https://localhost:6443/ && exit 0",
+            "  sleep 5",
+        ];
+        assert_eq!(body_cost(&b), Some((5000, Some(2000))));
+        let b = ["  curl -sf https://localhost:6443/ || exit 1", "  sleep 5"];
+        assert_eq!(body_cost(&b), None);
+        let b = [
+            "  timeout 2 curl -sf https://localhost:6443/ && break",
+            "  sleep 1s",
+        ];
+        assert_eq!(body_cost(&b), Some((1000, Some(2000))));
+        let b = ["  curl -sf https://localhost:6443/ && exit 0", "  sleep $D"];
+        assert_eq!(body_cost(&b), None);
     }
 }

@@ -76,6 +76,8 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
     (&certs::SAN_MISSING, san_missing),
     (&certs::SEVERAL_CAS, several_cas),
     (&etcd::INITIAL_CLUSTER_MISMATCH, initial_cluster_mismatch),
+    (&etcd::IMAGE_BEHIND_KUBEADM, etcd::image_behind_kubeadm),
+    (&etcd::ETCD_END_OF_LIFE, etcd::etcd_end_of_life),
     (&BACKENDS_DIFFER, backends_differ),
     (
         &haproxy::BIND_COLLIDES_WITH_APISERVER,
@@ -115,6 +117,10 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
     (
         &checkscript::LISTEN_ONLY_CHECK,
         checkscript::listen_only_check,
+    ),
+    (
+        &checkscript::RETRIES_OUTLAST_TIMEOUT,
+        checkscript::retries_outlast_timeout,
     ),
     (&kubevip::KUBECONFIG_FOR_VERSION, kubeconfig_for_version),
     (&UPSTREAM_DIFFERS, upstream_differs),
@@ -290,9 +296,21 @@ fn groups<'k, 'a>(kals: &'k [Kal<'a>]) -> Vec<Vec<&'k Kal<'a>>> {
 /// KAL008: the keepalived.conf files of one cluster agree on the VRID, VIP, auth_pass
 /// and peers, and (with a topology) match it.
 fn vrrp_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
+    let per_file = |f: FileId| run.kals.iter().filter(|k| k.file == f).count();
     for group in groups(&run.kals) {
-        let first = group[0];
-        for k in &group[1..] {
+        for (n, k) in group.iter().enumerate() {
+            // The same instance on another node: a shared VIP, the same VRID, or the one
+            // instance of each file. A file's second instance (an ingress VIP beside the
+            // API's) is compared with its own counterparts, not with the API instance.
+            let Some(first) = group[..n].iter().find(|o| {
+                o.file != k.file
+                    && (!o.vips().is_disjoint(&k.vips())
+                        || o.inst.vrid.is_some()
+                            && o.inst.vrid.map(|v| v.0) == k.inst.vrid.map(|v| v.0)
+                        || per_file(o.file) == 1 && per_file(k.file) == 1)
+            }) else {
+                continue;
+            };
             if let (Some((a, asp)), Some((b, bsp))) = (first.inst.vrid, k.inst.vrid)
                 && a != b
             {
@@ -328,28 +346,35 @@ fn vrrp_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
                 );
             }
         }
-        // Peers: each node's unicast_peer must be the group's sources minus its own.
-        let sources: BTreeSet<String> = group
-            .iter()
-            .filter_map(|k| k.inst.src.map(|(s, _)| s.to_string()))
-            .collect();
-        if sources.len() == group.len() {
-            for k in &group {
-                let Some((own, src_span)) = k.inst.src else {
+        // Peers: every other node's unicast_src_ip of the same VRRP instance (same VRID,
+        // a shared VIP, another file) is in this instance's unicast_peer list. Compared
+        // pairwise, so a node without unicast_src_ip (its interface address, unknown
+        // here) or a second instance in the same files does not silence the rest.
+        for k in &group {
+            let Some((own, src_span)) = k.inst.src else {
+                continue;
+            };
+            if k.inst.peers.is_empty() || k.inst.vrid.is_none() {
+                continue;
+            }
+            let peers: BTreeSet<&str> = k.inst.peers.iter().map(|(p, _)| *p).collect();
+            let mut missing: BTreeSet<&str> = BTreeSet::new();
+            for o in &group {
+                let Some((other, _)) = o.inst.src else {
                     continue;
                 };
-                let peers: BTreeSet<String> =
-                    k.inst.peers.iter().map(|(p, _)| p.to_string()).collect();
-                let expected: BTreeSet<String> = sources
-                    .iter()
-                    .filter(|s| s.as_str() != own)
-                    .cloned()
-                    .collect();
-                let missing: Vec<&String> = expected.difference(&peers).collect();
-                if !missing.is_empty() {
-                    let span = k.inst.peers.first().map_or(src_span, |p| p.1);
-                    push(out, k.file, at(&keepalived::VRRP_MISMATCH, span, format!("unicast_peer lacks {missing:?}, which other nodes of this VIP use as unicast_src_ip")).help("list every other node in unicast_peer"));
+                let same = o.file != k.file
+                    && other != own
+                    && o.inst.vrid.map(|v| v.0) == k.inst.vrid.map(|v| v.0)
+                    && !o.vips().is_disjoint(&k.vips())
+                    && other.parse::<std::net::IpAddr>().is_ok();
+                if same && !peers.contains(other) {
+                    missing.insert(other);
                 }
+            }
+            if !missing.is_empty() {
+                let span = k.inst.peers.first().map_or(src_span, |p| p.1);
+                push(out, k.file, at(&keepalived::VRRP_MISMATCH, span, format!("unicast_peer lacks {missing:?}, which another node of this VIP and virtual_router_id uses as unicast_src_ip: this node sends its adverts only to the listed peers, so that node never hears it and takes the VIP as well")).help("list every other node in unicast_peer"));
             }
         }
     }
@@ -410,23 +435,54 @@ fn vrrp_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
 fn weight_too_small(run: &Run<'_>, out: &mut Diagnostics) {
     for group in groups(&run.kals) {
         for k in &group {
-            let Some(w) = k.inst.weight else { continue };
-            if w >= 0 {
+            if !k.inst.priority_known {
                 continue;
             }
-            let best_other = group
+            // The same instance on the other nodes (a shared VIP or the same VRID), not
+            // another VIP's instance in the same files; a priority from a variable is
+            // unknown, and then the comparison is not made.
+            let others: Vec<&&Kal<'_>> = group
                 .iter()
                 .filter(|o| o.file != k.file)
-                .map(|o| o.inst.priority)
-                .max();
-            let Some(best) = best_other else { continue };
-            if k.inst.priority + w >= best {
-                let span = k
-                    .inst
-                    .item
-                    .get("priority")
-                    .map_or(k.inst.item.span(), |p| p.span());
-                push(out, k.file, at(&keepalived::WEIGHT_TOO_SMALL, span, format!("priority {} with weight {w} is still {} when the check fails, not below the best other node's {best}: the VIP stays on a node whose API server is down", k.inst.priority, k.inst.priority + w)).help(format!("use a weight of at most -{} (or no weight, so the node enters FAULT)", k.inst.priority - best + 1)));
+                .filter(|o| {
+                    !o.vips().is_disjoint(&k.vips())
+                        || o.inst.vrid.is_some()
+                            && o.inst.vrid.map(|v| v.0) == k.inst.vrid.map(|v| v.0)
+                })
+                .collect();
+            if others.is_empty() || others.iter().any(|o| !o.inst.priority_known) {
+                continue;
+            }
+            let span = k
+                .inst
+                .item
+                .get("priority")
+                .map_or(k.inst.item.span(), |p| p.span());
+            let p = k.inst.priority;
+            if let Some(w) = k.inst.weight
+                && w < 0
+            {
+                let best = others.iter().map(|o| o.inst.priority).max().unwrap_or(0);
+                if p + w >= best {
+                    push(out, k.file, at(&keepalived::WEIGHT_TOO_SMALL, span, format!("priority {p} with weight {w} is still {} when the check fails, not below the best other node's {best}: the VIP stays on a node whose API server is down", p + w)).help(format!("use a weight of at most -{} (or no weight, so the node enters FAULT)", p - best + 1)));
+                }
+                continue;
+            }
+            // Positive weights: a failing check only withholds the bonus, so the failing
+            // node keeps at least its priority; a healthy peer has its priority plus its
+            // positive weights (at most 254).
+            let positive = !k.inst.weights.is_empty()
+                && k.inst.weights.iter().all(|w| w.is_some_and(|w| w > 0));
+            if !positive {
+                continue;
+            }
+            let healthy = |o: &Kal<'_>| {
+                let bonus: i64 = o.inst.weights.iter().flatten().filter(|w| **w > 0).sum();
+                (o.inst.priority + bonus).min(254)
+            };
+            let best = others.iter().map(|o| healthy(o)).max().unwrap_or(0);
+            if p >= best {
+                push(out, k.file, at(&keepalived::WEIGHT_TOO_SMALL, span, format!("priority {p} with positive weights stays {p} when the check fails, not below the best other node's {best} with its checks passing: the VIP stays on a node whose API server is down")).help(format!("raise the weight to more than {} (the priority spread), or use a negative weight", p - others.iter().map(|o| o.inst.priority).max().unwrap_or(0))));
             }
         }
     }

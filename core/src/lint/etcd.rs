@@ -1040,3 +1040,250 @@ mod tests {
         assert_eq!(m.malformed.len(), 1);
     }
 }
+
+/// ETC011.
+pub const IMAGE_BEHIND_KUBEADM: Rule = Rule {
+    code: "ETC011",
+    name: "etcd-image-behind-kubernetes",
+    severity: Severity::Warning,
+    summary: "The etcd image's minor release is older than this Kubernetes release requires",
+    explain: "\
+## What it checks
+An etcd image pinned in a kubeadm ClusterConfiguration (`etcd.local.imageTag`) against
+that document's `kubernetesVersion` (else the run's), and the image of kubeadm's etcd
+static pod against the run's Kubernetes version (`--kubernetes-version`, the topology's,
+or the one the run's kubeadm files agree on). It warns only when the tag's minor line
+(3.4, 3.5) is older than the line of kubeadm's minimum etcd for that release
+(`MinExternalEtcdVersion`: 3.5 up to 1.33, 3.6 for 1.34), and only for the releases
+hagen's table covers (1.28 to 1.36). A patch release below the minimum, a tag from a
+variable or a release outside the table says nothing.
+
+## Why it matters
+kubeadm pins the etcd its release was tested with; an `imageTag` copied from an older
+guide keeps a cluster on an etcd line the API server no longer targets (1.34's kubeadm
+refuses an external etcd older than 3.6.4 in preflight), and `kubeadm upgrade` keeps
+the pinned tag, so the mismatch survives every upgrade.
+
+## Example
+```
+kubernetesVersion: v1.34.1
+etcd:
+  local:
+    imageTag: 3.5.21-0
+```
+
+## Fix
+Drop `imageTag` and let kubeadm choose its etcd (`kubeadm config images list` shows
+it), or pin a tag of the release's line.
+",
+};
+
+/// ETC012.
+pub const ETCD_END_OF_LIFE: Rule = Rule {
+    code: "ETC012",
+    name: "etcd-end-of-life",
+    severity: Severity::Info,
+    summary: "The etcd image is a release line older than 3.5",
+    explain: "\
+## What it checks
+The tag of an etcd image (kubeadm's static pod, a compose file or pod manifest, a
+ClusterConfiguration's `etcd.local.imageTag`) for a release older than 3.5.
+
+## Why it matters
+The etcd project maintains its two newest minor lines; since 3.6 was released those are
+3.5 and 3.6. Older lines (3.4, 3.3, and the 3.0–3.2 images of early kubeadm guides) get
+no security or data-corruption fixes, and no current kubeadm accepts them. An info:
+the file may describe an old cluster on purpose.
+
+## Example
+```
+image: k8s.gcr.io/etcd:3.3.10
+```
+
+## Fix
+Upgrade etcd one minor line at a time (3.3 → 3.4 → 3.5), with a snapshot before each
+step, then pin a current 3.5 or 3.6 image.
+",
+};
+
+/// A tag's etcd release line (`3.5.21-0`, `v3.4.27`, `3.5`): major, minor and the tag
+/// as written. `None` for a tag that is not a version (`latest`, a variable).
+fn tag_line(tag: &str) -> Option<(u32, u32)> {
+    let t = tag.strip_prefix('v').unwrap_or(tag);
+    let t = t.split(['-', '_', '+']).next()?;
+    let mut parts = t.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    if parts.any(|p| p.parse::<u32>().is_err()) {
+        return None;
+    }
+    Some((major, minor))
+}
+
+/// One pinned etcd image: the file, the tag's span and text, the Kubernetes version the
+/// same document states, and whether it is kubeadm's (static pod or `imageTag`).
+pub struct EtcdImage {
+    /// The file.
+    pub file: usize,
+    /// The tag's span.
+    pub span: Span,
+    /// The tag.
+    pub tag: String,
+    /// The `kubernetesVersion` of the same ClusterConfiguration.
+    pub kubernetes: Option<crate::version::KubeVersion>,
+    /// kubeadm runs this etcd (its static pod or its `imageTag`).
+    pub kubeadm: bool,
+}
+
+/// The `image:` values of a text whose repository is etcd's (`…/etcd:TAG`,
+/// `…/etcd-amd64:TAG`): the tag and its span.
+fn image_tags(text: &str) -> Vec<(String, Span)> {
+    let mut v = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start().trim_start_matches("- ");
+        if let Some(value) = t.strip_prefix("image:") {
+            let value = value.split(" #").next().unwrap_or("").trim_end();
+            let trimmed = value.trim_start().trim_matches(['"', '\'']);
+            let start = offset + line.len() - t.len()
+                + "image:".len()
+                + (value.len() - value.trim_start().len())
+                + usize::from(value.trim_start().starts_with(['"', '\'']));
+            let (repo, tag) = match trimmed.rsplit_once(':') {
+                Some((r, tag)) if !tag.contains('/') => (r, tag),
+                _ => (trimmed, ""),
+            };
+            let name = repo.rsplit('/').next().unwrap_or("");
+            let arch = ["amd64", "arm64", "arm", "ppc64le", "s390x"];
+            let etcd = name == "etcd"
+                || name
+                    .strip_prefix("etcd-")
+                    .is_some_and(|a| arch.contains(&a));
+            if etcd && !tag.is_empty() {
+                let at = start + repo.len() + 1;
+                v.push((tag.to_string(), Span::new(at, at + tag.len())));
+            }
+        }
+        offset += line.len();
+    }
+    v
+}
+
+/// Every pinned etcd image of a run.
+pub fn images(run: &super::cross::Run<'_>) -> Vec<EtcdImage> {
+    let mut v = Vec::new();
+    for (i, p) in run.parsed.iter().enumerate() {
+        match p {
+            Some(super::Parsed::Kubeadm(y)) => {
+                for (_, kind, d) in super::kubeadm::documents(y) {
+                    if kind != "ClusterConfiguration" {
+                        continue;
+                    }
+                    let Some(tag) = d.at("etcd.local.imageTag") else {
+                        continue;
+                    };
+                    let Some(text) = tag.str() else { continue };
+                    v.push(EtcdImage {
+                        file: i,
+                        span: tag.span,
+                        tag: text.to_string(),
+                        kubernetes: d
+                            .get("kubernetesVersion")
+                            .and_then(yaml::Node::str)
+                            .and_then(|t| crate::version::KubeVersion::parse(t).ok()),
+                        kubeadm: true,
+                    });
+                }
+            }
+            Some(super::Parsed::Etcd(s)) => {
+                for (tag, span) in image_tags(&run.files[i].text) {
+                    v.push(EtcdImage {
+                        file: i,
+                        span,
+                        tag,
+                        kubernetes: None,
+                        kubeadm: s.kubeadm_static_pod,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// ETC011.
+pub fn image_behind_kubeadm(run: &super::cross::Run<'_>, out: &mut Diagnostics) {
+    for img in images(run) {
+        if !img.kubeadm {
+            continue;
+        }
+        let Some(k) = img.kubernetes.as_ref().or(run.version) else {
+            continue;
+        };
+        // hagen's table covers 1.28 to 1.36; elsewhere the minimum is not known here.
+        if k.major != 1 || !(28..=36).contains(&k.minor) {
+            continue;
+        }
+        let Some((major, minor)) = tag_line(&img.tag) else {
+            continue;
+        };
+        let min = k.min_external_etcd();
+        if (major, minor) < (min.major, min.minor) {
+            let mut d = at(
+                &IMAGE_BEHIND_KUBEADM,
+                img.span,
+                format!(
+                    "etcd {} is on the {major}.{minor} line; kubeadm of Kubernetes {k} accepts etcd {min} or newer (its MinExternalEtcdVersion) and runs {} itself",
+                    img.tag,
+                    k.default_etcd()
+                ),
+            )
+            .help("drop the pinned tag and let kubeadm choose, or pin a tag of the release's line");
+            d.file = img.file;
+            out.push(d);
+        }
+    }
+}
+
+/// ETC012.
+pub fn etcd_end_of_life(run: &super::cross::Run<'_>, out: &mut Diagnostics) {
+    for img in images(run) {
+        let Some((major, minor)) = tag_line(&img.tag) else {
+            continue;
+        };
+        if major == 3 && minor < 5 || major < 3 {
+            let mut d = at(
+                &ETCD_END_OF_LIFE,
+                img.span,
+                format!(
+                    "etcd {} is the {major}.{minor} line, older than 3.5: the etcd project maintains only its two newest lines (3.5 and 3.6), so it gets no fixes",
+                    img.tag
+                ),
+            )
+            .help("upgrade one minor line at a time, with a snapshot before each step");
+            d.file = img.file;
+            out.push(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    #[test]
+    fn tags_and_images() {
+        assert_eq!(tag_line("3.5.21-0"), Some((3, 5)));
+        assert_eq!(tag_line("v3.4.27"), Some((3, 4)));
+        assert_eq!(tag_line("3.5"), Some((3, 5)));
+        assert_eq!(tag_line("latest"), None);
+        assert_eq!(tag_line("${ETCD_TAG}"), None);
+        let text = "    image: \"quay.io/coreos/etcd:v3.3.25\"  # x\n  - image: gcr.io/google_containers/etcd-amd64:3.2.18\n    image: registry.k8s.io/kube-apiserver:v1.30.1\n    image: localhost:5000/etcd\n";
+        let found = image_tags(text);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].0, "v3.3.25");
+        assert_eq!(&text[found[0].1.start..found[0].1.end], "v3.3.25");
+        assert_eq!(&text[found[1].1.start..found[1].1.end], "3.2.18");
+    }
+}

@@ -26,6 +26,7 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&PRIORITY_ADDRESS_OWNER, priority_address_owner),
     (&UNICAST_PEER_IS_SELF, unicast_peer_is_self),
     (&AUTH_TYPE_PASS, auth_type_pass),
+    (&WEIGHT_WITHIN_BRANCHES, weight_within_branches),
 ];
 
 /// Parses and checks one keepalived.conf.
@@ -48,6 +49,46 @@ pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Config> {
         }
     }
 }
+
+/// KAL022.
+pub const WEIGHT_WITHIN_BRANCHES: Rule = Rule {
+    code: "KAL022",
+    name: "weight-within-priority-branches",
+    severity: Severity::Error,
+    summary: "A template's MASTER and BACKUP priorities are further apart than the track-script weight",
+    explain: "\
+## What it checks
+One file that states both priorities of the usual two-state convention: a template
+whose `vrrp_instance` has a `state MASTER` branch and a `state BACKUP` branch, each
+with a literal `priority`. The tracked scripts' weight is judged against the spread:
+a negative weight must bring the MASTER below the BACKUP when the check fails; a
+positive weight must lift a healthy BACKUP above a failed MASTER. A file that gives
+one priority (a rendered node's config) is KAL006's, judged only with its peers'
+files; a priority from a variable says nothing.
+
+## Why it matters
+keepalived moves the VIP only when a healthy peer's priority is higher. With
+`priority 150` on the MASTER, 100 on the BACKUP and `weight -20`, a failing check gives
+the MASTER 130: it keeps the VIP while its API server is down. A positive weight on
+both (`weight 20`) gives a healthy BACKUP 120, still below the failed MASTER's 150.
+
+## Example
+```
+{% if inventory_hostname == groups['masters'][0] %}
+    state MASTER
+    priority 150
+{% else %}
+    state BACKUP
+    priority 100
+{% endif %}
+    track_script { check_apiserver }   # weight -20
+```
+
+## Fix
+Make |weight| larger than the spread (`weight -60` here), or drop the weight so a
+failing check puts the node in FAULT.
+",
+};
 
 /// KAL001.
 pub const AUTH_PASS_TOO_LONG: Rule = Rule {
@@ -210,6 +251,9 @@ Across the keepalived.conf files of one run: for each node, its priority plus th
 (negative) weight of its tracked scripts against the highest priority of the other
 nodes. A weight of 0 (the node enters FAULT) always moves the VIP.
 
+With positive weights (added while the check passes): the failing node's bare priority
+against the best other node's priority plus its weights; it must be lower.
+
 ## Why it matters
 With `priority 150` on the master, 100 on the backups and `weight -20`, a failing check
 gives the master 130: still the highest, so it keeps the VIP while its API server is
@@ -266,7 +310,9 @@ pub const VRRP_MISMATCH: Rule = Rule {
 ## What it checks
 Across every keepalived.conf of one run (or against `--topology`): the same
 `virtual_router_id`, the same `virtual_ipaddress` set and the same `auth_pass` for the
-instance, and unicast peers that are exactly the other nodes.
+instance (a file's other instances, an ingress VIP beside the API's, are compared with
+their own counterparts), and every other node's `unicast_src_ip` in each node's
+`unicast_peer` list.
 
 ## Why it matters
 Nodes with different VRIDs or passwords do not see each other's adverts: each one
@@ -739,6 +785,85 @@ pub fn auth_type_pass(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
     }
 }
 
+/// KAL022: in one instance, a `state MASTER` branch and a `state BACKUP` branch (a
+/// template's two sides), each followed by a literal `priority`, against the weights of
+/// the tracked scripts.
+pub fn weight_within_branches(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
+    let defined = scripts(cfg);
+    for inst in cfg.all("vrrp_instance") {
+        // Pair each `state` with the `priority` that follows it before the next `state`.
+        let mut pairs: Vec<(String, Option<(i64, Span)>)> = Vec::new();
+        for it in inst.children() {
+            match it.keyword() {
+                "state" => pairs.push((it.arg(1).unwrap_or("").to_ascii_uppercase(), None)),
+                "priority" => {
+                    let Some(last) = pairs.last_mut() else {
+                        continue;
+                    };
+                    let p = it
+                        .words
+                        .get(1)
+                        .and_then(|w| Some((w.text.parse().ok()?, w.span)));
+                    if last.1.is_some() || p.is_none() {
+                        // Two priorities for one state, or one from a variable.
+                        pairs.clear();
+                        break;
+                    }
+                    last.1 = p;
+                }
+                _ => {}
+            }
+        }
+        let of = |state: &str| -> Vec<(i64, Span)> {
+            pairs
+                .iter()
+                .filter(|(s, _)| s == state)
+                .filter_map(|(_, p)| *p)
+                .collect()
+        };
+        let (masters, backups) = (of("MASTER"), of("BACKUP"));
+        if masters.len() != 1 || backups.is_empty() || pairs.iter().any(|(_, p)| p.is_none()) {
+            continue;
+        }
+        let (master, mspan) = masters[0];
+        let backup = backups.iter().map(|b| b.0).max().expect("not empty");
+        if backup >= master {
+            continue;
+        }
+        // The tracked scripts' weights: all literal and all of one sign, else no claim.
+        let names = tracked(inst);
+        let weights: Vec<Option<i64>> = names
+            .iter()
+            .map(|n| {
+                defined
+                    .iter()
+                    .find(|(s, ..)| s.arg(1) == Some(n.text.as_str()))
+                    .and_then(|(_, _, w)| *w)
+            })
+            .collect();
+        if weights.is_empty() || weights.iter().any(|w| w.is_none_or(|w| w == 0)) {
+            continue;
+        }
+        let weights: Vec<i64> = weights.into_iter().flatten().collect();
+        let msg = if weights.iter().all(|w| *w < 0) {
+            let w = *weights.iter().min().expect("not empty");
+            (master + w >= backup).then(|| format!("the MASTER branch's priority {master} with weight {w} is still {} when its check fails, not below the BACKUP branch's {backup}: the VIP stays on a node whose API server is down", master + w))
+        } else if weights.iter().all(|w| *w > 0) {
+            let w = *weights.iter().max().expect("not empty");
+            let lifted = (backup + w).min(254);
+            (master >= lifted).then(|| format!("the BACKUP branch's priority {backup} with weight +{w} is {lifted} when its check passes, not above the MASTER branch's {master} when the MASTER's check fails: the VIP stays on a node whose API server is down"))
+        } else {
+            None
+        };
+        if let Some(msg) = msg {
+            out.push(
+                at(&WEIGHT_WITHIN_BRANCHES, mspan, msg)
+                    .help(format!("make the weight's size larger than {} (or drop the weight so a failing check puts the node in FAULT)", master - backup)),
+            );
+        }
+    }
+}
+
 /// KAL001.
 pub fn auth_pass_too_long(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
     for pass in auth_passes(cfg) {
@@ -1083,6 +1208,10 @@ pub struct Instance<'a> {
     pub weight: Option<i64>,
     /// The first tracked script's name span.
     pub tracked_span: Option<Span>,
+    /// Each tracked script's literal weight (`None`: no weight, or not a number).
+    pub weights: Vec<Option<i64>>,
+    /// `priority` is absent (the default) or a literal number, not a variable.
+    pub priority_known: bool,
 }
 
 /// The facts of every `vrrp_instance`.
@@ -1131,6 +1260,16 @@ pub fn instances(cfg: &Config) -> Vec<Instance<'_>> {
                     .collect(),
                 weight,
                 tracked_span: t.first().map(|w| w.span),
+                weights: t
+                    .iter()
+                    .map(|name| {
+                        defined
+                            .iter()
+                            .find(|(s, ..)| s.arg(1) == Some(name.text.as_str()))
+                            .and_then(|(_, _, w)| *w)
+                    })
+                    .collect(),
+                priority_known: arg("priority").is_none_or(|(p, _)| p.parse::<i64>().is_ok()),
             }
         })
         .collect()
