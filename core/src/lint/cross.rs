@@ -354,7 +354,21 @@ fn vrrp_mismatch(run: &Run<'_>, out: &mut Diagnostics) {
             let Some((own, src_span)) = k.inst.src else {
                 continue;
             };
-            if k.inst.peers.is_empty() || k.inst.vrid.is_none() {
+            if k.inst.vrid.is_none() {
+                continue;
+            }
+            if k.inst.peers.is_empty() {
+                // No unicast_peer: this node multicasts its adverts, while a node of the
+                // same instance sends it unicast ones; the two modes do not hear each other.
+                let unicast_to_us = group.iter().any(|o| {
+                    o.file != k.file
+                        && o.inst.vrid.map(|v| v.0) == k.inst.vrid.map(|v| v.0)
+                        && !o.vips().is_disjoint(&k.vips())
+                        && o.inst.peers.iter().any(|(p, _)| *p == own)
+                });
+                if unicast_to_us {
+                    push(out, k.file, at(&keepalived::VRRP_MISMATCH, src_span, format!("{own} has no unicast_peer, so it sends its adverts by multicast, while another node of this VIP and virtual_router_id sends it unicast ones: neither hears the other and both take the VIP")).help("list every other node in unicast_peer"));
+                }
                 continue;
             }
             let peers: BTreeSet<&str> = k.inst.peers.iter().map(|(p, _)| *p).collect();

@@ -81,27 +81,60 @@ pub fn ca_cert_hash(cert_der: &[u8]) -> Result<String, PkiError> {
     Ok(format!("sha256:{}", hex(digest.as_ref())))
 }
 
-/// The DER of a certificate's SubjectPublicKeyInfo, found by walking the TBSCertificate
-/// with `der` alone: the hash of a new CA needs no X.509 parser (so the wizard has none).
-fn subject_public_key_info(cert_der: &[u8]) -> der::Result<Vec<u8>> {
+/// The TBSCertificate's fields from serialNumber on (the optional `[0] version` skipped):
+/// serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, …. Walked
+/// with `der` alone, so what the bundle needs of a new certificate (its CA hash, its
+/// validity) needs no X.509 parser (the wizard links none).
+fn tbs_fields(cert_der: &[u8]) -> der::Result<Vec<der::asn1::AnyRef<'_>>> {
     use der::asn1::AnyRef;
-    use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
+    use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
     let cert = AnyRef::from_der(cert_der)?;
     let mut fields = SliceReader::new(cert.value())?;
     let tbs: AnyRef<'_> = fields.decode()?;
     let mut tbs = SliceReader::new(tbs.value())?;
-    let first: AnyRef<'_> = tbs.decode()?;
-    // [0] version, serialNumber, signature, issuer, validity, subject, then the key.
     let version = Tag::ContextSpecific {
         constructed: true,
         number: TagNumber::N0,
     };
-    let before_key = if first.tag() == version { 5 } else { 4 };
-    for _ in 0..before_key {
-        let _: AnyRef<'_> = tbs.decode()?;
+    let mut out = Vec::new();
+    while !tbs.is_finished() {
+        let field: AnyRef<'_> = tbs.decode()?;
+        if !(out.is_empty() && field.tag() == version) {
+            out.push(field);
+        }
     }
-    let spki: AnyRef<'_> = tbs.decode()?;
+    Ok(out)
+}
+
+/// The DER of a certificate's SubjectPublicKeyInfo.
+fn subject_public_key_info(cert_der: &[u8]) -> der::Result<Vec<u8>> {
+    use der::Encode;
+    let fields = tbs_fields(cert_der)?;
+    let spki = fields.get(5).ok_or(der::ErrorKind::Incomplete {
+        expected_len: der::Length::ONE,
+        actual_len: der::Length::ZERO,
+    })?;
     spki.to_der()
+}
+
+/// A certificate's notBefore and notAfter, in seconds since the Unix epoch.
+pub fn validity(cert_der: &[u8]) -> Option<(i64, i64)> {
+    use der::asn1::{GeneralizedTime, UtcTime};
+    use der::{Tag, Tagged};
+    let fields = tbs_fields(cert_der).ok()?;
+    let validity = fields.get(3)?;
+    let mut times = der::SliceReader::new(validity.value()).ok()?;
+    let mut seconds = || -> Option<i64> {
+        use der::Reader;
+        let time: der::asn1::AnyRef<'_> = times.decode().ok()?;
+        let since_epoch = match time.tag() {
+            Tag::UtcTime => UtcTime::try_from(time).ok()?.to_unix_duration(),
+            Tag::GeneralizedTime => GeneralizedTime::try_from(time).ok()?.to_unix_duration(),
+            _ => return None,
+        };
+        i64::try_from(since_epoch.as_secs()).ok()
+    };
+    Some((seconds()?, seconds()?))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -410,6 +443,25 @@ mod tests {
                 subject_public_key_info(&der).unwrap(),
                 cert.public_key().raw
             );
+            let v = cert.validity();
+            assert_eq!(
+                validity(&der),
+                Some((v.not_before.timestamp(), v.not_after.timestamp()))
+            );
+            // A leaf too (issued a day before `now`, another lifetime than the CA's).
+            let (_, leaf) = pki
+                .files
+                .iter()
+                .find(|(p, _)| p == "nodes/cp1/etc/kubernetes/pki/apiserver.crt")
+                .unwrap();
+            let der = pem::parse(&leaf.bytes).unwrap().into_contents();
+            let (_, cert) = x509_parser::prelude::X509Certificate::from_der(&der).unwrap();
+            let v = cert.validity();
+            assert_eq!(
+                validity(&der),
+                Some((v.not_before.timestamp(), v.not_after.timestamp()))
+            );
+            assert_eq!(validity(b"not a certificate"), None);
         }
     }
 }

@@ -32,5 +32,5 @@ pub use entropy::{Entropy, Options, SeededEntropy};
 pub use error::{KeyError, KubeconfigError, PkiError};
 pub use existing::Existing;
 pub use generate::{Pki, PkiAction, PkiEvent, generate, generate_with, new_keys_needed};
-pub use issue::ca_cert_hash;
+pub use issue::{ca_cert_hash, validity};
 pub use join::{JoinMaterial, bootstrap_token, certificate_key, join_file};

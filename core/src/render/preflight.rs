@@ -18,7 +18,6 @@ use crate::topology::{EtcdType, LbType, Role};
 use crate::version::{MIN_HAPROXY, MIN_KEEPALIVED, MIN_NGINX};
 use minijinja::value::Value;
 use serde::Serialize;
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// Where the script goes on every node.
 pub const PATH: &str = "usr/local/bin/hagen-preflight";
@@ -184,10 +183,9 @@ pub fn stamp_cert_window(bundle: &mut Bundle) {
 
 /// A PEM certificate's notBefore and notAfter, in seconds since the epoch.
 fn validity(pem_bytes: &[u8]) -> Option<(i64, i64)> {
+    // Through `pki::validity`, not an X.509 parser: the wizard renders bundles too.
     let pem = pem::parse(pem_bytes).ok()?;
-    let (_, cert) = X509Certificate::from_der(pem.contents()).ok()?;
-    let v = cert.validity();
-    Some((v.not_before.timestamp(), v.not_after.timestamp()))
+    crate::pki::validity(pem.contents())
 }
 
 #[cfg(test)]
