@@ -12,6 +12,7 @@
 //! Text is never cut: boxes are sized from the longest line and long values wrap.
 
 use crate::plan::{Node, Plan};
+use crate::rules::topology::{quorum, tolerated_failures};
 use crate::topology::{EtcdType, LbType, Role};
 use crate::whatif::{Loss, Scenario};
 use std::fmt::Write;
@@ -364,14 +365,14 @@ pub fn svg(plan: &Plan, what_if: &[Scenario], lost: Option<&Selection>) -> Strin
             z => format!("{z} zones"),
         },
         members.len(),
-        members.len() / 2 + 1
+        quorum(members.len())
     );
     let _ = write!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="group" aria-label="{}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="{FONT}" data-etcd-members="{}" data-etcd-quorum="{}" data-columns="{columns}">"#,
         esc(&title),
         members.len(),
-        members.len() / 2 + 1
+        quorum(members.len())
     );
     let _ = write!(out, "<title>{}</title>", esc(&title));
     let _ = write!(
@@ -483,11 +484,11 @@ fn endpoint_text(plan: &Plan, holder: Option<&Node>, after: Option<Option<&Node>
 }
 
 fn etcd_text(members: usize, row: Option<&Scenario>) -> String {
-    let quorum = members / 2 + 1;
     match row {
         None => format!(
-            "etcd: {members} members, quorum {quorum}: survives the loss of {}",
-            members - quorum
+            "etcd: {members} members, quorum {}: survives the loss of {}",
+            quorum(members),
+            tolerated_failures(members)
         ),
         Some(r) => format!(
             "etcd: {} of {} members left, quorum {}: {}",
