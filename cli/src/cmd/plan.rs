@@ -9,7 +9,7 @@ use clap::Args;
 use hagen_core::bundle::{Bundle, MODE_FILE, TOPOLOGY};
 use hagen_core::change::{self, Refusal};
 use hagen_core::diag::{Severity, text};
-use hagen_core::pki::{Entropy, Existing, PkiAction};
+use hagen_core::pki::{Existing, PkiAction};
 use std::path::PathBuf;
 
 const PLAN_HELP: &str = "\
@@ -59,16 +59,7 @@ pub struct PlanArgs {
     pub color: Color,
 }
 
-struct OsEntropy;
-
-impl Entropy for OsEntropy {
-    fn fill(&mut self, buf: &mut [u8]) {
-        if let Err(e) = getrandom::getrandom(buf) {
-            eprintln!("hagen: the operating system's random generator failed: {e}");
-            std::process::exit(i32::from(exit::FAILURE));
-        }
-    }
-}
+use super::render::OsEntropy;
 
 pub fn run(args: &PlanArgs) -> u8 {
     if !is_bundle(&args.from) {

@@ -8,8 +8,8 @@ use hagen_core::pki::{Entropy, Existing, PkiAction};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The operating system's CSPRNG: the CLI's side of the entropy seam.
-struct OsEntropy;
+/// The operating system's CSPRNG: the CLI's side of the entropy seam (render and plan).
+pub(crate) struct OsEntropy;
 
 impl Entropy for OsEntropy {
     fn fill(&mut self, buf: &mut [u8]) {
