@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the wizard into web/dist: a static folder any web server (or a plain directory
-# opened through one) can serve. Needs the wasm32 target, wasm-bindgen-cli 0.2.130 and
-# binaryen's wasm-opt from npm (binaryen@132; Debian's is too old); scripts/web-tools.sh
-# installs them.
+# opened through one) can serve. Needs the wasm32 target, wasm-bindgen-cli 0.2.130,
+# binaryen's wasm-opt (binaryen@132; Debian's is too old) and terser, both from npm;
+# scripts/web-tools.sh installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${HAGEN_TOOLS:-$PWD/.tools}"
@@ -20,5 +20,10 @@ for wasm in web/dist/hagen-web_bg.wasm; do
   wasm-opt -Oz --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types \
     "$wasm" -o "$wasm"
 done
-cp web/index.html web/style.css web/boot.js web/rsa-worker.js web/dist/
+cp web/index.html web/style.css web/dist/
+# The JavaScript is minified (module scope, so exports and imports keep their names):
+# about 3 KB gzip of the page's weight, most of it wasm-bindgen's glue.
+for js in web/dist/hagen-web.js web/boot.js web/rsa-worker.js; do
+  terser "$js" --module --compress --mangle -o "web/dist/$(basename "$js")"
+done
 echo "web/dist: $(du -sh web/dist | cut -f1); serve it with: python3 -m http.server -d web/dist 8080"

@@ -128,7 +128,7 @@ impl<'e> Rand<'e> {
                 });
             }
             for der in made {
-                let key = keys::from_pkcs8_der(der).map_err(PkiError::NewKey)?;
+                let key = keys::from_rsa_pkcs8_der(der).map_err(PkiError::NewKey)?;
                 let got = keys::rsa_modulus_bits(&key);
                 if got != Some(bits) {
                     return Err(PkiError::RsaKeySize { want: bits, got });

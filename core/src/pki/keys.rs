@@ -86,12 +86,7 @@ impl Signer {
             .filter(|_| oid == EC_PUBLIC_KEY);
         let unusable = |e: &dyn std::fmt::Display| format!("the key cannot be used: {e}");
         if oid == RSA_ENCRYPTION {
-            let pair = ring::signature::RsaKeyPair::from_pkcs8(der).map_err(|e| unusable(&e))?;
-            return Ok(Signer {
-                public: pair.public().as_ref().to_vec(),
-                backend: Backend::Rsa(pair),
-                alg: &PKCS_RSA_SHA256,
-            });
+            return Signer::from_rsa_pkcs8(der).map_err(|e| unusable(&e));
         }
         if curve == Some(p256::NistP256::OID) {
             use p256::pkcs8::DecodePrivateKey;
@@ -132,6 +127,19 @@ impl Signer {
         Err(match curve {
             Some(c) => format!("unsupported elliptic curve {c} (hagen signs with P-256 or P-384)"),
             None => format!("unsupported key algorithm {oid} (hagen signs with ECDSA or RSA)"),
+        })
+    }
+
+    /// From the PKCS#8 DER of an RSA key. ring reads the PKCS#8 envelope itself and
+    /// refuses any other algorithm, so keys known to be RSA (made here or by the wizard's
+    /// workers) skip the generic decoding above: the wizard's wasm then carries no
+    /// PKCS#8/SEC1 decoder at all (about 6 KB gzip).
+    fn from_rsa_pkcs8(der: &[u8]) -> Result<Signer, ring::error::KeyRejected> {
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(der)?;
+        Ok(Signer {
+            public: pair.public().as_ref().to_vec(),
+            backend: Backend::Rsa(pair),
+            alg: &PKCS_RSA_SHA256,
         })
     }
 
@@ -210,30 +218,29 @@ pub fn generate(alg: KeyAlgorithm, entropy: &mut dyn Entropy) -> Result<Key, Key
             // one made there from the same 32 bytes.
             let mut seed = [0u8; 32];
             rng.0.fill(&mut seed);
-            from_pkcs8_der(&rsa_der_from_seed(alg, seed)?)
+            from_rsa_pkcs8_der(&rsa_der_from_seed(alg, seed)?)
         }
     }
 }
 
-/// A PKCS#8 key made by this module or by the wizard's key workers, loaded to sign and
-/// written as `PRIVATE KEY`.
-pub fn from_pkcs8_der(der: &[u8]) -> Result<Key, KeyError> {
-    let pair = Signer::from_pkcs8(der).map_err(KeyError::NewKeyRejected)?;
+/// A new RSA key as PKCS#8, made by this module or by the wizard's key workers, loaded
+/// to sign and written as `PRIVATE KEY`; any other key is refused.
+pub fn from_rsa_pkcs8_der(der: &[u8]) -> Result<Key, KeyError> {
+    let pair = Signer::from_rsa_pkcs8(der).map_err(|e| KeyError::NewKeyRejected(e.to_string()))?;
     Ok(Key {
         pair,
         pem: pem_encode("PRIVATE KEY", der).into_bytes(),
     })
 }
 
-/// The modulus size of an RSA key in bits (`None` for any other key): the public key is
-/// PKCS#1 `RSAPublicKey`.
+/// The modulus size of an RSA key in bits (`None` for any other key).
 pub fn rsa_modulus_bits(key: &Key) -> Option<usize> {
-    if key.pair.algorithm() != &rcgen::PKCS_RSA_SHA256 {
+    let Backend::Rsa(pair) = &key.pair.backend else {
         return None;
-    }
-    let public = pkcs1::RsaPublicKey::from_der(key.pair.public_key_raw()).ok()?;
+    };
+    let public: ring::rsa::PublicKeyComponents<Vec<u8>> = pair.public().into();
     // Without its leading zeros.
-    let digits = public.modulus.as_bytes();
+    let digits = &public.n[public.n.iter().take_while(|b| **b == 0).count()..];
     Some(
         digits
             .first()
@@ -280,7 +287,7 @@ pub fn generate_many(
 /// thread too).
 #[cfg(feature = "rsa")]
 fn rsa_key_from_seed(alg: KeyAlgorithm, seed: [u8; 32]) -> Result<Key, KeyError> {
-    from_pkcs8_der(&rsa_der_from_seed(alg, seed)?)
+    from_rsa_pkcs8_der(&rsa_der_from_seed(alg, seed)?)
 }
 
 /// Native: the seeds are handed out one at a time from a shared counter (a prime search
@@ -508,6 +515,15 @@ mod tests {
         assert_eq!(done, [(1, 3), (2, 3), (3, 3)]);
         let alone = generate(KeyAlgorithm::Rsa2048, &mut SeededEntropy::new(3)).unwrap();
         assert_eq!(alone.pem, one[0].pem);
+        // The size check on keys made elsewhere reads the modulus, not the file length.
+        assert_eq!(rsa_modulus_bits(&one[0]), Some(2048));
+        let p256 = generate(KeyAlgorithm::EcdsaP256, &mut SeededEntropy::new(3)).unwrap();
+        assert_eq!(rsa_modulus_bits(&p256), None);
+        let p256_der = pem::parse(&p256.pem).unwrap().into_contents();
+        assert!(matches!(
+            from_rsa_pkcs8_der(&p256_der),
+            Err(KeyError::NewKeyRejected(_))
+        ));
         assert_ne!(one[0].pem, one[1].pem);
         assert!(
             generate_many(KeyAlgorithm::Rsa2048, &[], 2, None)
