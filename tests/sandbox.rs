@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 use crate::root;
 
+// The one copy of the process-tree stop, shared with `hagen rehearse`.
+#[path = "../cli/src/rehearse/pids.rs"]
+mod pids;
+
 /// Debian's interpreter, which carries python3-yaml (a pyenv `python3` may not).
 pub const PYTHON: &str = "/usr/bin/python3";
 
@@ -351,34 +355,12 @@ impl Proc {
 
     /// SIGKILL to it and every descendant, each by PID, and reaps it.
     pub fn kill_hard(&mut self) {
-        let family = descendants(self.child.id());
-        let _ = self.child.kill();
-        for p in family {
-            p.signal("KILL");
-        }
-        let _ = self.child.wait();
+        pids::kill_tree(&mut self.child);
     }
 
     /// SIGTERM, a bounded wait, then SIGKILL for whatever is left (it and descendants).
     pub fn stop(&mut self) {
-        if !self.running() {
-            return;
-        }
-        let family = descendants(self.child.id());
-        signal(self.child.id(), "TERM");
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline && self.running() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline && family.iter().any(Pid::alive) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for p in family {
-            p.signal("KILL");
-        }
+        pids::stop_tree(&mut self.child);
     }
 }
 
@@ -386,66 +368,6 @@ impl Drop for Proc {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// A PID with its start time, so a recycled PID is never signalled.
-struct Pid {
-    pid: u32,
-    start: String,
-}
-
-impl Pid {
-    fn of(pid: u32) -> Option<Self> {
-        start_time(pid).map(|start| Self { pid, start })
-    }
-
-    fn alive(&self) -> bool {
-        start_time(self.pid).as_deref() == Some(self.start.as_str())
-    }
-
-    fn signal(&self, sig: &str) {
-        if self.alive() {
-            signal(self.pid, sig);
-        }
-    }
-}
-
-fn start_time(pid: u32) -> Option<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Field 22 (starttime), counted after the `(comm)` that may hold spaces.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19).map(str::to_string)
-}
-
-/// Every descendant of `pid` now (children of every thread, recursively).
-fn descendants(pid: u32) -> Vec<Pid> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        let Ok(tasks) = fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for t in tasks.flatten() {
-            let children = fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
-                if let Some(pid) = Pid::of(c) {
-                    out.push(pid);
-                    todo.push(c);
-                }
-                if out.len() > 256 {
-                    return out;
-                }
-            }
-        }
-    }
-    out
-}
-
-fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// Network namespaces this test made; each deleted by name on drop.

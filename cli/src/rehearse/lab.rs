@@ -5,6 +5,7 @@
 //! is never signalled) and deletes every namespace by its own name, also on failure or
 //! Ctrl-C (the signal only sets a flag; every wait polls it and unwinds through `Drop`).
 
+use super::pids;
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -162,64 +163,6 @@ pub const MARKER: &str = "HAGEN_REHEARSE";
 /// The PATH every child gets (with a cleared environment: etcd reads `ETCD_*`).
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// A PID with its start time.
-#[derive(Debug, Clone)]
-struct Pid {
-    pid: u32,
-    start: String,
-}
-
-impl Pid {
-    fn of(pid: u32) -> Option<Self> {
-        start_time(pid).map(|start| Self { pid, start })
-    }
-
-    fn alive(&self) -> bool {
-        start_time(self.pid).as_deref() == Some(self.start.as_str())
-    }
-
-    fn signal(&self, sig: libc::c_int) {
-        if self.alive()
-            && let Ok(pid) = libc::pid_t::try_from(self.pid)
-        {
-            // SAFETY: kill(2) on a PID we started, checked against its start time.
-            unsafe {
-                libc::kill(pid, sig);
-            }
-        }
-    }
-}
-
-fn start_time(pid: u32) -> Option<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19).map(str::to_string)
-}
-
-/// Every descendant of `pid` now.
-fn descendants(pid: u32) -> Vec<Pid> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        let Ok(tasks) = fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for t in tasks.flatten() {
-            let children = fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
-                if let Some(pid) = Pid::of(c) {
-                    out.push(pid);
-                    todo.push(c);
-                }
-                if out.len() > 512 {
-                    return out;
-                }
-            }
-        }
-    }
-    out
-}
-
 /// A daemon of the lab; stopped (with its descendants, each by PID) on drop.
 pub struct Proc {
     pub name: String,
@@ -267,35 +210,12 @@ impl Proc {
 
     /// SIGKILL to it and every descendant (a crash).
     pub fn kill_hard(&mut self) {
-        let family = descendants(self.child.id());
-        let _ = self.child.kill();
-        for p in family {
-            p.signal(libc::SIGKILL);
-        }
-        let _ = self.child.wait();
+        pids::kill_tree(&mut self.child);
     }
 
     /// SIGTERM, a bounded wait, then SIGKILL for whatever is left (a clean stop).
     pub fn stop(&mut self) {
-        let family = descendants(self.child.id());
-        if self.running()
-            && let Some(me) = Pid::of(self.child.id())
-        {
-            me.signal(libc::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline && self.running() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline && family.iter().any(Pid::alive) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for p in family {
-            p.signal(libc::SIGKILL);
-        }
+        pids::stop_tree(&mut self.child);
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod drill;
 mod lab;
+mod pids;
 mod report;
 
 use crate::exit;
