@@ -195,11 +195,20 @@ fn plans_keep_the_ca_and_the_old_keys_and_give_new_nodes_one_key() {
             }
             assert!(renewed > 10, "{name}: {renewed}");
         }
-        // A joining node's files are the final bundle's (same keys, same certificates).
+        // A joining node's files are the final bundle's (same keys, same certificates),
+        // but for the certificate a lone API server carries while clients still dial the
+        // old endpoint (it names both endpoints).
         for step in &p.steps {
             let Some(files) = m.steps.get(&step.id) else {
                 continue;
             };
+            if step
+                .files
+                .values()
+                .any(|f| *f == change::FileSet::TransitionCert)
+            {
+                continue;
+            }
             for (path, f) in files {
                 if path.contains("/pki/")
                     && let Some(final_file) = m.bundle.get(path)
