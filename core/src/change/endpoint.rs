@@ -338,15 +338,12 @@ impl Builder<'_> {
         let reissue = cps.iter().any(|c| !covers(old, new, self.node(c)));
         // -k until the certificates name the new endpoint.
         let probe = |verified: bool| {
+            let url = new_ep.url("https") + "/readyz";
             if verified {
-                format!(
-                    "curl -fsS --cacert {CA} {}",
-                    new_ep.url("https") + "/readyz"
-                )
+                format!("`curl -fsS --cacert {CA} {url}` prints `ok`")
             } else {
                 format!(
-                    "curl -fsSk {}   # -k: the certificate names the new endpoint only after the re-issue step",
-                    new_ep.url("https") + "/readyz"
+                    "`curl -fsSk {url}` prints `ok` (-k: the certificate names the new endpoint only after the re-issue step)"
                 )
             }
         };
@@ -507,7 +504,7 @@ impl Builder<'_> {
             commands,
             check_after: vec![
                 "the load balancer shows every backend healthy".into(),
-                format!("`{probe}` prints `ok`"),
+                probe.to_string(),
             ],
             rollback: vec!["delete the new frontend (nothing dials it yet)".into()],
             files: BTreeMap::new(),
@@ -595,7 +592,7 @@ impl Builder<'_> {
             commands,
             check_after: vec![
                 format!("`ip -br addr` shows {vip} on exactly one control plane"),
-                format!("`{probe}` prints `ok`"),
+                probe.to_string(),
             ],
             rollback: vec![if an == Announcer::Keepalived {
                 "on each: `systemctl disable --now keepalived`".into()
@@ -677,7 +674,8 @@ impl Builder<'_> {
                 format!(
                     "`openssl x509 -noout -ext subjectAltName -in /etc/kubernetes/pki/apiserver.crt` on {c} lists both endpoints' names"
                 ),
-                format!("`{probe}` and `{old_probe}` print `ok`"),
+                probe.to_string(),
+                format!("`{old_probe}` prints `ok`: the old endpoint still works"),
             ],
             rollback: vec![
                 "put back the previous apiserver.crt (same key) and restart kube-apiserver the same way"
@@ -738,7 +736,10 @@ impl Builder<'_> {
             )],
             commands,
             check_after: vec![
-                format!("`grep server: /etc/kubernetes/*.conf` on {n}: admin.conf and kubelet.conf say {new_url}"),
+                format!(
+                    "`grep server: /etc/kubernetes/*.conf` on {n} shows {new_url} in {}",
+                    if cp { "admin.conf and kubelet.conf" } else { "kubelet.conf" }
+                ),
                 format!("`kubectl get node {n}` Ready"),
             ],
             rollback: vec![format!(
@@ -1131,5 +1132,171 @@ impl<'a> StepFiles<'a> {
             }
             _ => Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Options, check_steps, plan_change, same_cluster};
+    use super::*;
+    use crate::rules::topology::test_support::topology;
+
+    fn plan(spec: &str, nodes: &[&str]) -> Plan {
+        let c = crate::check(&crate::source::SourceFile::new(
+            "t.yaml",
+            topology(spec, nodes),
+        ));
+        c.plan.unwrap_or_else(|| panic!("{:#?}", c.diagnostics))
+    }
+
+    const M: [&str; 3] = [
+        "m1 10.0.0.11 control-plane a",
+        "m2 10.0.0.12 control-plane b",
+        "m3 10.0.0.13 control-plane c",
+    ];
+    const SINGLE: &str = "controlPlaneEndpoint:\n  dns: m1.local\nloadBalancer:\n  type: external";
+    const KEEPALIVED: &str = "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\nloadBalancer:\n  type: keepalived\n  interface: eth0";
+    const KUBE_VIP: &str = "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\nloadBalancer:\n  type: kube-vip\n  interface: eth0";
+
+    fn actions(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| format!("{} {}", s.action.name(), s.node))
+            .collect()
+    }
+
+    fn position(a: &[String], what: &str) -> usize {
+        a.iter()
+            .position(|s| s == what)
+            .unwrap_or_else(|| panic!("no {what} in {a:?}"))
+    }
+
+    #[test]
+    fn single_node_to_ha_brings_the_endpoint_up_before_anything_dials_it() {
+        let old = plan(SINGLE, &M[..1]);
+        let new = plan("", &M);
+        let p = plan_change(&old, &new, &Options::default()).unwrap();
+        let a = actions(&p.steps);
+        let proxy = position(&a, "start-proxy m1");
+        let vip = position(&a, "start-vip all");
+        let cert = position(&a, "reissue-serving-cert m1");
+        let switch = position(&a, "switch-kubeconfigs m1");
+        let maps = position(&a, "update-cluster-config-maps m1");
+        let learner = position(&a, "add-learner m2");
+        assert!(proxy < vip && vip < cert && cert < switch && switch < maps && maps < learner);
+        // The lone API server's restart is declared, with its length.
+        let g = p.steps[cert].gap.as_ref().expect("a declared gap");
+        assert_eq!(g.what, GapKind::ApiServer);
+        assert!(g.seconds > 0);
+        assert!(p.warnings.iter().any(|w| w.contains("the API is down")));
+        // Once HA, m1 drops the old name, out of the load balancer.
+        let last = a.len() - 1;
+        assert_eq!(
+            a[last - 2..],
+            [
+                "remove-lb-backend m1",
+                "reissue-serving-cert m1",
+                "add-lb-backend m1"
+            ]
+        );
+        assert!(p.steps[last - 1].gap.is_none());
+        assert_eq!(check_steps(&p.initial, &p.steps), Ok(()));
+        assert!(same_cluster(&p.steps[last].state, &p.target));
+    }
+
+    #[test]
+    fn an_api_outage_with_a_second_api_server_is_caught() {
+        let old = plan(SINGLE, &M[..1]);
+        let p = plan_change(&old, &plan("", &M), &Options::default()).unwrap();
+        let mut steps = p.steps.clone();
+        let last = steps.len() - 2;
+        steps[last].gap = Some(Gap {
+            what: GapKind::ApiServer,
+            seconds: 60,
+            why: "test".into(),
+        });
+        let v = check_steps(&p.initial, &steps).unwrap_err();
+        assert_eq!(v.rule, "an API outage only with one API server");
+        // An undeclared restart of the lone API server is caught too.
+        let mut steps = p.steps.clone();
+        let cert = steps
+            .iter()
+            .position(|s| s.action == Action::ReissueServingCert)
+            .unwrap();
+        steps[cert].gap = None;
+        let v = check_steps(&p.initial, &steps).unwrap_err();
+        assert_eq!(v.rule, "an API server restart is declared");
+    }
+
+    #[test]
+    fn same_vip_new_announcer_is_handed_over_with_a_declared_gap() {
+        let p = plan_change(
+            &plan(KEEPALIVED, &M),
+            &plan(KUBE_VIP, &M),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(actions(&p.steps), ["stage-vip all", "hand-over-vip all"]);
+        let h = &p.steps[1];
+        assert_eq!(h.gap.as_ref().map(|g| g.what), Some(GapKind::Vip));
+        assert!(h.state.keepalived_peers.is_empty());
+        // The old announcer stops everywhere before the new one starts anywhere.
+        let first_start = h
+            .commands
+            .iter()
+            .position(|c| c.run.starts_with("mv "))
+            .unwrap();
+        assert!(
+            h.commands[..first_start]
+                .iter()
+                .filter(|c| c.run.contains("disable --now keepalived"))
+                .count()
+                == 6
+        );
+    }
+
+    #[test]
+    fn haproxy_keepalived_to_kube_vip_moves_clients_then_retires_haproxy() {
+        let p = plan_change(&plan("", &M), &plan(KUBE_VIP, &M), &Options::default()).unwrap();
+        let a = actions(&p.steps);
+        assert!(position(&a, "update-cluster-config-maps m1") < position(&a, "hand-over-vip all"));
+        let retire = position(&a, "retire-load-balancer all");
+        assert_eq!(retire, a.len() - 1);
+        assert!(p.steps[retire].state.lb_backends.is_empty());
+        assert!(
+            p.steps[retire]
+                .commands
+                .iter()
+                .any(|c| c.run == "systemctl disable --now haproxy")
+        );
+    }
+
+    #[test]
+    fn refusals_say_why_and_what_instead() {
+        // Three API servers whose certificates lack a new name.
+        let named =
+            "controlPlaneEndpoint:\n  vip: 10.0.0.100/24\n  dns: api.example.com\n  port: 8443";
+        let e = plan_change(&plan("", &M), &plan(named, &M), &Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(REFUSED) && e.contains("certSANs"), "{e}");
+        // Dead nodes and an endpoint change together.
+        let opts = Options {
+            dead: vec!["m3".into()],
+            ..Options::default()
+        };
+        let e = plan_change(&plan(KEEPALIVED, &M), &plan(KUBE_VIP, &M), &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dead nodes' removal first"), "{e}");
+    }
+
+    #[test]
+    fn sed_literal_escapes_regex_and_delimiter() {
+        assert_eq!(
+            sed_literal("https://[fd00::1]:6443"),
+            "https://\\[fd00::1\\]:6443"
+        );
+        assert_eq!(sed_literal("a.b#c"), "a\\.b\\#c");
     }
 }

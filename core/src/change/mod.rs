@@ -685,6 +685,7 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
         if adopted.is_some() {
             b.finish_endpoint(old);
         }
+        b.converge();
     }
     let steps = b.steps;
     let warnings = b.warnings;
@@ -1760,7 +1761,6 @@ impl Builder<'_> {
                 self.remove_etcd_member(&n.name);
             }
         }
-        self.converge();
         Ok(())
     }
 }
