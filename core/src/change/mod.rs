@@ -544,17 +544,12 @@ fn settings_differ(old: &Plan, new: &Plan) -> Vec<&'static str> {
 }
 
 fn instead_for(fields: &[&str]) -> &'static str {
-    let field = ["controlPlaneEndpoint", "etcd.type", "loadBalancer.type"]
+    // The endpoint and the load-balancer type are planned (`endpoint`), never listed here.
+    let field = ["etcd.type"]
         .into_iter()
         .find(|f| fields.contains(f))
         .unwrap_or("");
     match field {
-        "controlPlaneEndpoint" => {
-            "single node → HA (a new endpoint) is not planned yet: render the new topology with `hagen render --pki-from` and follow kubernetes/kubeadm#1955 by hand, or add control planes behind the endpoint you have"
-        }
-        "loadBalancer.type" => {
-            "change the load balancer in its own maintenance window; plan node changes with the same load balancer on both sides"
-        }
         "etcd.type" => {
             "moving between stacked and external etcd is a migration (snapshot, restore): not planned"
         }
