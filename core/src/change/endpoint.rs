@@ -432,9 +432,15 @@ impl Builder<'_> {
                     ),
                 ));
             }
-            check_before = vec![format!(
+            let mut before = vec![format!(
                 "nginx with the stream module is installed on {n}; nothing listens on 127.0.0.1:{port}"
             )];
+            if let Some(dns) = &new.endpoint.dns {
+                before.push(format!(
+                    "nothing on {n} dials {dns} at another port: from this step on the name means 127.0.0.1 there"
+                ));
+            }
+            check_before = before;
             check_after = vec![format!(
                 "`curl -fsSk {}/readyz` on {n} prints `ok` (-k until the certificates name the endpoint); `tail /var/log/nginx/error.log` shows no upstream marked down",
                 new.endpoint.address().url("https")
