@@ -267,6 +267,10 @@ pub(super) fn check_gap(step: &Step, before: &State) -> Option<(&'static str, St
                 format!("{} declares a VIP gap", step.action.name()),
             )
         }),
+        None if step.action == Action::HandOverVip => Some((
+            "a VIP handover declares its gap",
+            "the VIP changes announcer without a declared gap".into(),
+        )),
         None => {
             (step.action == Action::ReissueServingCert && step.restarts.is_empty()).then(|| {
                 (
@@ -1245,6 +1249,10 @@ mod tests {
         assert_eq!(actions(&p.steps), ["stage-vip all", "hand-over-vip all"]);
         let h = &p.steps[1];
         assert_eq!(h.gap.as_ref().map(|g| g.what), Some(GapKind::Vip));
+        let mut steps = p.steps.clone();
+        steps[1].gap = None;
+        let v = check_steps(&p.initial, &steps).unwrap_err();
+        assert_eq!(v.rule, "a VIP handover declares its gap");
         assert!(h.state.keepalived_peers.is_empty());
         // The old announcer stops everywhere before the new one starts anywhere.
         let first_start = h

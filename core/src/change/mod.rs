@@ -10,6 +10,9 @@
 //!   engine's [`quorum`]), one voting change per step, dead members removed before anyone
 //!   is added, new voters only by promoting a learner, LB backends only serving API
 //!   servers, keepalived peer lists that know every running node.
+//! * [`endpoint`] plans a new endpoint or load-balancer type (single node → HA) before the
+//!   node changes; the outages it cannot avoid are declared on their step ([`Step::gap`])
+//!   and checked by [`check_steps`] too.
 //! * [`files`] renders the files of every step and the final bundle with the existing
 //!   renderer, the PKI kept from the old bundle.
 //! * [`readme`] writes the plan as a runbook.
