@@ -99,6 +99,7 @@ pub fn materialize(
         union: &union.nodes,
         pki: &pki_all,
     };
+    let mut endpoint_files = super::endpoint::StepFiles::new(old, &union, &kept);
     let mut steps = BTreeMap::new();
     for step in &change.steps {
         if step.files.is_empty() {
@@ -150,6 +151,18 @@ pub fn materialize(
                 FileSet::KubeadmConfig => {
                     if let Some(f) = bundle.get(&format!("{prefix}{KUBEADM_CONFIG}")) {
                         put(KUBEADM_CONFIG, f.clone());
+                    }
+                }
+                FileSet::KeepalivedStaged
+                | FileSet::KubeVip
+                | FileSet::KubeVipStaged
+                | FileSet::TransitionCert
+                | FileSet::ServingCert
+                | FileSet::Kubeconfigs => {
+                    let b =
+                        r.render_with(|n| step.state.api_servers.contains(&n.name), |_| true)?;
+                    for (rel, f) in endpoint_files.files(*set, node, &b, &pki_all, entropy, now)? {
+                        put(&rel, f);
                     }
                 }
                 FileSet::Overlay => {

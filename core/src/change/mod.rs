@@ -10,10 +10,14 @@
 //!   engine's [`quorum`]), one voting change per step, dead members removed before anyone
 //!   is added, new voters only by promoting a learner, LB backends only serving API
 //!   servers, keepalived peer lists that know every running node.
+//! * [`endpoint`] plans a new endpoint or load-balancer type (single node → HA) before the
+//!   node changes; the outages it cannot avoid are declared on their step ([`Step::gap`])
+//!   and checked by [`check_steps`] too.
 //! * [`files`] renders the files of every step and the final bundle with the existing
 //!   renderer, the PKI kept from the old bundle.
 //! * [`readme`] writes the plan as a runbook.
 
+pub mod endpoint;
 pub mod files;
 pub mod readme;
 
@@ -128,6 +132,26 @@ pub enum Action {
     /// Install the final bundle's load-balancer and keepalived files where the steps
     /// left them in another order (the new topology orders the nodes differently).
     Converge,
+    /// Endpoint change: start the new proxy (haproxy, nginx) beside the old endpoint.
+    StartProxy,
+    /// Endpoint change: set up the new external load balancer (instructions).
+    ExternalLoadBalancer,
+    /// Endpoint change: start the announcer of a new VIP (keepalived, kube-vip).
+    StartVip,
+    /// Endpoint change: stage the new VIP announcer's files without starting it.
+    StageVip,
+    /// Endpoint change: rewrite and reload keepalived (same VIP, new check).
+    ReconfigureKeepalived,
+    /// Install an API server certificate with new SANs and restart kube-apiserver.
+    ReissueServingCert,
+    /// Endpoint change: point a node's kubeconfigs at the new endpoint.
+    SwitchKubeconfigs,
+    /// Endpoint change: the `cluster-info`, `kubeadm-config` and `kube-proxy` ConfigMaps.
+    UpdateClusterConfigMaps,
+    /// Endpoint change: the old VIP announcer stops, the new one takes the same VIP.
+    HandOverVip,
+    /// Endpoint change: stop the old proxy / announcer / external LB nobody dials now.
+    RetireLoadBalancer,
 }
 
 impl Action {
@@ -177,6 +201,9 @@ pub struct Step {
     /// must not be an LB backend before it, an etcd member is down meanwhile.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub restarts: Vec<String>,
+    /// An outage the step cannot avoid, declared ([`endpoint::Gap`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gap: Option<endpoint::Gap>,
     /// The state after the step.
     #[serde(flatten)]
     pub state: State,
@@ -198,6 +225,19 @@ pub enum FileSet {
     Renewed,
     /// The final bundle's haproxy / nginx / keepalived files.
     Final,
+    /// keepalived.conf and its check script listing every running control plane, for a
+    /// keepalived that is not started yet.
+    KeepalivedStaged,
+    /// The kube-vip static pod manifest.
+    KubeVip,
+    /// The kube-vip manifest outside `manifests/` (`etc/kubernetes/kube-vip.yaml`).
+    KubeVipStaged,
+    /// apiserver.crt with the SANs of both endpoints.
+    TransitionCert,
+    /// The final bundle's apiserver.crt.
+    ServingCert,
+    /// The node's kubeconfigs (`etc/kubernetes/*.conf`) for the new endpoint.
+    Kubeconfigs,
 }
 
 /// A whole plan.
@@ -401,8 +441,11 @@ pub fn check_steps(initial: &State, steps: &[Step]) -> Result<(), Violation> {
                 ));
             }
         }
+        if let Some(v) = endpoint::check_gap(step, before) {
+            return Err(fail(v.0, v.1));
+        }
         let serving = |s: &State| s.lb_backends.iter().any(|b| !s.dead.contains(b));
-        if serving(before) && !serving(after) {
+        if serving(before) && !serving(after) && !endpoint::retires_backend_list(step) {
             return Err(fail(
                 "the load balancer keeps a backend",
                 "the step takes the last serving API server out of the load balancer".into(),
@@ -504,17 +547,12 @@ fn settings_differ(old: &Plan, new: &Plan) -> Vec<&'static str> {
 }
 
 fn instead_for(fields: &[&str]) -> &'static str {
-    let field = ["controlPlaneEndpoint", "etcd.type", "loadBalancer.type"]
+    // The endpoint and the load-balancer type are planned (`endpoint`), never listed here.
+    let field = ["etcd.type"]
         .into_iter()
         .find(|f| fields.contains(f))
         .unwrap_or("");
     match field {
-        "controlPlaneEndpoint" => {
-            "single node → HA (a new endpoint) is not planned yet: render the new topology with `hagen render --pki-from` and follow kubernetes/kubeadm#1955 by hand, or add control planes behind the endpoint you have"
-        }
-        "loadBalancer.type" => {
-            "change the load balancer in its own maintenance window; plan node changes with the same load balancer on both sides"
-        }
         "etcd.type" => {
             "moving between stacked and external etcd is a migration (snapshot, restore): not planned"
         }
@@ -545,7 +583,11 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
             )));
         }
     }
-    let differ = settings_differ(old, new);
+    // An endpoint or load-balancer change is made first, on the old nodes: after it, the
+    // cluster is `base` (the old nodes with the new endpoint), planned on from there.
+    let adopted = endpoint::adopted(old, new, opts)?;
+    let base = adopted.as_ref().unwrap_or(old);
+    let differ = settings_differ(base, new);
     if !differ.is_empty() {
         return Err(Refusal::Unsupported {
             what: format!(
@@ -624,9 +666,9 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
     }
 
     let mut b = Builder {
-        old,
+        old: base,
         new,
-        union: union_nodes(old, new),
+        union: union_nodes(base, new),
         state: initial.clone(),
         steps: Vec::new(),
         warnings: Vec::new(),
@@ -634,7 +676,14 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
     if opts.renew {
         b.run_renew()?;
     } else {
+        if adopted.is_some() {
+            b.change_endpoint(old);
+        }
         b.run(opts)?;
+        if adopted.is_some() {
+            b.finish_endpoint(old);
+        }
+        b.converge();
     }
     let steps = b.steps;
     let warnings = b.warnings;
@@ -757,6 +806,7 @@ impl Builder<'_> {
             rollback: d.rollback,
             files: d.files,
             restarts: d.restarts,
+            gap: None,
             state: self.state.clone(),
         });
     }
@@ -1709,7 +1759,6 @@ impl Builder<'_> {
                 self.remove_etcd_member(&n.name);
             }
         }
-        self.converge();
         Ok(())
     }
 }

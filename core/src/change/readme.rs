@@ -72,6 +72,18 @@ pub fn readme(plan: &ChangePlan, cluster: &str) -> String {
     for s in &plan.steps {
         let _ = writeln!(o, "### {}\n", s.id);
         let _ = writeln!(o, "{}\n", s.summary);
+        if let Some(g) = &s.gap {
+            let _ = writeln!(
+                o,
+                "**Expected gap: about {} s** ({}): {}\n",
+                g.seconds,
+                match g.what {
+                    super::endpoint::GapKind::ApiServer => "the API is down",
+                    super::endpoint::GapKind::Vip => "the VIP answers nowhere",
+                },
+                g.why
+            );
+        }
         if !s.files.is_empty() {
             let nodes: Vec<String> = s.files.keys().cloned().collect();
             let _ = writeln!(
