@@ -318,10 +318,10 @@ fn every_step_file_passes_the_real_checkers() {
 // ---- property tests over generated topology pairs -------------------------------------
 
 #[derive(Debug, Clone)]
-struct Pair {
-    old: String,
-    new: String,
-    dead: Vec<String>,
+pub(crate) struct Pair {
+    pub(crate) old: String,
+    pub(crate) new: String,
+    pub(crate) dead: Vec<String>,
 }
 
 fn topology(lb: &str, external: bool, cps: &[u8], etcd: &[u8], workers: &[u8]) -> String {
@@ -378,7 +378,7 @@ fn pick(order: &[u8], keep_from: &[u8], keep: usize, n: usize) -> Vec<u8> {
     v
 }
 
-fn pairs() -> impl Strategy<Value = Pair> {
+pub(crate) fn pairs() -> impl Strategy<Value = Pair> {
     let lb = prop::sample::select(vec![
         "haproxy-keepalived",
         "keepalived",
@@ -432,7 +432,7 @@ fn pairs() -> impl Strategy<Value = Pair> {
         )
 }
 
-fn checked_plan(text: &str) -> Option<Plan> {
+pub(crate) fn checked_plan(text: &str) -> Option<Plan> {
     hagen_core::check(&SourceFile::new("t.yaml", text)).plan
 }
 

@@ -3,6 +3,7 @@
 mod bundle_props;
 mod check;
 mod day2;
+mod day2_rotate;
 mod day2_etcd;
 mod etcd;
 mod fuzz;
