@@ -21,6 +21,9 @@ use std::process::Command;
 /// A node's PKI-relevant files, by path relative to its root.
 type Files = BTreeMap<String, Vec<u8>>;
 
+/// (node, path, bytes) of certificates found on the nodes.
+type Located = Vec<(String, String, Vec<u8>)>;
+
 fn b64(text: &str) -> Vec<u8> {
     let val = |c: u8| match c {
         b'A'..=b'Z' => Some(c - b'A'),
@@ -136,7 +139,11 @@ impl Openssl {
         let f = self.file(pem);
         self.calls += 1;
         let (ok, out) = if is_key {
-            run(Command::new("openssl").arg("pkey").arg("-pubout").arg("-in").arg(&f))
+            run(Command::new("openssl")
+                .arg("pkey")
+                .arg("-pubout")
+                .arg("-in")
+                .arg(&f))
         } else {
             run(Command::new("openssl")
                 .args(["x509", "-noout", "-pubkey", "-in"])
@@ -170,9 +177,9 @@ impl Openssl {
 /// it holds of each, from the table (as `tests/pki.rs` does), plus the kubeconfigs.
 struct Trust {
     /// family → (node, path, bytes) of every CA file or CA data.
-    stores: BTreeMap<&'static str, Vec<(String, String, Vec<u8>)>>,
+    stores: BTreeMap<&'static str, Located>,
     /// family → (node, path, bytes) of every leaf certificate.
-    leaves: BTreeMap<&'static str, Vec<(String, String, Vec<u8>)>>,
+    leaves: BTreeMap<&'static str, Located>,
     /// (node, path, CA data, client certificate) of every kubeconfig with one embedded.
     kubeconfigs: Vec<(String, String, Vec<u8>, Vec<u8>)>,
 }
@@ -208,7 +215,11 @@ fn trust_of(plan: &Plan, state: &BTreeMap<String, Files>) -> Trust {
             }
         }
         if node.has(Role::Worker) && !node.has(Role::ControlPlane) {
-            add(&mut t.stores, spec::KUBERNETES_CA, "etc/kubernetes/pki/ca.crt");
+            add(
+                &mut t.stores,
+                spec::KUBERNETES_CA,
+                "etc/kubernetes/pki/ca.crt",
+            );
         }
         for (path, bytes) in files {
             if path.starts_with("etc/kubernetes/") && path.ends_with(".conf") {
@@ -244,9 +255,7 @@ fn pki_relevant(rel_path: &str) -> bool {
 fn by_node<'a>(files: impl Iterator<Item = (&'a String, &'a [u8])>) -> BTreeMap<String, Files> {
     let mut out: BTreeMap<String, Files> = BTreeMap::new();
     for (path, bytes) in files {
-        if let Some((node, rel_path)) = path
-            .strip_prefix("nodes/")
-            .and_then(|r| r.split_once('/'))
+        if let Some((node, rel_path)) = path.strip_prefix("nodes/").and_then(|r| r.split_once('/'))
             && pki_relevant(rel_path)
         {
             out.entry(node.to_string())
@@ -287,7 +296,9 @@ fn check_state(
     }
     for (n, p, ca, cert) in &t.kubeconfigs {
         if !o.verify(ca, cert) {
-            failures.push(format!("{at}: {n}/{p}'s client certificate does not verify against its own CA data"));
+            failures.push(format!(
+                "{at}: {n}/{p}'s client certificate does not verify against its own CA data"
+            ));
         }
     }
     for (node, files) in state {
@@ -373,7 +384,9 @@ fn rotate_case(name: &str) {
     let last_cp_issue = p
         .steps
         .iter()
-        .rposition(|s| s.action == Action::RotateControlPlane && s.phase == Some(Phase::IssueFromNew))
+        .rposition(|s| {
+            s.action == Action::RotateControlPlane && s.phase == Some(Phase::IssueFromNew)
+        })
         .expect("phase 2");
     let first_drop = p
         .steps
@@ -402,7 +415,8 @@ fn rotate_case(name: &str) {
                 .expect("nodes/<name>/");
             // Security: keys only on control planes, CA keys never off them.
             if rel_path.ends_with(".key") && !is_cp(&plan, node) {
-                let etcd_own = rel_path.starts_with("etc/etcd/pki/") && !rel_path.ends_with("ca.key");
+                let etcd_own =
+                    rel_path.starts_with("etc/etcd/pki/") && !rel_path.ends_with("ca.key");
                 assert!(etcd_own, "{name}/{}: {node} gets {rel_path}", step.id);
             }
             if rel_path.ends_with(".conf") || rel_path.ends_with(".key") {
@@ -433,10 +447,21 @@ fn rotate_case(name: &str) {
             }
             let (_, f) = &files[0];
             let ca = conf_value(&f.bytes, "certificate-authority-data").expect("CA data");
-            assert_eq!(pems(&ca), [new_ca.clone(), old_ca.clone()], "{name}/{}", step.id);
+            assert_eq!(
+                pems(&ca),
+                [new_ca.clone(), old_ca.clone()],
+                "{name}/{}",
+                step.id
+            );
         }
         if !files.is_empty() {
-            check_state(&mut o, &plan, &state, &format!("{name}/{}", step.id), &mut failures);
+            check_state(
+                &mut o,
+                &plan,
+                &state,
+                &format!("{name}/{}", step.id),
+                &mut failures,
+            );
         }
         // What the step's commands remove: the token file once the kubelet has its
         // certificate, the signing certificate once ca.crt is one certificate again.
@@ -464,7 +489,19 @@ fn rotate_case(name: &str) {
             {
                 assert!(&f.bytes == b, "{name}: {n}/{path} differs from bundle/");
             }
-            assert!(pems(b)[0] == pems(&m.bundle.get(&format!("nodes/{}/etc/kubernetes/pki/{fam}.crt", plan.control_planes().next().expect("cp").name)).expect("new CA").bytes)[0], "{name}: at the end {n}/{path} is not the new {fam}");
+            assert!(
+                pems(b)[0]
+                    == pems(
+                        &m.bundle
+                            .get(&format!(
+                                "nodes/{}/etc/kubernetes/pki/{fam}.crt",
+                                plan.control_planes().next().expect("cp").name
+                            ))
+                            .expect("new CA")
+                            .bytes
+                    )[0],
+                "{name}: at the end {n}/{path} is not the new {fam}"
+            );
             for (ln, lp, leaf) in old_t.leaves.get(fam).into_iter().flatten() {
                 if o.verify(b, leaf) {
                     failures.push(format!(
@@ -475,7 +512,10 @@ fn rotate_case(name: &str) {
         }
     }
     for (n, files) in &state {
-        assert!(!files.contains_key("etc/kubernetes/pki/ca-signer.crt"), "{name}: {n}");
+        assert!(
+            !files.contains_key("etc/kubernetes/pki/ca-signer.crt"),
+            "{name}: {n}"
+        );
     }
 
     check_join_hashes(&mut o, name, &p, &m, &old_ca, &new_ca);
@@ -567,8 +607,7 @@ fn every_topology_rotates_or_is_refused_with_cause() {
                 planned += 1;
             }
             Err(Refusal::Unsafe { reason, .. }) => assert!(
-                reason.contains("the only API server restarts")
-                    || reason.contains("the quorum is"),
+                reason.contains("the only API server restarts") || reason.contains("the quorum is"),
                 "{}: {reason}",
                 rel(&dir)
             ),

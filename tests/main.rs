@@ -3,8 +3,8 @@
 mod bundle_props;
 mod check;
 mod day2;
-mod day2_rotate;
 mod day2_etcd;
+mod day2_rotate;
 mod etcd;
 mod fuzz;
 mod import;

@@ -141,7 +141,12 @@ fn the_cli_plans_a_ca_rotation() {
     assert_ne!(pki(&old, "ca.key"), pki(&out.join("bundle"), "ca.key"));
     assert_eq!(pki(&old, "sa.key"), pki(&out.join("bundle"), "sa.key"));
     let join = String::from_utf8(read(out.join("rotation/join.txt"))).unwrap();
-    assert_eq!(join.matches("--discovery-token-ca-cert-hash sha256:").count(), 2, "{join}");
+    assert_eq!(
+        join.matches("--discovery-token-ca-cert-hash sha256:")
+            .count(),
+        2,
+        "{join}"
+    );
     let readme = String::from_utf8(read(out.join("README.md"))).unwrap();
     for phase in ["phase 1/3", "phase 2/3", "phase 3/3", "rotation/join.txt"] {
         assert!(readme.contains(phase), "{phase}");
@@ -149,7 +154,12 @@ fn the_cli_plans_a_ca_rotation() {
     let bundle = read(
         out.join("steps/02-rotate-control-plane-k8s-m1/nodes/k8s-m1/etc/kubernetes/pki/ca.crt"),
     );
-    assert_eq!(String::from_utf8_lossy(&bundle).matches("BEGIN CERTIFICATE").count(), 2);
+    assert_eq!(
+        String::from_utf8_lossy(&bundle)
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        2
+    );
 
     let single = root().join("fixtures/plans/refused-rotate-ca-single-control-plane");
     let old1 = tmp.0.join("old1");

@@ -199,9 +199,9 @@ impl Builder<'_> {
             check_after.push(format!("`openssl verify -CAfile <(openssl x509 -in /etc/etcd/pki/ca.crt) /etc/etcd/pki/server.crt /etc/etcd/pki/peer.crt` on {m}: OK (the bundle's first certificate is the new etcd CA)"));
         }
         let rollback = match phase {
-            Phase::TrustBoth => format!(
-                "put back the old bundle's nodes/{m}/etc/etcd/pki/ca.crt and restart etcd"
-            ),
+            Phase::TrustBoth => {
+                format!("put back the old bundle's nodes/{m}/etc/etcd/pki/ca.crt and restart etcd")
+            }
             Phase::IssueFromNew => format!(
                 "put back the old bundle's nodes/{m}/etc/etcd/pki/ (old certificates and keys), then steps/{}/nodes/{m}/ over it, and restart etcd",
                 self.step_id(Phase::TrustBoth, Action::RotateEtcdMember, m)
@@ -219,7 +219,8 @@ impl Builder<'_> {
                 phase.title(),
                 match phase {
                     Phase::TrustBoth => "both etcd CAs in ca.crt",
-                    Phase::IssueFromNew => "certificates from the new etcd CA (both CAs still trusted)",
+                    Phase::IssueFromNew =>
+                        "certificates from the new etcd CA (both CAs still trusted)",
                     Phase::DropOld => "the new etcd CA alone in ca.crt",
                 }
             ),
@@ -721,7 +722,10 @@ pub(super) fn node_files(
                     let bytes = phase.trust(&pair.old, &pair.new);
                     out.push((rel.to_string(), File { bytes, ..f.clone() }));
                 } else if rel.ends_with(".conf") {
-                    out.push((rel.to_string(), with_ca(path, f, &phase.trust(&k.old, &k.new))?));
+                    out.push((
+                        rel.to_string(),
+                        with_ca(path, f, &phase.trust(&k.old, &k.new))?,
+                    ));
                 } else if set == FileSet::CaReissued {
                     out.push((rel.to_string(), f.clone()));
                 }
@@ -788,12 +792,7 @@ pub(super) fn node_files(
 
 /// The plan directory's own files of a rotation: `rotation/join.txt`, how a node joins
 /// while the rotation runs (both CA hashes pinned).
-pub fn plan_files(
-    change: &ChangePlan,
-    old: &Pki,
-    new: &Pki,
-    plan: &Plan,
-) -> Vec<(String, File)> {
+pub fn plan_files(change: &ChangePlan, old: &Pki, new: &Pki, plan: &Plan) -> Vec<(String, File)> {
     if !change.rotate_ca {
         return Vec::new();
     }
