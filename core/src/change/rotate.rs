@@ -196,14 +196,16 @@ impl Builder<'_> {
             "`hagen-etcdctl endpoint health --cluster`: every member healthy".into(),
         ];
         if phase == Phase::IssueFromNew {
-            check_after.push(format!("`openssl verify -CAfile <(openssl x509 -in /etc/etcd/pki/ca.crt) /etc/etcd/pki/server.crt /etc/etcd/pki/peer.crt` on {m}: OK (the bundle's first certificate is the new etcd CA)"));
+            check_after.push(format!("`openssl x509 -in /etc/etcd/pki/ca.crt -out /tmp/etcd-new-ca.crt && openssl verify -CAfile /tmp/etcd-new-ca.crt /etc/etcd/pki/server.crt /etc/etcd/pki/peer.crt` on {m}: OK (the bundle's first certificate is the new etcd CA)"));
         }
         let rollback = match phase {
             Phase::TrustBoth => {
-                format!("put back the old bundle's nodes/{m}/etc/etcd/pki/ca.crt and restart etcd")
+                format!(
+                    "put back the old bundle's (`--from`) nodes/{m}/etc/etcd/pki/ca.crt and restart etcd"
+                )
             }
             Phase::IssueFromNew => format!(
-                "put back the old bundle's nodes/{m}/etc/etcd/pki/ (old certificates and keys), then steps/{}/nodes/{m}/ over it, and restart etcd",
+                "put back the old bundle's (`--from`) nodes/{m}/etc/etcd/pki/ (old certificates and keys), then steps/{}/nodes/{m}/ over it, and restart etcd",
                 self.step_id(Phase::TrustBoth, Action::RotateEtcdMember, m)
             ),
             Phase::DropOld => format!(
@@ -328,10 +330,10 @@ impl Builder<'_> {
         };
         let rollback = match phase {
             Phase::TrustBoth => format!(
-                "put back the old bundle's nodes/{c}/etc/kubernetes/ (its CA files and kubeconfigs name the old CA alone), set the signing flag back to ca.crt (the sed of the step reversed) and restart the static pods the same way"
+                "put back the old bundle's (`--from`) nodes/{c}/etc/kubernetes/ (its CA files and kubeconfigs name the old CA alone), set the signing flag back to ca.crt (the sed of the step reversed) and restart the static pods the same way"
             ),
             Phase::IssueFromNew => format!(
-                "put back the old bundle's nodes/{c}/etc/kubernetes/ (old keys and certificates), then steps/{}/nodes/{c}/ over it (both CAs trusted, the old key signing), and restart the static pods the same way",
+                "put back the old bundle's (`--from`) nodes/{c}/etc/kubernetes/ (old keys and certificates), then steps/{}/nodes/{c}/ over it (both CAs trusted, the old key signing), and restart the static pods the same way",
                 self.step_id(Phase::TrustBoth, Action::RotateControlPlane, c)
             ),
             Phase::DropOld => format!(
@@ -501,6 +503,7 @@ impl Builder<'_> {
             ),
             check_before: vec![
                 "every control plane has the new CA keys (earlier steps): the kubelets' CSRs are signed by whichever controller manager leads, and it must sign with the new key".into(),
+                format!("`kubeadm token list` on {op} does not list the bundle's token (its id is the part before the dot): if it does, `kubeadm token delete <id>` first, or the create fails with `already exists`"),
             ],
             commands: vec![cmd(
                 "admin",
@@ -814,4 +817,41 @@ pub fn plan_files(change: &ChangePlan, old: &Pki, new: &Pki, plan: &Plan) -> Vec
         new.join.token,
     );
     vec![("rotation/join.txt".to_string(), secret(text))]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_phase_trusts_its_cas_signing_one_first() {
+        let (old, new) = (b"OLD\n".as_slice(), b"NEW".as_slice());
+        assert_eq!(Phase::TrustBoth.trust(old, new), b"OLD\nNEW");
+        assert_eq!(Phase::IssueFromNew.trust(old, new), b"NEW\nOLD\n");
+        assert_eq!(Phase::DropOld.trust(old, new), b"NEW");
+    }
+
+    #[test]
+    fn a_rotation_keeps_only_the_service_account_pair_and_the_token() {
+        let mut e = Existing::none();
+        for f in [
+            "ca.crt",
+            "ca.key",
+            "etcd/ca.key",
+            "front-proxy-ca.crt",
+            "sa.key",
+            "sa.pub",
+        ] {
+            e.shared.insert(f.into(), f.as_bytes().to_vec());
+        }
+        e.per_node
+            .entry("m1".into())
+            .or_default()
+            .insert("etc/kubernetes/pki/apiserver.key".into(), b"k".to_vec());
+        e.join = Some(("t".into(), "k".into()));
+        let r = for_rotation(&e);
+        assert_eq!(r.shared.keys().collect::<Vec<_>>(), ["sa.key", "sa.pub"]);
+        assert!(r.per_node.is_empty());
+        assert_eq!(r.join, e.join);
+    }
 }
