@@ -31,7 +31,7 @@
 //! pin since kubernetes/kubernetes#101977 (kubernetes/kubeadm#2471), both older than the
 //! oldest Kubernetes hagen renders for.
 //!
-//! Planning ([`Builder::run_rotate`]) needs no key; the files ([`node_files`],
+//! Planning (`Builder::run_rotate`) needs no key; the files (`node_files`,
 //! [`plan_files`]) come from the old PKI and the new one, made by `files::materialize`
 //! from [`for_rotation`]'s material with the entropy and time the caller passes in.
 
@@ -617,10 +617,10 @@ fn ca_pairs(old: &Pki, new: &Pki, plan: &Plan) -> Result<Vec<CaPair>, FilesError
         .collect()
 }
 
-fn kubernetes(cas: &[CaPair]) -> &CaPair {
+fn kubernetes(cas: &[CaPair]) -> Result<&CaPair, FilesError> {
     cas.iter()
         .find(|c| c.name == spec::KUBERNETES_CA)
-        .unwrap_or(&cas[0])
+        .ok_or_else(|| FilesError::Rotation("no kubernetes CA".into()))
 }
 
 fn runs_kubelet(n: &Node) -> bool {
@@ -708,7 +708,7 @@ pub(super) fn node_files(
         .find(|n| n.name == name)
         .ok_or_else(|| FilesError::Rotation(format!("no node {name}")))?;
     let cas = ca_pairs(old, new, plan)?;
-    let k = kubernetes(&cas);
+    let k = kubernetes(&cas)?;
     let cp = node.has(Role::ControlPlane);
     let prefix = format!("{}/", paths::node(name));
     let mut out = Vec::new();
