@@ -7,7 +7,9 @@
 //! member started from the `etcd.conf.yml` of its step. New members get their
 //! certificates from their step's files, old ones from the old bundle. Mechanics from
 //! `tests/etcd.rs`;
-//! every process is killed by its PID when the test ends.
+//! every process is killed by its PID when the test ends. And a CA rotation
+//! (`--rotate-ca`, stacked and external): every member restarted with its step's files,
+//! one at a time, healthy and writable after each; the old CA's client refused at the end.
 
 use crate::etcd::{Client, Member, Members, etcdctl, on_loopback, wait_until};
 use hagen_core::change::{self, Action, Options};
@@ -503,4 +505,162 @@ spec:
         "{name: etcd-4, address: 10.0.0.24",
     );
     run_plan("day2-etcd-external", 181, old, &new, &[]);
+}
+
+/// `--rotate-ca` on a real etcd: the members start from the old bundle; every step's
+/// files are written over the nodes' files as `rsync` would, and a member whose node the
+/// step restarts is restarted. After each restart every member is healthy, their peer
+/// links (old certificates against bundles, new ones against bundles) carry a write,
+/// and the client is the first control plane's API server client of that moment. At the
+/// end, a client with the old CA's certificate is refused.
+fn run_rotation(tag: &str, first: u8, text: &str) {
+    let plain = plan_of(text);
+    let (plan, _, _) = loopback(&plain, &plain, first);
+    let opts = Options {
+        rotate_ca: true,
+        ..Options::default()
+    };
+    let p = change::plan_change(&plan, &plan, &opts).expect("plans");
+    let now = crate::pki::now();
+    let old_pki = generate(&plan, &Existing::none(), &mut SeededEntropy::new(5), now)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let existing = Existing::from_bundle(
+        old_pki
+            .files
+            .iter()
+            .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
+    )
+    .expect("the old PKI");
+    let made = change::files::materialize(
+        &p,
+        &plan,
+        &plan,
+        &SourceFile::new("t.yaml", text.to_string()),
+        &[],
+        &existing,
+        &mut SeededEntropy::new(6),
+        now,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = TempDir::new(tag);
+    write_files(dir.path(), old_pki.files.iter().map(|(p, f)| (p, f)));
+    let old_client_dir = dir.path().join("old-client");
+    write_files(&old_client_dir, old_pki.files.iter().map(|(p, f)| (p, f)));
+    let cp_name = plan
+        .control_planes()
+        .next()
+        .expect("a control plane")
+        .name
+        .clone();
+    let client_of = |root: &Path| {
+        let pki = root.join("nodes").join(&cp_name).join("etc/kubernetes/pki");
+        Client {
+            ca: pki.join("etcd/ca.crt"),
+            cert: pki.join("apiserver-etcd-client.crt"),
+            key: pki.join("apiserver-etcd-client.key"),
+        }
+    };
+    let mut c = Cluster {
+        dir: dir.path(),
+        union: &plan,
+        members: Members(Vec::new()),
+        client: client_of(dir.path()),
+    };
+    let members: Vec<String> = p.initial.etcd_members.clone();
+    for m in &members {
+        c.start(m, &members, "new");
+    }
+    let endpoints: Vec<String> = members
+        .iter()
+        .map(|m| format!("https://{}:2379", c.node(m).address))
+        .collect();
+    let healthy = |c: &Cluster, what: &str| {
+        wait_until(what, 30, &c.members, || {
+            let (ok, out) = etcdctl(&endpoints.join(","), &c.client, &["endpoint", "health"]);
+            if !ok {
+                return Err(out);
+            }
+            let (ok, out) = etcdctl(
+                &endpoints.join(","),
+                &c.client,
+                &["put", "/hagen/rotate", what],
+            );
+            if ok { Ok(()) } else { Err(out) }
+        });
+    };
+    healthy(&c, "the old cluster");
+    let mut restarted = Vec::new();
+    for step in &p.steps {
+        if let Some(files) = made.steps.get(&step.id) {
+            write_files(dir.path(), files.iter().map(|(p, f)| (p, f)));
+        }
+        let mut any = false;
+        for r in &step.restarts {
+            if members.contains(r) {
+                c.kill(r);
+                c.start(r, &members, "new");
+                any = true;
+            }
+        }
+        if any || step.action == Action::RotateControlPlane {
+            healthy(&c, &step.id);
+            restarted.push(step.id.clone());
+        }
+    }
+    eprintln!("{tag}: etcd stayed healthy through {restarted:?}");
+    assert_eq!(
+        restarted.iter().filter(|s| s.contains("rotate-")).count(),
+        3 * plan
+            .nodes
+            .iter()
+            .filter(|n| members.contains(&n.name) || n.has(Role::ControlPlane))
+            .count(),
+        "{restarted:?}"
+    );
+    // The old CA is gone: its client certificate no longer gets in, the new one does.
+    let old_client = Client {
+        ca: c.client.ca.clone(),
+        ..client_of(&old_client_dir)
+    };
+    let (ok, out) = etcdctl(&endpoints.join(","), &old_client, &["get", "/hagen/rotate"]);
+    assert!(!ok, "the old CA's client still gets in: {out}");
+    let ca = std::fs::read_to_string(&c.client.ca).expect("ca");
+    assert_eq!(ca.matches("BEGIN CERTIFICATE").count(), 1);
+}
+
+#[test]
+fn real_etcd_stays_healthy_through_a_ca_rotation_stacked() {
+    if !require_real_tools() {
+        return;
+    }
+    run_rotation("day2-rotate-stacked", 191, OLD);
+}
+
+#[test]
+fn real_external_etcd_stays_healthy_through_a_ca_rotation() {
+    if !require_real_tools() {
+        return;
+    }
+    let text = "apiVersion: hagen/v1alpha1
+kind: Topology
+metadata:
+  name: rotx
+spec:
+  kubernetesVersion: v1.31.2
+  controlPlaneEndpoint:
+    vip: 10.0.0.100/24
+    port: 8443
+  loadBalancer:
+    type: haproxy-keepalived
+    interface: eth0
+  etcd:
+    type: external
+  nodes:
+    - {name: cp-1, address: 10.0.0.11, roles: [control-plane]}
+    - {name: cp-2, address: 10.0.0.12, roles: [control-plane]}
+    - {name: etcd-1, address: 10.0.0.21, roles: [etcd]}
+    - {name: etcd-2, address: 10.0.0.22, roles: [etcd]}
+    - {name: etcd-3, address: 10.0.0.23, roles: [etcd]}
+";
+    run_rotation("day2-rotate-external", 201, text);
 }

@@ -4,6 +4,7 @@ mod bundle_props;
 mod check;
 mod day2;
 mod day2_etcd;
+mod day2_rotate;
 mod etcd;
 mod fuzz;
 mod import;

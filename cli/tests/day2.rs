@@ -14,7 +14,11 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Scratch {
-        let d = std::env::temp_dir().join(format!("hagen-plan-cli-{}", std::process::id()));
+        Scratch::named("plan-cli")
+    }
+
+    fn named(name: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!("hagen-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         Scratch(d)
@@ -100,4 +104,83 @@ fn the_cli_writes_a_plan_and_refuses_an_unsafe_one() {
         .output()
         .unwrap();
     assert_eq!(st.status.code(), Some(2), "{st:?}");
+}
+
+/// `--rotate-ca` with the same topology on both sides: new CAs in bundle/ (the
+/// service-account key kept), the join pins of both CAs, the runbook's phases; refused
+/// for a single control plane (exit 1).
+#[test]
+fn the_cli_plans_a_ca_rotation() {
+    let bin = env!("CARGO_BIN_EXE_hagen");
+    let tmp = Scratch::named("rotate-cli");
+    let case = root().join("fixtures/plans/rotate-ca-stacked");
+    let old = tmp.0.join("old");
+    let st = std::process::Command::new(bin)
+        .arg("render")
+        .arg(case.join("old.yaml"))
+        .arg("-o")
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{st:?}");
+    let out = tmp.0.join("plan");
+    let st = std::process::Command::new(bin)
+        .args(["plan", "--rotate-ca", "--from"])
+        .arg(&old)
+        .arg(case.join("new.yaml"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{st:?}");
+    let stdout = String::from_utf8_lossy(&st.stdout);
+    assert!(stdout.contains("new CAs in bundle/"), "{stdout}");
+    let read = |p: PathBuf| std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let pki = |dir: &PathBuf, f: &str| read(dir.join("nodes/k8s-m2/etc/kubernetes/pki").join(f));
+    assert_ne!(pki(&old, "ca.crt"), pki(&out.join("bundle"), "ca.crt"));
+    assert_ne!(pki(&old, "ca.key"), pki(&out.join("bundle"), "ca.key"));
+    assert_eq!(pki(&old, "sa.key"), pki(&out.join("bundle"), "sa.key"));
+    let join = String::from_utf8(read(out.join("rotation/join.txt"))).unwrap();
+    assert_eq!(
+        join.matches("--discovery-token-ca-cert-hash sha256:")
+            .count(),
+        2,
+        "{join}"
+    );
+    let readme = String::from_utf8(read(out.join("README.md"))).unwrap();
+    for phase in ["phase 1/3", "phase 2/3", "phase 3/3", "rotation/join.txt"] {
+        assert!(readme.contains(phase), "{phase}");
+    }
+    let bundle = read(
+        out.join("steps/02-rotate-control-plane-k8s-m1/nodes/k8s-m1/etc/kubernetes/pki/ca.crt"),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&bundle)
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        2
+    );
+
+    let single = root().join("fixtures/plans/refused-rotate-ca-single-control-plane");
+    let old1 = tmp.0.join("old1");
+    let st = std::process::Command::new(bin)
+        .arg("render")
+        .arg(single.join("old.yaml"))
+        .arg("-o")
+        .arg(&old1)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{st:?}");
+    let refused = tmp.0.join("refused");
+    let st = std::process::Command::new(bin)
+        .args(["plan", "--rotate-ca", "--from"])
+        .arg(&old1)
+        .arg(single.join("new.yaml"))
+        .arg("-o")
+        .arg(&refused)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(1), "{st:?}");
+    assert!(String::from_utf8_lossy(&st.stderr).contains("the only API server restarts"));
+    assert!(!refused.exists());
 }

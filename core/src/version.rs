@@ -87,6 +87,13 @@ impl KubeVersion {
     pub fn has_super_admin_conf(&self) -> bool {
         (self.major, self.minor) >= (1, 29)
     }
+
+    /// True from 1.33, when `ControlPlaneKubeletLocalMode` is on by default: a control
+    /// plane's kubelet.conf names its own API server, a worker's the endpoint
+    /// (kubeadm.md §5).
+    pub fn kubelet_local_mode(&self) -> bool {
+        (self.major, self.minor) >= (1, 33)
+    }
 }
 
 impl fmt::Display for KubeVersion {

@@ -21,13 +21,16 @@ every key that still fits are kept). Nothing is written when the change is refus
 
 Planned: adding and removing control planes (stacked or external etcd) and external etcd
 members, replacing dead ones (--dead), adding and removing workers; --renew (every leaf
-certificate and kubeconfig re-issued with its key, one node at a time). Refused with the
+certificate and kubeconfig re-issued with its key, one node at a time); --rotate-ca (new
+cluster, front-proxy and etcd CAs in three phases: trust both, issue from the new, drop
+the old; the service-account keys kept; PLAN_DIR/rotation/join.txt pins both CA hashes
+for joins meanwhile). Refused with the
 reason: anything that would leave etcd without quorum (2 of 3 members dead: restore
 from a snapshot), shrinking etcd below 3 members, and changes of settings other than
 the node list (endpoint, load-balancer type, etcd type, versions, networks).
 
 Exit codes: 0 written, 1 refused (unsafe or unsupported change, errors in a topology),
-2 usage or I/O failure (or --rotate-ca, not supported yet).";
+2 usage or I/O failure (--rotate-ca or --renew with a topology change or --dead).";
 
 #[derive(Debug, Args)]
 #[command(after_help = PLAN_HELP)]
@@ -43,7 +46,9 @@ pub struct PlanArgs {
     /// A node of the old topology that is dead (repeat for several).
     #[arg(long, value_name = "NODE")]
     pub dead: Vec<String>,
-    /// Rotate the cluster CA (not supported yet: refused).
+    /// Rotate the CAs (cluster, front-proxy, etcd) in three phases, one node at a time:
+    /// trust both, issue from the new, drop the old. NEW_TOPOLOGY must equal the old
+    /// bundle's topology.
     #[arg(long)]
     pub rotate_ca: bool,
     /// Renew every leaf certificate and kubeconfig (same keys, same CA; super-admin.conf
@@ -187,6 +192,9 @@ pub fn run(args: &PlanArgs) -> u8 {
     for (path, f) in made.bundle.iter() {
         out.insert(format!("bundle/{path}"), f.clone());
     }
+    for (path, f) in &made.plan_files {
+        out.insert(path.clone(), f.clone());
+    }
     out.seal();
     if let Err(e) = write_bundle(&out, &args.output, args.force) {
         eprintln!("hagen: {e}");
@@ -194,12 +202,17 @@ pub fn run(args: &PlanArgs) -> u8 {
     }
     let count = |a: PkiAction| made.report.iter().filter(|e| e.action == a).count();
     println!(
-        "wrote a plan of {} steps to {} (PKI over both topologies: {} generated, {} kept, {} re-issued; the CA kept)",
+        "wrote a plan of {} steps to {} (PKI over both topologies: {} generated, {} kept, {} re-issued; {})",
         planned.steps.len(),
         args.output.display(),
         count(PkiAction::Generated),
         count(PkiAction::Kept),
-        count(PkiAction::Reissued)
+        count(PkiAction::Reissued),
+        if planned.rotate_ca {
+            "new CAs in bundle/, both trusted until the last phase"
+        } else {
+            "the CA kept"
+        }
     );
     for w in &planned.warnings {
         println!("warning: {w}");

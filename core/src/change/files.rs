@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 pub struct Materialized {
     /// Per step id, the files under `steps/<id>/` (`nodes/<name>/etc/...`).
     pub steps: BTreeMap<String, Vec<(String, File)>>,
+    /// Files of the plan directory itself (`rotation/join.txt` of a CA rotation).
+    pub plan_files: Vec<(String, File)>,
     /// The final bundle, sealed.
     pub bundle: Bundle,
     /// What happened to every PKI file, over the nodes of both topologies.
@@ -38,6 +40,9 @@ pub enum FilesError {
     /// The CA would change, which a node change never asks for.
     #[error("the cluster CA would change ({0}); hagen plan keeps it unless --rotate-ca")]
     CaChanged(String),
+    /// A CA rotation's files could not be made (a bug).
+    #[error("CA rotation: {0}")]
+    Rotation(String),
 }
 
 const LB_FILES: &[&str] = &["etc/haproxy/haproxy.cfg", "etc/nginx/nginx.conf"];
@@ -79,8 +84,13 @@ pub fn materialize(
         pki_all.join.token.clone(),
         pki_all.join.certificate_key.clone(),
     ));
+    if change.rotate_ca {
+        kept = super::rotate::for_rotation(&kept);
+    }
     let pki_final = generate(new, &kept, entropy, now)?;
-    if let Some(before) = existing.shared.get("ca.crt") {
+    if !change.rotate_ca
+        && let Some(before) = existing.shared.get("ca.crt")
+    {
         let after = pki_final
             .files
             .iter()
@@ -137,6 +147,16 @@ pub fn materialize(
                         if let Some(rel) = path.strip_prefix(&prefix) {
                             put(rel, f.clone());
                         }
+                    }
+                }
+                FileSet::CaTrust
+                | FileSet::CaReissued
+                | FileSet::KubeletBootstrap
+                | FileSet::ClusterInfo => {
+                    for (rel, f) in
+                        super::rotate::node_files(&pki_all, &pki_final, &union, step, node, *set)?
+                    {
+                        put(&rel, f);
                     }
                 }
                 FileSet::Final => {
@@ -219,9 +239,15 @@ pub fn materialize(
         steps.insert(step.id.clone(), out);
     }
     Ok(Materialized {
+        plan_files: super::rotate::plan_files(change, &pki_all, &pki_final, new),
         steps,
         bundle,
-        report: pki_all.report,
+        // A rotation's news is the new PKI; otherwise the kept one over both topologies.
+        report: if change.rotate_ca {
+            pki_final.report.clone()
+        } else {
+            pki_all.report
+        },
     })
 }
 

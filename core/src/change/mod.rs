@@ -16,10 +16,14 @@
 //! * [`files`] renders the files of every step and the final bundle with the existing
 //!   renderer, the PKI kept from the old bundle.
 //! * [`readme`] writes the plan as a runbook.
+//! * [`rotate`] plans and makes the files of a CA rotation (`--rotate-ca`).
 
 pub mod endpoint;
 pub mod files;
 pub mod readme;
+pub mod rotate;
+
+pub use rotate::Phase;
 
 use crate::plan::{Node, Plan};
 use crate::rules::topology::{quorum, tolerated_failures};
@@ -152,6 +156,22 @@ pub enum Action {
     HandOverVip,
     /// Endpoint change: stop the old proxy / announcer / external LB nobody dials now.
     RetireLoadBalancer,
+    /// CA rotation: an external etcd member's CA files (and, in the second phase, its
+    /// certificates); it restarts.
+    RotateEtcdMember,
+    /// CA rotation: a control plane's CA files, kubeconfigs (and, in the second phase,
+    /// CA keys and leaves); its static pods restart.
+    RotateControlPlane,
+    /// CA rotation: a worker's ca.crt and kubelet.conf; its kubelet restarts.
+    RotateWorker,
+    /// CA rotation: the `cluster-info` ConfigMap's CA data (what joining nodes trust).
+    UpdateClusterInfo,
+    /// CA rotation: restart the workloads that read `kube-root-ca.crt`.
+    RestartWorkloads,
+    /// CA rotation: the bootstrap token the kubelets get their new client certificates with.
+    CreateBootstrapToken,
+    /// CA rotation: a kubelet gets a client certificate from the new CA (TLS bootstrap).
+    RebootstrapKubelet,
 }
 
 impl Action {
@@ -204,6 +224,9 @@ pub struct Step {
     /// An outage the step cannot avoid, declared ([`endpoint::Gap`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap: Option<endpoint::Gap>,
+    /// The CA rotation phase the step belongs to (`--rotate-ca` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
     /// The state after the step.
     #[serde(flatten)]
     pub state: State,
@@ -238,6 +261,16 @@ pub enum FileSet {
     ServingCert,
     /// The node's kubeconfigs (`etc/kubernetes/*.conf`) for the new endpoint.
     Kubeconfigs,
+    /// CA rotation, first and last phase: the node's CA files (both CAs, then the new
+    /// one alone), kubeconfigs and kubelet.conf.
+    CaTrust,
+    /// CA rotation, second phase: the node's certificates from the new CAs (with the new
+    /// CA keys on control planes), both CAs still trusted.
+    CaReissued,
+    /// CA rotation: `bootstrap-kubelet.conf` (bootstrap token, both CAs).
+    KubeletBootstrap,
+    /// CA rotation: the `cluster-info` ConfigMap patch.
+    ClusterInfo,
 }
 
 /// A whole plan.
@@ -257,6 +290,9 @@ pub struct ChangePlan {
     /// A certificate renewal (`--renew`): the final bundle re-issues every leaf.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub renew: bool,
+    /// A CA rotation (`--rotate-ca`): the final bundle has new CAs and new leaves.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotate_ca: bool,
 }
 
 /// True if the load balancer keeps a list of API servers to forward to.
@@ -565,10 +601,7 @@ fn instead_for(fields: &[&str]) -> &'static str {
 /// Plans the change from `old` to `new`, or refuses it.
 pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan, Refusal> {
     if opts.rotate_ca {
-        return Err(Refusal::Unsupported {
-            what: "--rotate-ca".into(),
-            instead: "CA rotation is not planned yet: keep the CA (the default)".into(),
-        });
+        rotate::refuse_with_other_changes(old, new, opts)?;
     }
     if opts.renew && (old != new || !opts.dead.is_empty()) {
         return Err(Refusal::Unsupported {
@@ -672,8 +705,11 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
         state: initial.clone(),
         steps: Vec::new(),
         warnings: Vec::new(),
+        phase: None,
     };
-    if opts.renew {
+    if opts.rotate_ca {
+        b.run_rotate()?;
+    } else if opts.renew {
         b.run_renew()?;
     } else {
         if adopted.is_some() {
@@ -707,6 +743,7 @@ pub fn plan_change(old: &Plan, new: &Plan, opts: &Options) -> Result<ChangePlan,
         target,
         warnings,
         renew: opts.renew,
+        rotate_ca: opts.rotate_ca,
     })
 }
 
@@ -717,6 +754,8 @@ struct Builder<'p> {
     state: State,
     steps: Vec<Step>,
     warnings: Vec<String>,
+    /// The CA rotation phase the steps emitted now belong to.
+    phase: Option<Phase>,
 }
 
 /// A step before it is numbered.
@@ -807,6 +846,7 @@ impl Builder<'_> {
             files: d.files,
             restarts: d.restarts,
             gap: None,
+            phase: self.phase,
             state: self.state.clone(),
         });
     }

@@ -55,6 +55,9 @@ pub fn readme(plan: &ChangePlan, cluster: &str) -> String {
     );
     let _ = writeln!(o, "Before: {}\n", state_line(&plan.initial));
     let _ = writeln!(o, "After:  {}\n", state_line(&plan.target));
+    if plan.rotate_ca {
+        let _ = writeln!(o, "{}\n", super::rotate::RUNBOOK_INTRO);
+    }
     for w in &plan.warnings {
         let _ = writeln!(o, "**Warning**: {w}\n");
     }
@@ -116,9 +119,14 @@ pub fn readme(plan: &ChangePlan, cluster: &str) -> String {
         }
         let _ = writeln!(o, "\n**State after**: {}\n", state_line(&s.state));
     }
+    let kept = if plan.rotate_ca {
+        "the new CAs and every certificate they issued; the service-account keys kept"
+    } else {
+        "the CA and every key that still fits kept"
+    };
     let _ = writeln!(
         o,
-        "## When every step is done\n\n`bundle/` is the new topology's bundle (the CA and every key that still fits kept): keep it as the\n\
+        "## When every step is done\n\n`bundle/` is the new topology's bundle ({kept}): keep it as the\n\
          old bundle of the next change."
     );
     o
