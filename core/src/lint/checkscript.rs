@@ -337,7 +337,10 @@ pub fn curl_without_fail(run: &Run<'_>, out: &mut Diagnostics) {
                 let stage = &cmd[..stage_end];
                 let before = &code[..i];
                 let captured = before.contains("$(") || before.matches('`').count() % 2 == 1;
-                if !curl_lacks_fail(stage) || piped || captured {
+                // `out=$(curl -k …)` then `[[ $out == "" ]]`: any answer with a body
+                // passes, as without the capture.
+                let only_emptiness = captured && captured_tested_for_empty(before, text);
+                if !curl_lacks_fail(stage) || piped || captured && !only_emptiness {
                     continue;
                 }
                 out.push({
@@ -353,6 +356,46 @@ pub fn curl_without_fail(run: &Run<'_>, out: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// True if the output captured by `before` (`name=$(`…) is then only tested for being
+/// empty (`[[ $name == "" ]]`, `[ -z "$name" ]`, `-n`) in the script `text`.
+fn captured_tested_for_empty(before: &str, text: &str) -> bool {
+    let Some(assign) = before.trim_end().strip_suffix("$(") else {
+        return false;
+    };
+    let Some(name) = assign.strip_suffix('=').map(|n| {
+        let start = n
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        &n[start..]
+    }) else {
+        return false;
+    };
+    if name.is_empty() {
+        return false;
+    }
+    let uses = [format!("${name}"), format!("${{{name}}}")];
+    let squeeze = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut tested = false;
+    for line in text.lines() {
+        let l = squeeze(&line.replace(['"', '\''], ""));
+        for u in &uses {
+            if !l.contains(u.as_str()) || l.contains(&format!("{name}=$(")) {
+                continue;
+            }
+            let empty_test = l.contains(&format!("-z {u}"))
+                || l.contains(&format!("-n {u}"))
+                || l.contains(&format!("{u} == ]"))
+                || l.contains(&format!("{u} = ]"))
+                || l.contains(&format!("{u} != ]"));
+            if !empty_test {
+                return false;
+            }
+            tested = true;
+        }
+    }
+    tested
 }
 
 /// KAL012 on commands written inline in keepalived.conf.
@@ -411,7 +454,11 @@ pub fn plain_http_to_tls_port(run: &Run<'_>, out: &mut Diagnostics) {
 pub fn check_stops_keepalived(run: &Run<'_>, out: &mut Diagnostics) {
     for (file, text) in check_scripts(run) {
         for (offset, code) in code_lines(text) {
-            let words: Vec<&str> = code.split_whitespace().collect();
+            // `/usr/bin/systemctl stop keepalived` is `systemctl stop keepalived`.
+            let words: Vec<&str> = code
+                .split_whitespace()
+                .map(|w| w.rsplit('/').next().unwrap_or(w))
+                .collect();
             let stops = words.windows(3).any(|w| {
                 w == ["systemctl", "stop", "keepalived"]
                     || w == ["systemctl", "stop", "keepalived.service"]

@@ -500,11 +500,25 @@ fn scan_flags(text: &str, s: &mut Settings) {
                 .unwrap_or(text.len() - from)
         };
         if next == b'=' {
-            let end = value_end(after + 1);
+            // `--name="value"`, or `--name=\"value\"` inside a `bash -c "…"` wrapper.
+            let quote = ["\\\"", "\"", "'"]
+                .into_iter()
+                .find(|q| text[after + 1..].starts_with(q));
+            let (start, end) = match quote {
+                Some(q) => {
+                    let start = after + 1 + q.len();
+                    let end = text[start..]
+                        .find(q)
+                        .filter(|n| !text[start..start + n].contains('\n'))
+                        .map_or_else(|| value_end(start), |n| start + n);
+                    (start, end)
+                }
+                None => (after + 1, value_end(after + 1)),
+            };
             s.settings.push(Setting {
                 key: name.into(),
-                value: text[after + 1..end].into(),
-                span: Span::new(after + 1, end),
+                value: text[start..end].into(),
+                span: Span::new(start, end),
             });
             i = end;
         } else if next == b' ' || next == b'\t' {
@@ -930,8 +944,16 @@ pub fn plaintext_url(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
 }
 
 /// ETC004.
-pub fn no_client_cert_auth(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
+pub fn no_client_cert_auth(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
     let https = |key: &str| s.all(key).any(|v| v.value.contains("https://"));
+    // etcd reads `ETCD_CLIENT_CERT_AUTH` from its environment too: a unit with an
+    // `EnvironmentFile=` may set it there, so a unit that does not set it says nothing.
+    let env_file = s.systemd_unit
+        && ctx
+            .file
+            .text
+            .lines()
+            .any(|l| l.trim_start().starts_with("EnvironmentFile="));
     for (urls, auth, cert) in [
         ("listen-client-urls", "client-cert-auth", "cert-file"),
         (
@@ -945,6 +967,12 @@ pub fn no_client_cert_auth(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
         }
         if s.get(urls).is_some_and(|u| u.value.contains('$')) {
             continue;
+        }
+        // `--client-cert-auth="${ETCD_CLIENT_CERT_AUTH}"`: a value hagen cannot know.
+        match s.get(auth) {
+            Some(a) if a.value.contains('$') => continue,
+            None if env_file => continue,
+            _ => {}
         }
         if !s.is_true(auth) {
             let span = s.get(auth).or(s.get(urls)).map(|x| x.span);
@@ -961,10 +989,17 @@ pub fn unit_continuation_broken(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnosti
     }
     let mut prev: Option<(usize, &str)> = None;
     let mut offset = 0;
+    // Only `[Service]` holds ExecStart: flag-like lines elsewhere (notes pasted after
+    // `[Install]`) are not a broken continuation.
+    let mut in_service = !ctx.file.text.contains("[Service]");
     for line in ctx.file.text.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
         let t = body.trim_start();
-        if t.starts_with('-')
+        if t.starts_with('[') {
+            in_service = t.starts_with("[Service]");
+        }
+        if in_service
+            && t.starts_with('-')
             && let Some((pstart, p)) = prev
             && !p.ends_with('\\')
             && !p.trim_start().starts_with('[')

@@ -750,6 +750,11 @@ const TRIVIAL_PASSWORDS: &[&str] = &[
     "admin",
     "k8s",
     "kubernetes",
+    "mysecret",
+    "mypassword",
+    "vrrppass",
+    "test",
+    "abc123",
 ];
 
 /// KAL020.
@@ -773,6 +778,7 @@ pub fn auth_type_pass(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
             let lower = pass.to_ascii_lowercase();
             let trivial = TRIVIAL_PASSWORDS.contains(&lower.as_str())
                 || super::placeholder_only(pass)
+                || super::stand_in(pass)
                 || pass.chars().count() <= 4
                 || pass.chars().all(|c| pass.starts_with(c));
             if trivial {
@@ -971,15 +977,38 @@ pub fn find_script<'a>(
     path: &str,
 ) -> Option<&'a SourceFile> {
     let base = path.rsplit('/').next()?;
-    let dir = conf.name.rsplit_once('/').map_or("", |(d, _)| d);
-    files.iter().find(|f| {
-        f.name.ends_with(path)
-            || f.name
-                .rsplit_once('/')
-                .map_or(f.name.as_str() == base && dir.is_empty(), |(d, b)| {
-                    d == dir && b == base
+    let (dir, conf_base) = conf.name.rsplit_once('/').unwrap_or(("", &conf.name));
+    let split = |f: &'a SourceFile| f.name.rsplit_once('/').unwrap_or(("", &f.name));
+    files
+        .iter()
+        .find(|f| f.name.ends_with(path) || split(f) == (dir, base))
+        .or_else(|| {
+            // A copy renamed after its source (`repo__chk_k8s.sh`, `node1.check.sh`):
+            // in the same directory, the one that shares most of the conf's name.
+            files
+                .iter()
+                .filter(|f| {
+                    let (d, b) = split(f);
+                    d == dir && names_script(b, base)
                 })
-    })
+                .max_by_key(|f| {
+                    let b = split(f).1;
+                    b.bytes()
+                        .zip(conf_base.bytes())
+                        .take_while(|(x, y)| x == y)
+                        .count()
+                })
+        })
+}
+
+/// True if a file named `file` is the script `script` (a base name): the same name, or
+/// the name with a prefix before `.`, `_` or `-` (`node1.check_apiserver.sh`).
+pub fn names_script(file: &str, script: &str) -> bool {
+    file == script
+        || !script.is_empty()
+            && file
+                .strip_suffix(script)
+                .is_some_and(|head| head.ends_with(['.', '_', '-']))
 }
 
 /// KAL004 on keepalived.conf `conf`: a tracked script that no `vrrp_script` defines, or
