@@ -947,13 +947,40 @@ pub fn plaintext_url(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
 pub fn no_client_cert_auth(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
     let https = |key: &str| s.all(key).any(|v| v.value.contains("https://"));
     // etcd reads `ETCD_CLIENT_CERT_AUTH` from its environment too: a unit with an
-    // `EnvironmentFile=` may set it there, so a unit that does not set it says nothing.
-    let env_file = s.systemd_unit
-        && ctx
-            .file
+    // `EnvironmentFile=` may set it there. When that file is in the run it is read;
+    // otherwise a unit that does not set the flag says nothing.
+    let env_paths: Vec<&str> = if s.systemd_unit {
+        ctx.file
             .text
             .lines()
-            .any(|l| l.trim_start().starts_with("EnvironmentFile="));
+            .filter_map(|l| l.trim_start().strip_prefix("EnvironmentFile="))
+            .map(|p| p.trim().trim_start_matches('-').trim())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let env: Option<Settings> = env_paths
+        .iter()
+        .find_map(|p| environment_file(ctx, p))
+        .map(|f| read(&f.name, &f.text));
+    let env_file = !env_paths.is_empty() && env.is_none();
+    // An environment file that a unit of the run reads: the unit's flags count too.
+    let unit = (!s.systemd_unit)
+        .then(|| {
+            ctx.files.iter().find(|u| {
+                let uctx = Ctx { file: u, ..*ctx };
+                u.text.contains("[Service]")
+                    && u.text
+                        .lines()
+                        .filter_map(|l| l.trim_start().strip_prefix("EnvironmentFile="))
+                        .map(|p| p.trim().trim_start_matches('-').trim())
+                        .any(|p| {
+                            environment_file(&uctx, p).is_some_and(|f| std::ptr::eq(f, ctx.file))
+                        })
+            })
+        })
+        .flatten()
+        .map(|u| read(&u.name, &u.text));
     for (urls, auth, cert) in [
         ("listen-client-urls", "client-cert-auth", "cert-file"),
         (
@@ -972,6 +999,8 @@ pub fn no_client_cert_auth(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
         match s.get(auth) {
             Some(a) if a.value.contains('$') => continue,
             None if env_file => continue,
+            None if env.as_ref().is_some_and(|e| e.get(auth).is_some()) => continue,
+            None if unit.as_ref().is_some_and(|u| u.get(auth).is_some()) => continue,
             _ => {}
         }
         if !s.is_true(auth) {
@@ -980,6 +1009,32 @@ pub fn no_client_cert_auth(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
             out.push(at(&NO_CLIENT_CERT_AUTH, span, format!("TLS on `{urls}` without `{auth}=true`: anyone who reaches the port is accepted")).path(auth).help(format!("set `--{auth}=true` with the trusted CA file")));
         }
     }
+}
+
+/// The file of the run that a unit's `EnvironmentFile=path` names: by path or base
+/// name, or a renamed copy beside the unit that shares the start of its name
+/// (`node1-etcd.env` beside `node1-etcd.service`) and sets `ETCD_` variables.
+fn environment_file<'a>(ctx: &Ctx<'a>, path: &str) -> Option<&'a crate::source::SourceFile> {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    if base.is_empty() {
+        return None;
+    }
+    let split = |n: &'a str| n.rsplit_once('/').unwrap_or(("", n));
+    let (dir, unit) = split(&ctx.file.name);
+    ctx.files
+        .iter()
+        .find(|f| f.name.ends_with(path) || split(&f.name).1 == base)
+        .or_else(|| {
+            ctx.files.iter().find(|f| {
+                let (d, b) = split(&f.name);
+                let shared = b.bytes().zip(unit.bytes()).take_while(|(x, y)| x == y).count();
+                d == dir
+                    && !std::ptr::eq(*f, ctx.file)
+                    && shared >= 4
+                    && f.text.lines().any(|l| l.trim_start().starts_with("ETCD_"))
+                    && !f.text.contains("[Service]")
+            })
+        })
 }
 
 /// ETC005.

@@ -727,7 +727,7 @@ pub fn stand_in(word: &str) -> bool {
     const PARTS: &[&str] = &[
         "IP", "VIP", "IPS", "IPLOCAL", "ADDR", "ADDRESS", "HOST", "HOSTNAME", "PORT", "INTF",
         "IFACE", "INTERFACE", "NIC", "STATE", "PRIO", "PRIORITY", "AUTH", "PASS", "PASSWD",
-        "PASSWORD", "TOKEN", "VRID", "SERVER", "SERVERS",
+        "PASSWORD", "TOKEN", "VRID", "SERVER", "SERVERS", "PEER", "PEERS",
     ];
     let w = word.trim_matches(['"', '\'', ',', ';']);
     let upper = |p: &str| {

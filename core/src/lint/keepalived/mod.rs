@@ -983,21 +983,35 @@ pub fn find_script<'a>(
         .iter()
         .find(|f| f.name.ends_with(path) || split(f) == (dir, base))
         .or_else(|| {
-            // A copy renamed after its source (`repo__chk_k8s.sh`, `node1.check.sh`):
-            // in the same directory, the one that shares most of the conf's name.
-            files
+            // A copy renamed after its source (`repo__chk_k8s.sh` beside
+            // `repo__keepalived.conf`): in the same directory, the one whose name shares
+            // the longest beginning with the conf's (at least 4 characters when there are
+            // several, so a directory of many setups does not pair one's conf with
+            // another's script).
+            let shared = |f: &SourceFile| {
+                f.name
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .bytes()
+                    .zip(conf_base.bytes())
+                    .take_while(|(x, y)| x == y)
+                    .count()
+            };
+            let candidates: Vec<&'a SourceFile> = files
                 .iter()
                 .filter(|f| {
                     let (d, b) = split(f);
                     d == dir && names_script(b, base)
                 })
-                .max_by_key(|f| {
-                    let b = split(f).1;
-                    b.bytes()
-                        .zip(conf_base.bytes())
-                        .take_while(|(x, y)| x == y)
-                        .count()
-                })
+                .collect();
+            match candidates[..] {
+                [one] => Some(one),
+                _ => candidates
+                    .into_iter()
+                    .filter(|f| shared(f) >= 4)
+                    .max_by_key(|f| shared(f)),
+            }
         })
 }
 
