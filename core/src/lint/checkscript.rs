@@ -366,8 +366,9 @@ fn captured_tested_for_empty(before: &str, text: &str) -> bool {
     };
     let Some(name) = assign.strip_suffix('=').map(|n| {
         let start = n
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         &n[start..]
     }) else {
         return false;

@@ -857,37 +857,7 @@ pub fn single_backend_server(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics)
     }
 }
 
-const SHELL_WORDS: &[&str] = &[
-    "sudo",
-    "cat",
-    "echo",
-    "vi",
-    "vim",
-    "nano",
-    "systemctl",
-    "service",
-    "apt",
-    "apt-get",
-    "yum",
-    "dnf",
-    "cp",
-    "mv",
-    "mkdir",
-    "cd",
-    "chmod",
-    "chown",
-    "tee",
-    "EOF",
-    "curl",
-    "wget",
-    "haproxy",
-    "$",
-    "```",
-    "---",
-    "kubectl",
-    "export",
-    "EOT",
-];
+
 
 /// HAP010.
 pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
@@ -898,9 +868,10 @@ pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
         let w = first.text.as_str();
         let n = line.words.len();
         let last = &line.words[n - 1].text;
-        let shell = SHELL_WORDS.contains(&w) && !(w == "haproxy" && n == 1)
+        let shell = scan::SHELL_WORDS.contains(&w) && !(w == "haproxy" && n == 1)
             || w.starts_with("```")
-            || w.starts_with("<<");
+            || w.starts_with("<<")
+            || scan::markup(w);
         let prose = n >= 4
             && w.chars().next().is_some_and(|c| c.is_ascii_uppercase())
             && w.chars().skip(1).all(|c| c.is_ascii_lowercase())

@@ -27,6 +27,7 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&UNICAST_PEER_IS_SELF, unicast_peer_is_self),
     (&AUTH_TYPE_PASS, auth_type_pass),
     (&WEIGHT_WITHIN_BRANCHES, weight_within_branches),
+    (&NOT_CONFIGURATION, not_configuration),
 ];
 
 /// Parses and checks one keepalived.conf.
@@ -788,6 +789,65 @@ pub fn auth_type_pass(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
                 );
             }
         }
+    }
+}
+
+/// KAL024.
+pub const NOT_CONFIGURATION: Rule = Rule {
+    code: "KAL024",
+    name: "not-keepalived-configuration",
+    severity: Severity::Warning,
+    summary: "A line that is not keepalived configuration (web-page markup, a shell command, a heredoc end)",
+    explain: "\
+## What it checks
+Lines of keepalived.conf that hold HTML markup (`<pre>`, `<!-- … -->`, `}</code>`), or
+whose first word is a shell command (`sudo`, `cat`, `systemctl`…), a heredoc terminator
+(`EOF`) or a Markdown fence: what comes along when a configuration is copied out of a
+blog post or a README.
+
+## Why it matters
+keepalived logs `Unknown keyword` and skips the line. When the markup is glued to a
+brace (`}</code></pre>`), the brace goes with it: the block it closed runs on into
+whatever follows, and settings land in the wrong place without an error.
+
+## Example
+```
+<pre><code>vrrp_instance VI_1 {
+    state MASTER
+    ...
+}</code></pre>
+```
+
+## Fix
+Remove the markup and the commands; keep only keepalived's own lines.
+",
+};
+
+/// KAL024.
+pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for line in super::scan::lines(&ctx.file.text, &['#', '!'], false, true) {
+        let Some(first) = line.words.first() else {
+            continue;
+        };
+        let w = first.text.as_str();
+        let markup = line.words.iter().find(|x| super::scan::markup(&x.text));
+        let shell = super::scan::SHELL_WORDS.contains(&w) && line.words.len() > 1
+            || matches!(w, "EOF" | "EOT")
+            || w.starts_with("```")
+            || w.starts_with("<<");
+        let Some(word) = markup.or(shell.then_some(first)) else {
+            continue;
+        };
+        let glued = word.text.starts_with(['{', '}']);
+        let msg = if glued {
+            format!("`{}` is a brace glued to markup: keepalived reads it as an unknown keyword, so the brace does not open or close the block", word.text)
+        } else {
+            format!("`{}` starts a line that is not keepalived configuration: keepalived skips it with `Unknown keyword`", word.text)
+        };
+        out.push(
+            at(&NOT_CONFIGURATION, word.span, msg)
+                .help("remove what was copied along with the configuration"),
+        );
     }
 }
 
