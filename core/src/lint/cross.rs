@@ -122,6 +122,10 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
         &checkscript::RETRIES_OUTLAST_TIMEOUT,
         checkscript::retries_outlast_timeout,
     ),
+    (
+        &checkscript::VARIABLE_UNDEFINED,
+        checkscript::variable_undefined,
+    ),
     (&kubevip::KUBECONFIG_FOR_VERSION, kubeconfig_for_version),
     (&UPSTREAM_DIFFERS, upstream_differs),
 ];

@@ -643,11 +643,11 @@ fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Di
         }
         // A claim about a value that is only a placeholder (`${port}`, `$vip`,
         // `<MN03_IP>`, `{{ x }}`) is a claim about nothing: the value is unknown.
-        // (LNT006 and ETC010 are about the placeholders themselves.)
+        // (LNT006, ETC010 and KAL025 are about the placeholders themselves.)
         // Bare stand-ins (`K8SHA_KA_STATE`) too, but not in etcd's files, where
         // `ETCD_NAME` is a variable's own name.
         if !d.rule.code.starts_with("LNT")
-            && d.rule.code != "ETC010"
+            && !matches!(d.rule.code, "ETC010" | "KAL025")
             && let Some((file, span)) = files.get(d.file).zip(d.span)
             && file.text.get(span.start..span.end).is_some_and(|t| {
                 placeholder_only(t)
