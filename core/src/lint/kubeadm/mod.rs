@@ -314,7 +314,8 @@ Durations (`ttl`, `timeouts.*`, `certificateValidityPeriod`) against Go's durati
 syntax (units ns, us, ms, s, m, h; no days); times against RFC 3339; `imagePullPolicy`,
 taint effects, `pathType` and `encryptionAlgorithm` against the values kubeadm takes;
 bootstrap tokens against `[a-z0-9]{6}.[a-z0-9]{16}`; `certificateKey` against 64 hex
-characters.
+characters; in every API version, a `nodeRegistration.criSocket` of dockershim (gone
+since 1.24: kubeadm cannot reach the container runtime).
 
 ## Why it matters
 Each of these is read or validated before kubeadm does anything, and the command stops:
@@ -529,6 +530,19 @@ pub fn wrong_value_type(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
 /// KAD009.
 pub fn invalid_value(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
     super::only(&INVALID_VALUE, out, |all| check_fields(y, all));
+    // In every API version (v1beta2 files are not in the field table): dockershim.
+    for (_, kind, d) in documents(y) {
+        if let Some(n) = d.at("nodeRegistration.criSocket")
+            && let Some(sock) = n.str()
+            && sock.contains("dockershim")
+        {
+            out.push(
+                at(&INVALID_VALUE, n.span, format!("`{sock}`: dockershim was removed in Kubernetes 1.24, so no supported kubelet has this socket"))
+                    .path(format!("{kind}.nodeRegistration.criSocket"))
+                    .help("use containerd's (`unix:///run/containerd/containerd.sock`) or CRI-O's socket, or cri-dockerd's (`unix:///var/run/cri-dockerd.sock`)"),
+            );
+        }
+    }
 }
 
 /// KAD003, KAD004, KAD008 and KAD009 in one walk of each v1beta3/v1beta4 document
