@@ -66,7 +66,85 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&REMOVED_FLAG, removed_flag),
     (&UNSAFE_SETTING, unsafe_setting),
     (&UNIT_VARIABLE_UNDEFINED, unit_variable_undefined),
+    (&UNIT_LINE_NOT_SYNTAX, unit_line_not_syntax),
 ];
+
+/// ETC013.
+pub const UNIT_LINE_NOT_SYNTAX: Rule = Rule {
+    code: "ETC013",
+    name: "unit-line-not-syntax",
+    severity: Severity::Warning,
+    summary: "A line of an etcd systemd unit that is not `Key=value`, a `[Section]` or a comment",
+    explain: "\
+## What it checks
+Lines of an etcd unit that are none of what a unit file holds: not `Key=value`, not a
+`[Section]` header, not a `#`/`;` comment, not the continuation of a line ending in `\\`.
+Usually notes or a guide's text pasted into the unit. One finding per unit, at the first
+such line. Flag lines cut from ExecStart are ETC005's.
+
+## Why it matters
+systemd logs `Missing '='` (or `Unknown section`) and skips the line, so whatever it was
+meant to say does not happen; text pasted below `[Install]` is also where flags that were
+meant for ExecStart end up.
+
+## Example
+```
+[Install]
+WantedBy=multi-user.target
+
+Notes: the certificate flags
+```
+
+## Fix
+Make the notes `#` comments, or move them out of the unit.
+",
+};
+
+/// ETC013.
+pub fn unit_line_not_syntax(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    if !s.systemd_unit || !ctx.file.text.contains("[Service]") {
+        return;
+    }
+    let mut offset = 0;
+    let mut continued = false;
+    let mut first: Option<Span> = None;
+    let mut count = 0;
+    for raw in ctx.file.text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let t = line.trim();
+        let base = offset;
+        offset += raw.len();
+        let was_continued = continued;
+        continued = t.ends_with('\\');
+        // A flag line cut from ExecStart is ETC005's.
+        let fine = t.is_empty()
+            || was_continued
+            || t.starts_with(['#', ';', '-'])
+            || t.starts_with('[') && t.ends_with(']')
+            || t.split_once('=').is_some_and(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+        if fine {
+            continue;
+        }
+        count += 1;
+        if first.is_none() {
+            let start = base + (line.len() - line.trim_start().len());
+            first = Some(Span::new(start, start + t.len()));
+        }
+    }
+    if let Some(span) = first {
+        let more = match count {
+            1 => String::new(),
+            2 => " (and one more line like it)".to_string(),
+            n => format!(" (and {} more lines like it)", n - 1),
+        };
+        out.push(
+            at(&UNIT_LINE_NOT_SYNTAX, span, format!("this line is not unit syntax (`Key=value`, `[Section]` or a comment): systemd skips it with `Missing '='`{more}"))
+                .help("make such lines `#` comments or remove them"),
+        );
+    }
+}
 
 /// ETC010.
 pub const UNIT_VARIABLE_UNDEFINED: Rule = Rule {
