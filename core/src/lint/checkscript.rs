@@ -208,9 +208,33 @@ Set the variable in the script (`APISERVER_VIP=172.21.64.64`), or write the valu
 
 /// Variables every shell or keepalived provides.
 const SHELL_VARIABLES: &[&str] = &[
-    "HOME", "PATH", "HOSTNAME", "USER", "PWD", "OLDPWD", "SHELL", "RANDOM", "LINENO",
-    "SECONDS", "IFS", "UID", "EUID", "PPID", "TERM", "LANG", "LC_ALL", "TMPDIR", "HOSTTYPE",
-    "OSTYPE", "MACHTYPE", "BASHPID", "FUNCNAME", "PIPESTATUS", "REPLY", "OPTARG", "OPTIND",
+    "HOME",
+    "PATH",
+    "HOSTNAME",
+    "USER",
+    "PWD",
+    "OLDPWD",
+    "SHELL",
+    "RANDOM",
+    "LINENO",
+    "SECONDS",
+    "IFS",
+    "UID",
+    "EUID",
+    "PPID",
+    "TERM",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "HOSTTYPE",
+    "OSTYPE",
+    "MACHTYPE",
+    "BASHPID",
+    "FUNCNAME",
+    "PIPESTATUS",
+    "REPLY",
+    "OPTARG",
+    "OPTIND",
 ];
 
 /// KAL025.

@@ -1105,7 +1105,11 @@ fn environment_file<'a>(ctx: &Ctx<'a>, path: &str) -> Option<&'a crate::source::
         .or_else(|| {
             ctx.files.iter().find(|f| {
                 let (d, b) = split(&f.name);
-                let shared = b.bytes().zip(unit.bytes()).take_while(|(x, y)| x == y).count();
+                let shared = b
+                    .bytes()
+                    .zip(unit.bytes())
+                    .take_while(|(x, y)| x == y)
+                    .count();
                 d == dir
                     && !std::ptr::eq(*f, ctx.file)
                     && shared >= 4

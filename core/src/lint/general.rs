@@ -338,7 +338,11 @@ pub fn placeholders_left(kind: Kind, name: &str, text: &str, out: &mut Diagnosti
             at_word = start + word.len();
             let w = word.trim_end_matches([';', ',']);
             let host = w.rsplit_once(':').map_or(w, |(h, p)| {
-                if p.bytes().all(|b| b.is_ascii_digit()) { h } else { w }
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    w
+                }
             });
             let marker = super::stand_in(host)
                 && (host.starts_with('_')

@@ -272,9 +272,7 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
         };
         let mut local = Diagnostics::new();
         let base = file.name.rsplit(['/', '\\']).next().unwrap_or("");
-        let named = scripts
-            .iter()
-            .any(|s| keepalived::names_script(base, s));
+        let named = scripts.iter().any(|s| keepalived::names_script(base, s));
         let (report, p) = lint_one(&ctx, named, &mut local);
         relocate(local, id, &mut out);
         reports.push(report);
@@ -725,9 +723,32 @@ pub fn placeholders(text: &str) -> Vec<std::ops::Range<usize>> {
 /// `VI_1`).
 pub fn stand_in(word: &str) -> bool {
     const PARTS: &[&str] = &[
-        "IP", "VIP", "IPS", "IPLOCAL", "ADDR", "ADDRESS", "HOST", "HOSTNAME", "PORT", "INTF",
-        "IFACE", "INTERFACE", "NIC", "STATE", "PRIO", "PRIORITY", "AUTH", "PASS", "PASSWD",
-        "PASSWORD", "TOKEN", "VRID", "SERVER", "SERVERS", "PEER", "PEERS",
+        "IP",
+        "VIP",
+        "IPS",
+        "IPLOCAL",
+        "ADDR",
+        "ADDRESS",
+        "HOST",
+        "HOSTNAME",
+        "PORT",
+        "INTF",
+        "IFACE",
+        "INTERFACE",
+        "NIC",
+        "STATE",
+        "PRIO",
+        "PRIORITY",
+        "AUTH",
+        "PASS",
+        "PASSWD",
+        "PASSWORD",
+        "TOKEN",
+        "VRID",
+        "SERVER",
+        "SERVERS",
+        "PEER",
+        "PEERS",
     ];
     let w = word.trim_matches(['"', '\'', ',', ';']);
     let upper = |p: &str| {
@@ -952,7 +973,10 @@ mod tests {
         assert_eq!(mask_template("{ a } {{ open"), "{ a } xxxxxxx");
         // Terraform directives are blanked; haproxy's `%{+Q}` log flags are text.
         let tf = "%{ for s in sans ~}\n  - \"${s}\"\n%{ endfor ~}\n";
-        assert_eq!(mask_template(tf), "                   \n  - \"${s}\"\n            \n");
+        assert_eq!(
+            mask_template(tf),
+            "                   \n  - \"${s}\"\n            \n"
+        );
         let log = "log-format \"%ci %{+Q}r\"\n";
         assert_eq!(mask_template(log), log);
         assert!(template_marker(log).is_none());

@@ -232,7 +232,13 @@ mod tests {
         for w in ["<pre", "<code>", "}</code></pre>", "<!--", "-->"] {
             assert_eq!(markup(w), w != "-->", "{w}");
         }
-        for w in ["</dev/tcp/127.0.0.1/6443", "<MN03_IP>", "<", "<=", "\"</dev/tcp/x/443\""] {
+        for w in [
+            "</dev/tcp/127.0.0.1/6443",
+            "<MN03_IP>",
+            "<",
+            "<=",
+            "\"</dev/tcp/x/443\"",
+        ] {
             assert!(!markup(w), "{w}");
         }
     }

@@ -343,7 +343,9 @@ pub const BIND_NOT_THE_VIP: Rule = Rule {
 ## What it checks
 The `bind` addresses of the API frontends against the keepalived.conf in the same
 directory: each must be a VIP it serves, the node's own `unicast_src_ip`, a wildcard or
-loopback.
+loopback. In a directory of several setups named with a common prefix
+(`site-a__haproxy.cfg`, `site-a__keepalived.conf`), the keepalived files whose names
+share most of the haproxy file's.
 
 ## Why it matters
 haproxy listens on an address that nothing sends traffic to (an old VIP, a typo, the
@@ -856,8 +858,6 @@ pub fn single_backend_server(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics)
         }
     }
 }
-
-
 
 /// HAP010.
 pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {

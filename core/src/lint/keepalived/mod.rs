@@ -840,9 +840,15 @@ pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
         };
         let glued = word.text.starts_with(['{', '}']);
         let msg = if glued {
-            format!("`{}` is a brace glued to markup: keepalived reads it as an unknown keyword, so the brace does not open or close the block", word.text)
+            format!(
+                "`{}` is a brace glued to markup: keepalived reads it as an unknown keyword, so the brace does not open or close the block",
+                word.text
+            )
         } else {
-            format!("`{}` starts a line that is not keepalived configuration: keepalived skips it with `Unknown keyword`", word.text)
+            format!(
+                "`{}` starts a line that is not keepalived configuration: keepalived skips it with `Unknown keyword`",
+                word.text
+            )
         };
         out.push(
             at(&NOT_CONFIGURATION, word.span, msg)

@@ -420,7 +420,10 @@ pub fn api_version_unsupported(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnost
     {
         pinned_eol = Some(format!("1.{}", t.minor));
     }
-    let first_supported = ctx.options.now.map_or((1, 32), |n| (1, join::first_supported_minor(n)));
+    let first_supported = ctx
+        .options
+        .now
+        .map_or((1, 32), |n| (1, join::first_supported_minor(n)));
     // Component configs in the same file have one valid version each.
     for d in &y.docs {
         let (Some(kind), Some(api)) = (
@@ -456,10 +459,15 @@ pub fn api_version_unsupported(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnost
             continue;
         };
         let msg = match (&target, until) {
-            (_, Some(u)) if u <= first_supported && let Some(p) = &pinned_eol => Some(format!(
-                "{kind} uses kubeadm.k8s.io/{v}, removed in {}.{}: no supported kubeadm reads it, and the Kubernetes {p} it pins is past end of life",
-                u.0, u.1
-            )),
+            (_, Some(u))
+                if u <= first_supported
+                    && let Some(p) = &pinned_eol =>
+            {
+                Some(format!(
+                    "{kind} uses kubeadm.k8s.io/{v}, removed in {}.{}: no supported kubeadm reads it, and the Kubernetes {p} it pins is past end of life",
+                    u.0, u.1
+                ))
+            }
             (Some(t), Some(u)) if (t.major, t.minor) >= u => Some(format!(
                 "{kind} uses kubeadm.k8s.io/{v}, which kubeadm {}.{} no longer reads (removed in {}.{})",
                 t.major, t.minor, u.0, u.1
