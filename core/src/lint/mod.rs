@@ -400,8 +400,30 @@ fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
     };
     let mut found = Diagnostics::new();
     parse_and_check(&masked_ctx, kind, &mut found);
+    // A whole template whose only markup is values and loops (no `if`, no include, no
+    // line that is an expression of its own) has every check option in plain sight: a
+    // TCP-only check (HAP002) is then a fact, not an absence.
+    // (With its `defaults` in the file too: a fragment's may set `option httpchk`.)
+    let loops_only = text.lines().any(|l| l.trim_end() == "defaults")
+        && !text.lines().any(|l| {
+            let t = l.trim_start();
+            t.starts_with("{{") || t.starts_with("%{")
+        })
+        && ![
+            "if ", "include", "import", "macro", "block", "extends", "set ",
+        ]
+        .iter()
+        .any(|k| {
+            text.match_indices("{%").any(|(i, _)| {
+                text[i + 2..]
+                    .trim_start_matches(['-', '+', ' '])
+                    .starts_with(k)
+            })
+        });
     for d in found.into_vec() {
-        if d.rule.code.starts_with("LNT") || ABSENCE_RULES.contains(&d.rule.code) {
+        if d.rule.code.starts_with("LNT")
+            || ABSENCE_RULES.contains(&d.rule.code) && !(d.rule.code == "HAP002" && loops_only)
+        {
             continue;
         }
         let Some(span) = d.span else { continue };
@@ -421,6 +443,9 @@ fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
             || spanned.starts_with("proxy_read_timeout");
         // A message that quotes a masked value is about a template value.
         let quotes_mask = d.message.contains("xxx");
+        // HAP002 names the section, and its `check` is literal even on a server line
+        // that a loop writes.
+        let templated = templated && !(d.rule.code == "HAP002" && loops_only);
         if !templated && literal && !quotes_mask {
             out.push(d);
         }

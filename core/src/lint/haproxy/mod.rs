@@ -77,7 +77,9 @@ pub const TCP_ONLY_CHECK: Rule = Rule {
 ## What it checks
 Backends with servers whose health check is a bare TCP connect (`check` with no
 `option httpchk`, or `option tcp-check` with no `tcp-check send`/`expect`), a TLS hello
-only (`option ssl-hello-chk`), or no `check` at all.
+only (`option ssl-hello-chk`), or no `check` at all. In a template, only when the whole
+configuration (its `defaults` too) is there and its markup is values and loops: an
+`{% if %}` or an included part may hold the check options.
 
 ## Why it matters
 An API server keeps its port open while it is not ready: during start-up, when it has
