@@ -1255,11 +1255,13 @@ pub const ETCD_END_OF_LIFE: Rule = Rule {
     code: "ETC012",
     name: "etcd-end-of-life",
     severity: Severity::Info,
-    summary: "The etcd image is a release line older than 3.5",
+    summary: "The etcd image is a release line older than 3.5, or 3.5.0 to 3.5.2",
     explain: "\
 ## What it checks
 The tag of an etcd image (kubeadm's static pod, a compose file or pod manifest, a
-ClusterConfiguration's `etcd.local.imageTag`) for a release older than 3.5.
+ClusterConfiguration's `etcd.local.imageTag`) for a release older than 3.5, or one of
+3.5.0 to 3.5.2, whose data-inconsistency bug (fixed in 3.5.3) the etcd project warned
+about.
 
 ## Why it matters
 The etcd project maintains its two newest minor lines; since 3.6 was released those are
@@ -1436,8 +1438,30 @@ pub fn etcd_end_of_life(run: &super::cross::Run<'_>, out: &mut Diagnostics) {
             .help("upgrade one minor line at a time, with a snapshot before each step");
             d.file = img.file;
             out.push(d);
+        } else if (major, minor) == (3, 5)
+            && let Some(patch) = tag_patch(&img.tag)
+            && patch <= 2
+        {
+            let mut d = at(
+                &ETCD_END_OF_LIFE,
+                img.span,
+                format!(
+                    "etcd {}: 3.5.0 to 3.5.2 can leave a member's data inconsistent after a crash under load (fixed in 3.5.3); the etcd project advised against them in production",
+                    img.tag
+                ),
+            )
+            .help("move to the newest 3.5 release, with a snapshot first");
+            d.file = img.file;
+            out.push(d);
         }
     }
+}
+
+/// The patch number of an image tag (`3.5.1-0` → 1), if it has one.
+fn tag_patch(tag: &str) -> Option<u32> {
+    let t = tag.trim_start_matches('v');
+    let core = t.split(['-', '+']).next()?;
+    core.split('.').nth(2)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -1450,6 +1474,9 @@ mod image_tests {
         assert_eq!(tag_line("v3.4.27"), Some((3, 4)));
         assert_eq!(tag_line("3.5"), Some((3, 5)));
         assert_eq!(tag_line("latest"), None);
+        assert_eq!(tag_patch("3.5.1-0"), Some(1));
+        assert_eq!(tag_patch("v3.5.21"), Some(21));
+        assert_eq!(tag_patch("3.5"), None);
         assert_eq!(tag_line("${ETCD_TAG}"), None);
         let text = "    image: \"quay.io/coreos/etcd:v3.3.25\"  # x\n  - image: gcr.io/google_containers/etcd-amd64:3.2.18\n    image: registry.k8s.io/kube-apiserver:v1.30.1\n    image: localhost:5000/etcd\n";
         let found = image_tags(text);
