@@ -174,6 +174,160 @@ Ask the API through the local load balancer:
 ",
 };
 
+/// KAL025.
+pub const VARIABLE_UNDEFINED: Rule = Rule {
+    code: "KAL025",
+    name: "check-variable-undefined",
+    severity: Severity::Warning,
+    summary: "The check script uses a variable it never sets: it expands to nothing",
+    explain: "\
+## What it checks
+A check script that sets some variables itself (`APISERVER_DEST_PORT=6443`) and uses
+another one (`$APISERVER_VIP`) that it never sets: no assignment, `read`, `for`,
+`export` or `local`, no file sourced, not an argument (`$1`) and not one of the shell's
+own (`$HOME`, `$PATH`, `$HOSTNAME`…). A template (`.tpl`, `.j2`) is left alone.
+
+## Why it matters
+keepalived runs a `vrrp_script` with an almost empty environment, so the variable is
+empty: `grep -q ${APISERVER_VIP}` becomes `grep -q` with no pattern (an error, so the
+branch is skipped), and `https://${APISERVER_VIP}:6443/` a URL without a host. The
+check looks complete but one of its probes never runs. Often a copy-paste slip: the
+value was assigned to the wrong name.
+
+## Example
+```sh
+APISERVER_DEST_PORT=172.21.64.64   # meant APISERVER_VIP=
+APISERVER_DEST_PORT=8443
+if ip addr | grep -q ${APISERVER_VIP}; then
+```
+
+## Fix
+Set the variable in the script (`APISERVER_VIP=172.21.64.64`), or write the value.
+",
+};
+
+/// Variables every shell or keepalived provides.
+const SHELL_VARIABLES: &[&str] = &[
+    "HOME",
+    "PATH",
+    "HOSTNAME",
+    "USER",
+    "PWD",
+    "OLDPWD",
+    "SHELL",
+    "RANDOM",
+    "LINENO",
+    "SECONDS",
+    "IFS",
+    "UID",
+    "EUID",
+    "PPID",
+    "TERM",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "HOSTTYPE",
+    "OSTYPE",
+    "MACHTYPE",
+    "BASHPID",
+    "FUNCNAME",
+    "PIPESTATUS",
+    "REPLY",
+    "OPTARG",
+    "OPTIND",
+];
+
+/// KAL025.
+pub fn variable_undefined(run: &Run<'_>, out: &mut Diagnostics) {
+    for (file, text) in check_scripts(run) {
+        let name = run.files[file].name.to_ascii_lowercase();
+        if [".tpl", ".j2", ".tmpl", ".template"]
+            .iter()
+            .any(|e| name.ends_with(e))
+            || super::template_marker(text).is_some()
+        {
+            continue;
+        }
+        let lines = code_lines(text);
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let mut set: Vec<&str> = Vec::new();
+        let mut sources = false;
+        for (_, code) in &lines {
+            let words: Vec<&str> = code.split_whitespace().collect();
+            for (i, w) in words.iter().enumerate() {
+                let w = w.trim_start_matches(['(', '{', ';']);
+                if let Some((n, _)) = w.split_once('=')
+                    && !n.is_empty()
+                    && n.chars().all(ident)
+                    && !n.starts_with(|c: char| c.is_ascii_digit())
+                {
+                    set.push(n);
+                }
+                match w {
+                    "source" | "." if i == 0 || words[i - 1].ends_with(';') => sources = true,
+                    "read" | "for" | "local" | "export" | "declare" | "readonly" | "getopts" => {
+                        set.extend(
+                            words[i + 1..]
+                                .iter()
+                                .take_while(|a| *a != &"in" && *a != &"do")
+                                .map(|a| a.split('=').next().unwrap_or(a))
+                                .filter(|a| !a.starts_with('-')),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if sources || set.is_empty() {
+            continue;
+        }
+        let mut reported: Vec<&str> = Vec::new();
+        for (offset, code) in &lines {
+            let b = code.as_bytes();
+            let mut i = 0;
+            while let Some(p) = code[i..].find('$') {
+                let at_ = i + p;
+                i = at_ + 1;
+                let (start, braced) = match b.get(at_ + 1) {
+                    Some(b'{') => (at_ + 2, true),
+                    _ => (at_ + 1, false),
+                };
+                let len = code[start..].chars().take_while(|c| ident(*c)).count();
+                if len == 0 {
+                    continue;
+                }
+                let v = &code[start..start + len];
+                // `${VAR:-x}`, `${VAR-x}`, `${#VAR}`: a default or a length, not a bare use.
+                if braced && !code[start + len..].starts_with('}') {
+                    continue;
+                }
+                if v.starts_with(|c: char| c.is_ascii_digit())
+                    || set.contains(&v)
+                    || SHELL_VARIABLES.contains(&v)
+                    || v.starts_with("BASH")
+                    || reported.contains(&v)
+                {
+                    continue;
+                }
+                // A `'…'` string is not expanded.
+                if code[..at_].matches('\'').count() % 2 == 1 {
+                    continue;
+                }
+                reported.push(v);
+                let end = if braced { start + len + 1 } else { start + len };
+                let mut d = at(
+                    &VARIABLE_UNDEFINED,
+                    Span::new(offset + at_, offset + end),
+                    format!("`{}` is set nowhere in this script: keepalived runs it with an almost empty environment, so it expands to nothing", &code[at_..end]),
+                )
+                .help(format!("set `{v}=…` at the top of the script, or write the value"));
+                d.file = file;
+                out.push(d);
+            }
+        }
+    }
+}
+
 /// KAL023.
 pub const RETRIES_OUTLAST_TIMEOUT: Rule = Rule {
     code: "KAL023",
@@ -337,7 +491,10 @@ pub fn curl_without_fail(run: &Run<'_>, out: &mut Diagnostics) {
                 let stage = &cmd[..stage_end];
                 let before = &code[..i];
                 let captured = before.contains("$(") || before.matches('`').count() % 2 == 1;
-                if !curl_lacks_fail(stage) || piped || captured {
+                // `out=$(curl -k …)` then `[[ $out == "" ]]`: any answer with a body
+                // passes, as without the capture.
+                let only_emptiness = captured && captured_tested_for_empty(before, text);
+                if !curl_lacks_fail(stage) || piped || captured && !only_emptiness {
                     continue;
                 }
                 out.push({
@@ -353,6 +510,47 @@ pub fn curl_without_fail(run: &Run<'_>, out: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// True if the output captured by `before` (`name=$(`…) is then only tested for being
+/// empty (`[[ $name == "" ]]`, `[ -z "$name" ]`, `-n`) in the script `text`.
+fn captured_tested_for_empty(before: &str, text: &str) -> bool {
+    let Some(assign) = before.trim_end().strip_suffix("$(") else {
+        return false;
+    };
+    let Some(name) = assign.strip_suffix('=').map(|n| {
+        let start = n
+            .char_indices()
+            .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        &n[start..]
+    }) else {
+        return false;
+    };
+    if name.is_empty() {
+        return false;
+    }
+    let uses = [format!("${name}"), format!("${{{name}}}")];
+    let squeeze = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut tested = false;
+    for line in text.lines() {
+        let l = squeeze(&line.replace(['"', '\''], ""));
+        for u in &uses {
+            if !l.contains(u.as_str()) || l.contains(&format!("{name}=$(")) {
+                continue;
+            }
+            let empty_test = l.contains(&format!("-z {u}"))
+                || l.contains(&format!("-n {u}"))
+                || l.contains(&format!("{u} == ]"))
+                || l.contains(&format!("{u} = ]"))
+                || l.contains(&format!("{u} != ]"));
+            if !empty_test {
+                return false;
+            }
+            tested = true;
+        }
+    }
+    tested
 }
 
 /// KAL012 on commands written inline in keepalived.conf.
@@ -411,7 +609,11 @@ pub fn plain_http_to_tls_port(run: &Run<'_>, out: &mut Diagnostics) {
 pub fn check_stops_keepalived(run: &Run<'_>, out: &mut Diagnostics) {
     for (file, text) in check_scripts(run) {
         for (offset, code) in code_lines(text) {
-            let words: Vec<&str> = code.split_whitespace().collect();
+            // `/usr/bin/systemctl stop keepalived` is `systemctl stop keepalived`.
+            let words: Vec<&str> = code
+                .split_whitespace()
+                .map(|w| w.rsplit('/').next().unwrap_or(w))
+                .collect();
             let stops = words.windows(3).any(|w| {
                 w == ["systemctl", "stop", "keepalived"]
                     || w == ["systemctl", "stop", "keepalived.service"]

@@ -122,6 +122,10 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
         &checkscript::RETRIES_OUTLAST_TIMEOUT,
         checkscript::retries_outlast_timeout,
     ),
+    (
+        &checkscript::VARIABLE_UNDEFINED,
+        checkscript::variable_undefined,
+    ),
     (&kubevip::KUBECONFIG_FOR_VERSION, kubeconfig_for_version),
     (&UPSTREAM_DIFFERS, upstream_differs),
 ];
@@ -994,11 +998,27 @@ fn bind_not_the_vip(run: &Run<'_>, out: &mut Diagnostics) {
         Parsed::Haproxy(c) => Some(c),
         _ => None,
     }) {
-        let beside: Vec<&Kal<'_>> = run
+        let mut beside: Vec<&Kal<'_>> = run
             .kals
             .iter()
             .filter(|k| dir(&run.files[k.file].name) == dir(&run.files[i].name))
             .collect();
+        // A directory of several setups with their names in front (`repo__haproxy.cfg`,
+        // `repo__keepalived.conf`): the keepalived files that share most of the name.
+        let base = |n: &str| n.rsplit('/').next().unwrap_or(n).to_string();
+        let own = base(&run.files[i].name);
+        let shared = |k: &&Kal<'_>| {
+            base(&run.files[k.file].name)
+                .bytes()
+                .zip(own.bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        if let Some(most) = beside.iter().map(shared).max()
+            && most >= 4
+        {
+            beside.retain(|k| shared(k) == most);
+        }
         let vips: BTreeSet<String> = beside.iter().flat_map(|k| k.vips()).collect();
         if vips.is_empty() {
             continue;

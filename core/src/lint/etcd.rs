@@ -66,7 +66,85 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&REMOVED_FLAG, removed_flag),
     (&UNSAFE_SETTING, unsafe_setting),
     (&UNIT_VARIABLE_UNDEFINED, unit_variable_undefined),
+    (&UNIT_LINE_NOT_SYNTAX, unit_line_not_syntax),
 ];
+
+/// ETC013.
+pub const UNIT_LINE_NOT_SYNTAX: Rule = Rule {
+    code: "ETC013",
+    name: "unit-line-not-syntax",
+    severity: Severity::Warning,
+    summary: "A line of an etcd systemd unit that is not `Key=value`, a `[Section]` or a comment",
+    explain: "\
+## What it checks
+Lines of an etcd unit that are none of what a unit file holds: not `Key=value`, not a
+`[Section]` header, not a `#`/`;` comment, not the continuation of a line ending in `\\`.
+Usually notes or a guide's text pasted into the unit. One finding per unit, at the first
+such line. Flag lines cut from ExecStart are ETC005's.
+
+## Why it matters
+systemd logs `Missing '='` (or `Unknown section`) and skips the line, so whatever it was
+meant to say does not happen; text pasted below `[Install]` is also where flags that were
+meant for ExecStart end up.
+
+## Example
+```
+[Install]
+WantedBy=multi-user.target
+
+Notes: the certificate flags
+```
+
+## Fix
+Make the notes `#` comments, or move them out of the unit.
+",
+};
+
+/// ETC013.
+pub fn unit_line_not_syntax(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    if !s.systemd_unit || !ctx.file.text.contains("[Service]") {
+        return;
+    }
+    let mut offset = 0;
+    let mut continued = false;
+    let mut first: Option<Span> = None;
+    let mut count = 0;
+    for raw in ctx.file.text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let t = line.trim();
+        let base = offset;
+        offset += raw.len();
+        let was_continued = continued;
+        continued = t.ends_with('\\');
+        // A flag line cut from ExecStart is ETC005's.
+        let fine = t.is_empty()
+            || was_continued
+            || t.starts_with(['#', ';', '-'])
+            || t.starts_with('[') && t.ends_with(']')
+            || t.split_once('=').is_some_and(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+        if fine {
+            continue;
+        }
+        count += 1;
+        if first.is_none() {
+            let start = base + (line.len() - line.trim_start().len());
+            first = Some(Span::new(start, start + t.len()));
+        }
+    }
+    if let Some(span) = first {
+        let more = match count {
+            1 => String::new(),
+            2 => " (and one more line like it)".to_string(),
+            n => format!(" (and {} more lines like it)", n - 1),
+        };
+        out.push(
+            at(&UNIT_LINE_NOT_SYNTAX, span, format!("this line is not unit syntax (`Key=value`, `[Section]` or a comment): systemd skips it with `Missing '='`{more}"))
+                .help("make such lines `#` comments or remove them"),
+        );
+    }
+}
 
 /// ETC010.
 pub const UNIT_VARIABLE_UNDEFINED: Rule = Rule {
@@ -500,11 +578,25 @@ fn scan_flags(text: &str, s: &mut Settings) {
                 .unwrap_or(text.len() - from)
         };
         if next == b'=' {
-            let end = value_end(after + 1);
+            // `--name="value"`, or `--name=\"value\"` inside a `bash -c "…"` wrapper.
+            let quote = ["\\\"", "\"", "'"]
+                .into_iter()
+                .find(|q| text[after + 1..].starts_with(q));
+            let (start, end) = match quote {
+                Some(q) => {
+                    let start = after + 1 + q.len();
+                    let end = text[start..]
+                        .find(q)
+                        .filter(|n| !text[start..start + n].contains('\n'))
+                        .map_or_else(|| value_end(start), |n| start + n);
+                    (start, end)
+                }
+                None => (after + 1, value_end(after + 1)),
+            };
             s.settings.push(Setting {
                 key: name.into(),
-                value: text[after + 1..end].into(),
-                span: Span::new(after + 1, end),
+                value: text[start..end].into(),
+                span: Span::new(start, end),
             });
             i = end;
         } else if next == b' ' || next == b'\t' {
@@ -930,8 +1022,43 @@ pub fn plaintext_url(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
 }
 
 /// ETC004.
-pub fn no_client_cert_auth(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
+pub fn no_client_cert_auth(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
     let https = |key: &str| s.all(key).any(|v| v.value.contains("https://"));
+    // etcd reads `ETCD_CLIENT_CERT_AUTH` from its environment too: a unit with an
+    // `EnvironmentFile=` may set it there. When that file is in the run it is read;
+    // otherwise a unit that does not set the flag says nothing.
+    let env_paths: Vec<&str> = if s.systemd_unit {
+        ctx.file
+            .text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("EnvironmentFile="))
+            .map(|p| p.trim().trim_start_matches('-').trim())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let env: Option<Settings> = env_paths
+        .iter()
+        .find_map(|p| environment_file(ctx, p))
+        .map(|f| read(&f.name, &f.text));
+    let env_file = !env_paths.is_empty() && env.is_none();
+    // An environment file that a unit of the run reads: the unit's flags count too.
+    let unit = (!s.systemd_unit)
+        .then(|| {
+            ctx.files.iter().find(|u| {
+                let uctx = Ctx { file: u, ..*ctx };
+                u.text.contains("[Service]")
+                    && u.text
+                        .lines()
+                        .filter_map(|l| l.trim_start().strip_prefix("EnvironmentFile="))
+                        .map(|p| p.trim().trim_start_matches('-').trim())
+                        .any(|p| {
+                            environment_file(&uctx, p).is_some_and(|f| std::ptr::eq(f, ctx.file))
+                        })
+            })
+        })
+        .flatten()
+        .map(|u| read(&u.name, &u.text));
     for (urls, auth, cert) in [
         ("listen-client-urls", "client-cert-auth", "cert-file"),
         (
@@ -946,12 +1073,50 @@ pub fn no_client_cert_auth(s: &Settings, _: &Ctx<'_>, out: &mut Diagnostics) {
         if s.get(urls).is_some_and(|u| u.value.contains('$')) {
             continue;
         }
+        // `--client-cert-auth="${ETCD_CLIENT_CERT_AUTH}"`: a value hagen cannot know.
+        match s.get(auth) {
+            Some(a) if a.value.contains('$') => continue,
+            None if env_file => continue,
+            None if env.as_ref().is_some_and(|e| e.get(auth).is_some()) => continue,
+            None if unit.as_ref().is_some_and(|u| u.get(auth).is_some()) => continue,
+            _ => {}
+        }
         if !s.is_true(auth) {
             let span = s.get(auth).or(s.get(urls)).map(|x| x.span);
             let Some(span) = span else { continue };
             out.push(at(&NO_CLIENT_CERT_AUTH, span, format!("TLS on `{urls}` without `{auth}=true`: anyone who reaches the port is accepted")).path(auth).help(format!("set `--{auth}=true` with the trusted CA file")));
         }
     }
+}
+
+/// The file of the run that a unit's `EnvironmentFile=path` names: by path or base
+/// name, or a renamed copy beside the unit that shares the start of its name
+/// (`node1-etcd.env` beside `node1-etcd.service`) and sets `ETCD_` variables.
+fn environment_file<'a>(ctx: &Ctx<'a>, path: &str) -> Option<&'a crate::source::SourceFile> {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    if base.is_empty() {
+        return None;
+    }
+    let split = |n: &'a str| n.rsplit_once('/').unwrap_or(("", n));
+    let (dir, unit) = split(&ctx.file.name);
+    ctx.files
+        .iter()
+        .find(|f| f.name.ends_with(path) || split(&f.name).1 == base)
+        .or_else(|| {
+            ctx.files.iter().find(|f| {
+                let (d, b) = split(&f.name);
+                let shared = b
+                    .bytes()
+                    .zip(unit.bytes())
+                    .take_while(|(x, y)| x == y)
+                    .count();
+                d == dir
+                    && !std::ptr::eq(*f, ctx.file)
+                    && shared >= 4
+                    && f.text.lines().any(|l| l.trim_start().starts_with("ETCD_"))
+                    && !f.text.contains("[Service]")
+            })
+        })
 }
 
 /// ETC005.
@@ -961,10 +1126,17 @@ pub fn unit_continuation_broken(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnosti
     }
     let mut prev: Option<(usize, &str)> = None;
     let mut offset = 0;
+    // Only `[Service]` holds ExecStart: flag-like lines elsewhere (notes pasted after
+    // `[Install]`) are not a broken continuation.
+    let mut in_service = !ctx.file.text.contains("[Service]");
     for line in ctx.file.text.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
         let t = body.trim_start();
-        if t.starts_with('-')
+        if t.starts_with('[') {
+            in_service = t.starts_with("[Service]");
+        }
+        if in_service
+            && t.starts_with('-')
             && let Some((pstart, p)) = prev
             && !p.ends_with('\\')
             && !p.trim_start().starts_with('[')
@@ -1083,11 +1255,13 @@ pub const ETCD_END_OF_LIFE: Rule = Rule {
     code: "ETC012",
     name: "etcd-end-of-life",
     severity: Severity::Info,
-    summary: "The etcd image is a release line older than 3.5",
+    summary: "The etcd image is a release line older than 3.5, or 3.5.0 to 3.5.2",
     explain: "\
 ## What it checks
 The tag of an etcd image (kubeadm's static pod, a compose file or pod manifest, a
-ClusterConfiguration's `etcd.local.imageTag`) for a release older than 3.5.
+ClusterConfiguration's `etcd.local.imageTag`) for a release older than 3.5, or one of
+3.5.0 to 3.5.2, whose data-inconsistency bug (fixed in 3.5.3) the etcd project warned
+about.
 
 ## Why it matters
 The etcd project maintains its two newest minor lines; since 3.6 was released those are
@@ -1264,8 +1438,30 @@ pub fn etcd_end_of_life(run: &super::cross::Run<'_>, out: &mut Diagnostics) {
             .help("upgrade one minor line at a time, with a snapshot before each step");
             d.file = img.file;
             out.push(d);
+        } else if (major, minor) == (3, 5)
+            && let Some(patch) = tag_patch(&img.tag)
+            && patch <= 2
+        {
+            let mut d = at(
+                &ETCD_END_OF_LIFE,
+                img.span,
+                format!(
+                    "etcd {}: 3.5.0 to 3.5.2 can leave a member's data inconsistent after a crash under load (fixed in 3.5.3); the etcd project advised against them in production",
+                    img.tag
+                ),
+            )
+            .help("move to the newest 3.5 release, with a snapshot first");
+            d.file = img.file;
+            out.push(d);
         }
     }
+}
+
+/// The patch number of an image tag (`3.5.1-0` → 1), if it has one.
+fn tag_patch(tag: &str) -> Option<u32> {
+    let t = tag.trim_start_matches('v');
+    let core = t.split(['-', '+']).next()?;
+    core.split('.').nth(2)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -1278,6 +1474,9 @@ mod image_tests {
         assert_eq!(tag_line("v3.4.27"), Some((3, 4)));
         assert_eq!(tag_line("3.5"), Some((3, 5)));
         assert_eq!(tag_line("latest"), None);
+        assert_eq!(tag_patch("3.5.1-0"), Some(1));
+        assert_eq!(tag_patch("v3.5.21"), Some(21));
+        assert_eq!(tag_patch("3.5"), None);
         assert_eq!(tag_line("${ETCD_TAG}"), None);
         let text = "    image: \"quay.io/coreos/etcd:v3.3.25\"  # x\n  - image: gcr.io/google_containers/etcd-amd64:3.2.18\n    image: registry.k8s.io/kube-apiserver:v1.30.1\n    image: localhost:5000/etcd\n";
         let found = image_tags(text);

@@ -229,12 +229,17 @@ pub fn unparseable(kind: Kind, span: Option<Span>, why: impl AsRef<str>) -> Diag
 }
 
 /// LNT002.
-pub fn template(kind: Kind, span: Span) -> Diagnostic {
+pub fn template(kind: Kind, span: Span, marker: &str) -> Diagnostic {
+    let markers = if marker == "%{" {
+        "Terraform `%{ … }` directives"
+    } else {
+        "`{{`/`{%` markers"
+    };
     at(
         &TEMPLATE_NOT_LINTABLE,
         span,
         format!(
-            "this {} file is an unrendered template (`{{{{`/`{{%` markers); only its static parts were linted",
+            "this {} file is an unrendered template ({markers}); only its static parts were linted",
             kind.as_str()
         ),
     )
@@ -308,13 +313,43 @@ pub fn placeholders_left(kind: Kind, name: &str, text: &str, out: &mut Diagnosti
         if yaml {
             continue;
         }
-        // Stand-ins for addresses: `ipaddress:6443`, `ip_master_01:6443`, `192.168.1.x`.
+        // Stand-ins for addresses: `ipaddress:6443`, `ip_master_01:6443`, `192.168.1.x`;
+        // sed's markers (`_VIP_`, `K8SHA_IP1:6443`) where a value goes: after a keyword
+        // that takes one, as a block's sole entry, or before a port.
+        let words: Vec<&str> = code.split_whitespace().collect();
+        let value_keyword = matches!(
+            words.first().copied(),
+            Some(
+                "interface"
+                    | "state"
+                    | "priority"
+                    | "virtual_router_id"
+                    | "unicast_src_ip"
+                    | "mcast_src_ip"
+                    | "auth_pass"
+                    | "server"
+                    | "bind"
+                    | "listen"
+            )
+        );
         let mut at_word = 0;
-        for word in code.split_whitespace() {
+        for (n, word) in words.iter().enumerate() {
             let start = at_word + code[at_word..].find(word).unwrap_or(0);
             at_word = start + word.len();
             let w = word.trim_end_matches([';', ',']);
-            if stand_in_address(w) {
+            let host = w.rsplit_once(':').map_or(w, |(h, p)| {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    w
+                }
+            });
+            let marker = super::stand_in(host)
+                && (host.starts_with('_')
+                    || host.len() < w.len()
+                    || words.len() == 1
+                    || value_keyword && n > 0);
+            if stand_in_address(w) || marker {
                 let span = Span::new(base + start, base + start + w.len());
                 push_placeholder(out, span, w, kind);
             }

@@ -163,6 +163,17 @@ pub fn lint(ctx: &Ctx<'_>, out: &mut Diagnostics) -> Option<Manifest> {
         return None;
     }
     let Some(m) = y.docs.iter().find_map(manifest) else {
+        // A HelmChart, a ConfigMap of the kube-vip cloud provider, an Argo Application…
+        // that mentions kube-vip is another kind of file, not a broken manifest.
+        let other_kinds = y.docs.iter().all(|d| {
+            d.get("kind")
+                .and_then(Node::str)
+                .is_some_and(|k| !matches!(k, "Pod" | "DaemonSet" | "Deployment"))
+        });
+        if other_kinds && !y.docs.is_empty() {
+            out.push(general::unknown_kind(&ctx.file.name));
+            return None;
+        }
         out.push(general::unparseable(
             Kind::KubeVip,
             None,

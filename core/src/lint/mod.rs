@@ -272,7 +272,8 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
         };
         let mut local = Diagnostics::new();
         let base = file.name.rsplit(['/', '\\']).next().unwrap_or("");
-        let (report, p) = lint_one(&ctx, scripts.contains(base), &mut local);
+        let named = scripts.iter().any(|s| keepalived::names_script(base, s));
+        let (report, p) = lint_one(&ctx, named, &mut local);
         relocate(local, id, &mut out);
         reports.push(report);
         parsed.push(p);
@@ -358,7 +359,7 @@ fn lint_one(
         return (report(Outcome::Skipped), None);
     }
     if let Some(span) = template_marker(text) {
-        out.push(general::template(kind, span));
+        out.push(general::template(kind, span, &text[span.start..span.end]));
         lint_template(ctx, kind, out);
         return (report(Outcome::Template), None);
     }
@@ -399,8 +400,30 @@ fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
     };
     let mut found = Diagnostics::new();
     parse_and_check(&masked_ctx, kind, &mut found);
+    // A whole template whose only markup is values and loops (no `if`, no include, no
+    // line that is an expression of its own) has every check option in plain sight: a
+    // TCP-only check (HAP002) is then a fact, not an absence.
+    // (With its `defaults` in the file too: a fragment's may set `option httpchk`.)
+    let loops_only = text.lines().any(|l| l.trim_end() == "defaults")
+        && !text.lines().any(|l| {
+            let t = l.trim_start();
+            t.starts_with("{{") || t.starts_with("%{")
+        })
+        && ![
+            "if ", "include", "import", "macro", "block", "extends", "set ",
+        ]
+        .iter()
+        .any(|k| {
+            text.match_indices("{%").any(|(i, _)| {
+                text[i + 2..]
+                    .trim_start_matches(['-', '+', ' '])
+                    .starts_with(k)
+            })
+        });
     for d in found.into_vec() {
-        if d.rule.code.starts_with("LNT") || ABSENCE_RULES.contains(&d.rule.code) {
+        if d.rule.code.starts_with("LNT")
+            || ABSENCE_RULES.contains(&d.rule.code) && !(d.rule.code == "HAP002" && loops_only)
+        {
             continue;
         }
         let Some(span) = d.span else { continue };
@@ -410,7 +433,8 @@ fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
         let line = &text[line_start..line_end];
         let templated = ["{{", "}}", "{%", "%}", "{#", "#}"]
             .iter()
-            .any(|m| line.contains(m));
+            .any(|m| line.contains(m))
+            || template_marker(line).is_some();
         let spanned = text.get(span.start..span.end.min(text.len())).unwrap_or("");
         // HAP005 and NGX001 also report a missing timeout: only a literal one counts.
         let literal = !matches!(d.rule.code, "HAP005" | "NGX001")
@@ -419,6 +443,9 @@ fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
             || spanned.starts_with("proxy_read_timeout");
         // A message that quotes a masked value is about a template value.
         let quotes_mask = d.message.contains("xxx");
+        // HAP002 names the section, and its `check` is literal even on a server line
+        // that a loop writes.
+        let templated = templated && !(d.rule.code == "HAP002" && loops_only);
         if !templated && literal && !quotes_mask {
             out.push(d);
         }
@@ -430,21 +457,24 @@ fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
 pub fn mask_template(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find(['{']) {
+    while let Some(i) = rest.find(['{', '%']) {
         let (before, from) = rest.split_at(i);
         out.push_str(before);
         let close = match from.get(..2) {
             Some("{{") => Some(("}}", 'x')),
             Some("{%") => Some(("%}", ' ')),
             Some("{#") => Some(("#}", ' ')),
+            Some("%{") if terraform_directive(from) => Some(("}", ' ')),
             _ => None,
         };
         let Some((end, fill)) = close else {
-            out.push('{');
+            out.push_str(&from[..1]);
             rest = &from[1..];
             continue;
         };
-        let len = from[2..].find(end).map_or(from.len(), |j| j + 4);
+        let len = from[2..]
+            .find(end)
+            .map_or(from.len(), |j| j + 2 + end.len());
         for c in from[..len].chars() {
             match c {
                 '\n' | '\r' => out.push(c),
@@ -499,13 +529,31 @@ fn is_topology(text: &str) -> bool {
         && top_level("kind:") == Some("Topology")
 }
 
-/// The first template marker (`{{` or `{%`) in a text, if any.
+/// The first template marker (`{{`, `{%` or a Terraform directive `%{ for … }`) in a
+/// text, if any.
 pub fn template_marker(text: &str) -> Option<Span> {
+    let terraform = text
+        .match_indices("%{")
+        .map(|(i, _)| i)
+        .find(|&i| terraform_directive(&text[i..]));
     ["{{", "{%"]
         .iter()
         .filter_map(|m| text.find(m))
+        .chain(terraform)
         .min()
         .map(|i| Span::new(i, i + 2))
+}
+
+/// True if `at` starts a Terraform template directive (`%{ for x in y ~}`, `%{ endif }`),
+/// not haproxy's `%{+Q}r` log-format flags.
+fn terraform_directive(at: &str) -> bool {
+    let Some(rest) = at.strip_prefix("%{") else {
+        return false;
+    };
+    let word = rest.trim_start_matches(['~', ' ']);
+    ["for ", "endfor", "if ", "else", "endif"]
+        .iter()
+        .any(|k| word.starts_with(k))
 }
 
 /// Decides a file's kind from its name and content.
@@ -618,14 +666,18 @@ fn filter(files: &[SourceFile], diags: Diagnostics, options: &LintOptions) -> Di
         }
         // A claim about a value that is only a placeholder (`${port}`, `$vip`,
         // `<MN03_IP>`, `{{ x }}`) is a claim about nothing: the value is unknown.
-        // (LNT006 and ETC010 are about the placeholders themselves.)
+        // (LNT006, ETC010 and KAL025 are about the placeholders themselves.)
+        // Bare stand-ins (`K8SHA_KA_STATE`) too, but not in etcd's files, where
+        // `ETCD_NAME` is a variable's own name.
         if !d.rule.code.starts_with("LNT")
-            && d.rule.code != "ETC010"
+            && !matches!(d.rule.code, "ETC010" | "KAL025")
             && let Some((file, span)) = files.get(d.file).zip(d.span)
-            && file
-                .text
-                .get(span.start..span.end)
-                .is_some_and(placeholder_only)
+            && file.text.get(span.start..span.end).is_some_and(|t| {
+                placeholder_only(t)
+                    || !d.rule.code.starts_with("ETC")
+                        && !matches!(d.rule.code, "HAP006" | "HAP010")
+                        && stand_in(t)
+            })
         {
             continue;
         }
@@ -688,6 +740,56 @@ pub fn placeholders(text: &str) -> Vec<std::ops::Range<usize>> {
         }
     }
     v
+}
+
+/// True for a bare word that stands in for a value in sed-filled templates: `_VIP_`,
+/// `_INTERFACE_`, or an upper-case name whose parts say what goes there
+/// (`K8SHA_KA_STATE`, `K8SHA_IP1`, `MASTER_IP`), not a name of its own (`LVS_DEVEL`,
+/// `VI_1`).
+pub fn stand_in(word: &str) -> bool {
+    const PARTS: &[&str] = &[
+        "IP",
+        "VIP",
+        "IPS",
+        "IPLOCAL",
+        "ADDR",
+        "ADDRESS",
+        "HOST",
+        "HOSTNAME",
+        "PORT",
+        "INTF",
+        "IFACE",
+        "INTERFACE",
+        "NIC",
+        "STATE",
+        "PRIO",
+        "PRIORITY",
+        "AUTH",
+        "PASS",
+        "PASSWD",
+        "PASSWORD",
+        "TOKEN",
+        "VRID",
+        "SERVER",
+        "SERVERS",
+        "PEER",
+        "PEERS",
+    ];
+    let w = word.trim_matches(['"', '\'', ',', ';']);
+    let upper = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            && p.bytes().any(|b| b.is_ascii_uppercase())
+    };
+    if let Some(inner) = w.strip_prefix('_').and_then(|r| r.strip_suffix('_')) {
+        return upper(inner) && inner.as_bytes()[0].is_ascii_uppercase();
+    }
+    upper(w)
+        && w.as_bytes()[0].is_ascii_uppercase()
+        && w.contains('_')
+        && w.split('_')
+            .any(|p| PARTS.contains(&p.trim_end_matches(|c: char| c.is_ascii_digit())))
 }
 
 /// True if `value` is placeholders and punctuation only (`${ip}:${port}`, `"$vip"`).
@@ -894,6 +996,16 @@ mod tests {
         assert_eq!(m.len(), t.len());
         assert_eq!(m, "a xxxxxxx c\n                \nd         \n");
         assert_eq!(mask_template("{ a } {{ open"), "{ a } xxxxxxx");
+        // Terraform directives are blanked; haproxy's `%{+Q}` log flags are text.
+        let tf = "%{ for s in sans ~}\n  - \"${s}\"\n%{ endfor ~}\n";
+        assert_eq!(
+            mask_template(tf),
+            "                   \n  - \"${s}\"\n            \n"
+        );
+        let log = "log-format \"%ci %{+Q}r\"\n";
+        assert_eq!(mask_template(log), log);
+        assert!(template_marker(log).is_none());
+        assert!(template_marker(tf).is_some());
     }
 
     #[test]

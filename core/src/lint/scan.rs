@@ -24,6 +24,59 @@ pub struct Line {
     pub comment: Option<usize>,
 }
 
+/// First words of lines copied out of a guide with the configuration: shell commands,
+/// heredoc ends, Markdown fences.
+pub const SHELL_WORDS: &[&str] = &[
+    "sudo",
+    "cat",
+    "echo",
+    "vi",
+    "vim",
+    "nano",
+    "systemctl",
+    "service",
+    "apt",
+    "apt-get",
+    "yum",
+    "dnf",
+    "cp",
+    "mv",
+    "mkdir",
+    "cd",
+    "chmod",
+    "chown",
+    "tee",
+    "EOF",
+    "curl",
+    "wget",
+    "haproxy",
+    "$",
+    "```",
+    "---",
+    "kubectl",
+    "export",
+    "EOT",
+];
+
+/// True for a word of HTML or XML markup (`<pre>`, `<!--`, `</code>`, `}</code></pre>`):
+/// a configuration pasted out of a web page with its tags.
+pub fn markup(word: &str) -> bool {
+    // A closing tag is `</name>`; `</dev/tcp/127.0.0.1/6443` is bash's TCP probe.
+    let closing = word.match_indices("</").any(|(i, _)| {
+        let r = &word[i + 2..];
+        let n = r.bytes().take_while(u8::is_ascii_lowercase).count();
+        n > 0 && r[n..].starts_with('>')
+    });
+    closing
+        || word.contains("<!--")
+        || word.strip_prefix('<').is_some_and(|r| {
+            let name: String = r.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            !name.is_empty()
+                && r[name.len()..].starts_with(['>', ' ']) | r[name.len()..].is_empty()
+                && name.chars().all(|c| c.is_ascii_lowercase())
+        })
+}
+
 /// Splits `text` into lines of words. A comment starts at any character in
 /// `comment_chars` outside double (and, if `single_quotes`, single) quotes; with
 /// `comment_needs_space`, only at the start of a word.
@@ -172,6 +225,22 @@ mod tests {
         assert_eq!(ls[1].words.len(), 1);
         let hap = lines("bind x#y # c\n", &['#'], true, true);
         assert_eq!(hap[0].words[1].text, "x#y");
+    }
+
+    #[test]
+    fn markup_words() {
+        for w in ["<pre", "<code>", "}</code></pre>", "<!--", "-->"] {
+            assert_eq!(markup(w), w != "-->", "{w}");
+        }
+        for w in [
+            "</dev/tcp/127.0.0.1/6443",
+            "<MN03_IP>",
+            "<",
+            "<=",
+            "\"</dev/tcp/x/443\"",
+        ] {
+            assert!(!markup(w), "{w}");
+        }
     }
 
     #[test]

@@ -77,7 +77,9 @@ pub const TCP_ONLY_CHECK: Rule = Rule {
 ## What it checks
 Backends with servers whose health check is a bare TCP connect (`check` with no
 `option httpchk`, or `option tcp-check` with no `tcp-check send`/`expect`), a TLS hello
-only (`option ssl-hello-chk`), or no `check` at all.
+only (`option ssl-hello-chk`), or no `check` at all. In a template, only when the whole
+configuration (its `defaults` too) is there and its markup is values and loops: an
+`{% if %}` or an included part may hold the check options.
 
 ## Why it matters
 An API server keeps its port open while it is not ready: during start-up, when it has
@@ -343,7 +345,9 @@ pub const BIND_NOT_THE_VIP: Rule = Rule {
 ## What it checks
 The `bind` addresses of the API frontends against the keepalived.conf in the same
 directory: each must be a VIP it serves, the node's own `unicast_src_ip`, a wildcard or
-loopback.
+loopback. In a directory of several setups named with a common prefix
+(`site-a__haproxy.cfg`, `site-a__keepalived.conf`), the keepalived files whose names
+share most of the haproxy file's.
 
 ## Why it matters
 haproxy listens on an address that nothing sends traffic to (an old VIP, a typo, the
@@ -857,38 +861,6 @@ pub fn single_backend_server(cfg: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics)
     }
 }
 
-const SHELL_WORDS: &[&str] = &[
-    "sudo",
-    "cat",
-    "echo",
-    "vi",
-    "vim",
-    "nano",
-    "systemctl",
-    "service",
-    "apt",
-    "apt-get",
-    "yum",
-    "dnf",
-    "cp",
-    "mv",
-    "mkdir",
-    "cd",
-    "chmod",
-    "chown",
-    "tee",
-    "EOF",
-    "curl",
-    "wget",
-    "haproxy",
-    "$",
-    "```",
-    "---",
-    "kubectl",
-    "export",
-    "EOT",
-];
-
 /// HAP010.
 pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
     for line in scan::lines(&ctx.file.text, &['#'], true, true) {
@@ -898,9 +870,10 @@ pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
         let w = first.text.as_str();
         let n = line.words.len();
         let last = &line.words[n - 1].text;
-        let shell = SHELL_WORDS.contains(&w) && !(w == "haproxy" && n == 1)
+        let shell = scan::SHELL_WORDS.contains(&w) && !(w == "haproxy" && n == 1)
             || w.starts_with("```")
-            || w.starts_with("<<");
+            || w.starts_with("<<")
+            || scan::markup(w);
         let prose = n >= 4
             && w.chars().next().is_some_and(|c| c.is_ascii_uppercase())
             && w.chars().skip(1).all(|c| c.is_ascii_lowercase())

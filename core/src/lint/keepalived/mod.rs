@@ -27,6 +27,7 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
     (&UNICAST_PEER_IS_SELF, unicast_peer_is_self),
     (&AUTH_TYPE_PASS, auth_type_pass),
     (&WEIGHT_WITHIN_BRANCHES, weight_within_branches),
+    (&NOT_CONFIGURATION, not_configuration),
 ];
 
 /// Parses and checks one keepalived.conf.
@@ -750,6 +751,11 @@ const TRIVIAL_PASSWORDS: &[&str] = &[
     "admin",
     "k8s",
     "kubernetes",
+    "mysecret",
+    "mypassword",
+    "vrrppass",
+    "test",
+    "abc123",
 ];
 
 /// KAL020.
@@ -773,6 +779,7 @@ pub fn auth_type_pass(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
             let lower = pass.to_ascii_lowercase();
             let trivial = TRIVIAL_PASSWORDS.contains(&lower.as_str())
                 || super::placeholder_only(pass)
+                || super::stand_in(pass)
                 || pass.chars().count() <= 4
                 || pass.chars().all(|c| pass.starts_with(c));
             if trivial {
@@ -782,6 +789,71 @@ pub fn auth_type_pass(cfg: &Config, _: &Ctx<'_>, out: &mut Diagnostics) {
                 );
             }
         }
+    }
+}
+
+/// KAL024.
+pub const NOT_CONFIGURATION: Rule = Rule {
+    code: "KAL024",
+    name: "not-keepalived-configuration",
+    severity: Severity::Warning,
+    summary: "A line that is not keepalived configuration (web-page markup, a shell command, a heredoc end)",
+    explain: "\
+## What it checks
+Lines of keepalived.conf that hold HTML markup (`<pre>`, `<!-- … -->`, `}</code>`), or
+whose first word is a shell command (`sudo`, `cat`, `systemctl`…), a heredoc terminator
+(`EOF`) or a Markdown fence: what comes along when a configuration is copied out of a
+blog post or a README.
+
+## Why it matters
+keepalived logs `Unknown keyword` and skips the line. When the markup is glued to a
+brace (`}</code></pre>`), the brace goes with it: the block it closed runs on into
+whatever follows, and settings land in the wrong place without an error.
+
+## Example
+```
+<pre><code>vrrp_instance VI_1 {
+    state MASTER
+    ...
+}</code></pre>
+```
+
+## Fix
+Remove the markup and the commands; keep only keepalived's own lines.
+",
+};
+
+/// KAL024.
+pub fn not_configuration(_: &Config, ctx: &Ctx<'_>, out: &mut Diagnostics) {
+    for line in super::scan::lines(&ctx.file.text, &['#', '!'], false, true) {
+        let Some(first) = line.words.first() else {
+            continue;
+        };
+        let w = first.text.as_str();
+        let markup = line.words.iter().find(|x| super::scan::markup(&x.text));
+        let shell = super::scan::SHELL_WORDS.contains(&w) && line.words.len() > 1
+            || matches!(w, "EOF" | "EOT")
+            || w.starts_with("```")
+            || w.starts_with("<<");
+        let Some(word) = markup.or(shell.then_some(first)) else {
+            continue;
+        };
+        let glued = word.text.starts_with(['{', '}']);
+        let msg = if glued {
+            format!(
+                "`{}` is a brace glued to markup: keepalived reads it as an unknown keyword, so the brace does not open or close the block",
+                word.text
+            )
+        } else {
+            format!(
+                "`{}` starts a line that is not keepalived configuration: keepalived skips it with `Unknown keyword`",
+                word.text
+            )
+        };
+        out.push(
+            at(&NOT_CONFIGURATION, word.span, msg)
+                .help("remove what was copied along with the configuration"),
+        );
     }
 }
 
@@ -971,15 +1043,52 @@ pub fn find_script<'a>(
     path: &str,
 ) -> Option<&'a SourceFile> {
     let base = path.rsplit('/').next()?;
-    let dir = conf.name.rsplit_once('/').map_or("", |(d, _)| d);
-    files.iter().find(|f| {
-        f.name.ends_with(path)
-            || f.name
-                .rsplit_once('/')
-                .map_or(f.name.as_str() == base && dir.is_empty(), |(d, b)| {
-                    d == dir && b == base
+    let (dir, conf_base) = conf.name.rsplit_once('/').unwrap_or(("", &conf.name));
+    let split = |f: &'a SourceFile| f.name.rsplit_once('/').unwrap_or(("", &f.name));
+    files
+        .iter()
+        .find(|f| f.name.ends_with(path) || split(f) == (dir, base))
+        .or_else(|| {
+            // A copy renamed after its source (`repo__chk_k8s.sh` beside
+            // `repo__keepalived.conf`): in the same directory, the one whose name shares
+            // the longest beginning with the conf's (at least 4 characters when there are
+            // several, so a directory of many setups does not pair one's conf with
+            // another's script).
+            let shared = |f: &SourceFile| {
+                f.name
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .bytes()
+                    .zip(conf_base.bytes())
+                    .take_while(|(x, y)| x == y)
+                    .count()
+            };
+            let candidates: Vec<&'a SourceFile> = files
+                .iter()
+                .filter(|f| {
+                    let (d, b) = split(f);
+                    d == dir && names_script(b, base)
                 })
-    })
+                .collect();
+            match candidates[..] {
+                [one] => Some(one),
+                _ => candidates
+                    .into_iter()
+                    .filter(|f| shared(f) >= 4)
+                    .max_by_key(|f| shared(f)),
+            }
+        })
+}
+
+/// True if a file named `file` is the script `script` (a base name): the same name, or
+/// the name with a prefix before `.`, `_` or `-` (`node1.check_apiserver.sh`).
+pub fn names_script(file: &str, script: &str) -> bool {
+    file == script
+        || !script.is_empty()
+            && file
+                .strip_suffix(script)
+                .is_some_and(|head| head.ends_with(['.', '_', '-']))
 }
 
 /// KAL004 on keepalived.conf `conf`: a tracked script that no `vrrp_script` defines, or

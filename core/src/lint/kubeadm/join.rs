@@ -187,13 +187,21 @@ pub fn ca_cert_hash_malformed(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics
 /// KAD011.
 pub fn ca_verification_skipped(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
     for d in of_kind(y, "JoinConfiguration") {
-        if let Some(v) = d.at("discovery.bootstrapToken.unsafeSkipCAVerification")
+        // v1alpha3 and older spelled it `discoveryTokenUnsafeSkipCAVerification`.
+        let flag = d
+            .at("discovery.bootstrapToken.unsafeSkipCAVerification")
+            .map(|v| (v, "unsafeSkipCAVerification", "discovery.bootstrapToken."))
+            .or_else(|| {
+                d.get("discoveryTokenUnsafeSkipCAVerification")
+                    .map(|v| (v, "discoveryTokenUnsafeSkipCAVerification", ""))
+            });
+        if let Some((v, key, parent)) = flag
             && v.str()
                 .is_some_and(|s| matches!(s, "true" | "True" | "TRUE" | "yes" | "on"))
         {
             out.push(
-                at(&CA_VERIFICATION_SKIPPED, v.span, "`unsafeSkipCAVerification: true`: this node trusts whatever answers at the endpoint and hands it the bootstrap token")
-                    .path("JoinConfiguration.discovery.bootstrapToken.unsafeSkipCAVerification")
+                at(&CA_VERIFICATION_SKIPPED, v.span, format!("`{key}: true`: this node trusts whatever answers at the endpoint and hands it the bootstrap token"))
+                    .path(format!("JoinConfiguration.{parent}{key}"))
                     .help("pin the CA with `caCertHashes: [sha256:<hash>]`"),
             );
         }
@@ -214,6 +222,13 @@ pub fn well_known_token(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
     for d in of_kind(y, "JoinConfiguration") {
         tokens.extend(d.at("discovery.bootstrapToken.token"));
         tokens.extend(d.at("discovery.tlsBootstrapToken"));
+        // v1alpha3 and older: top-level `token`, `discoveryToken`, `tlsBootstrapToken`.
+        for old in ["token", "discoveryToken", "tlsBootstrapToken"] {
+            tokens.extend(d.get(old));
+        }
+    }
+    for d in of_kind(y, "MasterConfiguration") {
+        tokens.extend(d.get("token"));
     }
     for t in tokens {
         if t.str() == Some(EXAMPLE_TOKEN) {
@@ -312,6 +327,14 @@ const END_OF_LIFE: &[(u32, i64, &str)] = &[
     (33, 1_782_604_800, "2026-06-28"),
     (34, 1_793_059_200, "2026-10-27"),
 ];
+
+/// The first Kubernetes minor (1.x) still supported at `now`.
+pub fn first_supported_minor(now: i64) -> u32 {
+    END_OF_LIFE
+        .iter()
+        .find(|(_, at_s, _)| now < *at_s)
+        .map_or(END_OF_LIFE[END_OF_LIFE.len() - 1].0 + 1, |(m, ..)| *m)
+}
 
 /// KAD016.
 pub fn version_end_of_life(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnostics) {

@@ -69,7 +69,9 @@ pub const API_VERSION_UNSUPPORTED: Rule = Rule {
 Each document's `apiVersion` in the `kubeadm.k8s.io` group against the Kubernetes
 version in force (`--kubernetes-version`, `--topology`, else the file's own
 `kubernetesVersion`, else the versions supported today): v1beta1 was removed in 1.22,
-v1beta2 in 1.27, v1beta3 in 1.37; v1beta4 exists from 1.31.
+v1beta2 in 1.27, v1beta3 in 1.37; v1beta4 exists from 1.31. A file that pins a
+release past its end of life (KAD016) is also judged by the kubeadm releases still
+supported, and the message says both: upgrading means moving the API version too.
 
 ## Why it matters
 `kubeadm init --config` stops with `no kind \"ClusterConfiguration\" is registered for
@@ -312,7 +314,8 @@ Durations (`ttl`, `timeouts.*`, `certificateValidityPeriod`) against Go's durati
 syntax (units ns, us, ms, s, m, h; no days); times against RFC 3339; `imagePullPolicy`,
 taint effects, `pathType` and `encryptionAlgorithm` against the values kubeadm takes;
 bootstrap tokens against `[a-z0-9]{6}.[a-z0-9]{16}`; `certificateKey` against 64 hex
-characters.
+characters; in every API version, a `nodeRegistration.criSocket` of dockershim (gone
+since 1.24: kubeadm cannot reach the container runtime).
 
 ## Why it matters
 Each of these is read or validated before kubeadm does anything, and the command stops:
@@ -405,6 +408,22 @@ fn api_span(d: &Node) -> crate::source::Span {
 /// KAD001.
 pub fn api_version_unsupported(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnostics) {
     let target = target_version(y, ctx);
+    // A file that pins a release past its end of life (KAD016) is judged by the
+    // kubeadm releases still supported: the two findings together say both.
+    let given = ctx.options.kubernetes_version.is_some() || ctx.options.topology.is_some();
+    let mut pinned_eol = None;
+    if !given
+        && let Some(now) = ctx.options.now
+        && let Some(t) = &target
+        && t.major == 1
+        && t.minor < join::first_supported_minor(now)
+    {
+        pinned_eol = Some(format!("1.{}", t.minor));
+    }
+    let first_supported = ctx
+        .options
+        .now
+        .map_or((1, 32), |n| (1, join::first_supported_minor(n)));
     // Component configs in the same file have one valid version each.
     for d in &y.docs {
         let (Some(kind), Some(api)) = (
@@ -440,6 +459,15 @@ pub fn api_version_unsupported(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnost
             continue;
         };
         let msg = match (&target, until) {
+            (_, Some(u))
+                if u <= first_supported
+                    && let Some(p) = &pinned_eol =>
+            {
+                Some(format!(
+                    "{kind} uses kubeadm.k8s.io/{v}, removed in {}.{}: no supported kubeadm reads it, and the Kubernetes {p} it pins is past end of life",
+                    u.0, u.1
+                ))
+            }
             (Some(t), Some(u)) if (t.major, t.minor) >= u => Some(format!(
                 "{kind} uses kubeadm.k8s.io/{v}, which kubeadm {}.{} no longer reads (removed in {}.{})",
                 t.major, t.minor, u.0, u.1
@@ -448,8 +476,8 @@ pub fn api_version_unsupported(y: &yaml::Yaml, ctx: &Ctx<'_>, out: &mut Diagnost
                 "{kind} uses kubeadm.k8s.io/{v}, which kubeadm {}.{} does not read yet (added in {}.{})",
                 t.major, t.minor, from.0, from.1
             )),
-            // Unknown target: judge by what is supported today (1.32 and later).
-            (None, Some(u)) if u <= (1, 32) => Some(format!(
+            // Unknown target: judge by what is supported today.
+            (None, Some(u)) if u <= first_supported => Some(format!(
                 "{kind} uses kubeadm.k8s.io/{v}, removed in {}.{}: no supported kubeadm reads it",
                 u.0, u.1
             )),
@@ -510,6 +538,19 @@ pub fn wrong_value_type(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
 /// KAD009.
 pub fn invalid_value(y: &yaml::Yaml, _: &Ctx<'_>, out: &mut Diagnostics) {
     super::only(&INVALID_VALUE, out, |all| check_fields(y, all));
+    // In every API version (v1beta2 files are not in the field table): dockershim.
+    for (_, kind, d) in documents(y) {
+        if let Some(n) = d.at("nodeRegistration.criSocket")
+            && let Some(sock) = n.str()
+            && sock.contains("dockershim")
+        {
+            out.push(
+                at(&INVALID_VALUE, n.span, format!("`{sock}`: dockershim was removed in Kubernetes 1.24, so no supported kubelet has this socket"))
+                    .path(format!("{kind}.nodeRegistration.criSocket"))
+                    .help("use containerd's (`unix:///run/containerd/containerd.sock`) or CRI-O's socket, or cri-dockerd's (`unix:///var/run/cri-dockerd.sock`)"),
+            );
+        }
+    }
 }
 
 /// KAD003, KAD004, KAD008 and KAD009 in one walk of each v1beta3/v1beta4 document
