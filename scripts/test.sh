@@ -47,6 +47,9 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "cargo doc (intra-doc links resolve)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
 step "cargo test"
 # The property tests draw the same cases on every CI run; scripts/fuzz.sh explores.
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261122}"

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// The last step of every daemon's start: mount the node's files, hide /run and nginx's
 /// state directories behind fresh tmpfs, bind the node's etcd data directory, then `exec`
-/// the daemon (so the PID we hold is the daemon's). Arguments: ETC DATA CMD [ARG]…
+/// the daemon (so the PID we hold is the daemon's). Arguments: `ETC DATA CMD [ARG]…`
 const NODE_EXEC: &str = r#"set -eu
 etc=$1; data=$2; shift 2
 mount -t overlay overlay -o "lowerdir=$etc:/etc" /etc

@@ -10,7 +10,7 @@
 //! The flow: [`facts`] reads every value with its file and span; [`Cluster::new`] weighs
 //! them (the static pods and kubeadm files first, the ConfigMap and the cluster-wide
 //! dumps after) into one value per field; the IMP [`rules`] report facts no file gave
-//! and facts the files disagree on; [`write`] prints the topology, each value commented
+//! and facts the files disagree on; [`write()`] prints the topology, each value commented
 //! with `file:line`, each unknown one a commented placeholder — never a guess.
 
 pub mod collect;

@@ -199,7 +199,7 @@ pub static RULES: &[(&Rule, CheckFn)] = &[
 
 /// LNT001 is reported by each domain's `lint` when its parser rejects the file
 /// ([`unparseable`]); LNT004 by `keepalived::lint` and `nginx::lint` at each `include`
-/// of the parsed file ([`include`]).
+/// of the parsed file ([`include()`]).
 pub fn reported_by_parser(_: &Ctx<'_>, _: &mut Diagnostics) {}
 
 /// LNT002, LNT003 and LNT005 are reported before parsing, when the file is found to be a
