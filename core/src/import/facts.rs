@@ -191,9 +191,11 @@ pub fn pem_certs(text: &str) -> Vec<certs::Cert> {
 pub fn kube_vip(file: &SourceFile) -> Option<kubevip::Manifest> {
     let options = LintOptions::default();
     let files = std::slice::from_ref(file);
+    let index = lint::files::FileIndex::new(files);
     let ctx = lint::Ctx {
         options: &options,
         files,
+        index: &index,
         file,
         version: None,
     };

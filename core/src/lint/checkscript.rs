@@ -727,14 +727,8 @@ pub fn probes_only_the_vip(run: &Run<'_>, out: &mut Diagnostics) {
         let Some(Parsed::CheckScript(script)) = &run.parsed[file] else {
             continue;
         };
-        let dir = |n: &str| {
-            n.rsplit_once('/')
-                .map_or(String::new(), |(d, _)| d.to_string())
-        };
         let mut vips: Vec<String> = run
-            .kals
-            .iter()
-            .filter(|k| dir(&run.files[k.file].name) == dir(&run.files[file].name))
+            .kals_beside(file)
             .flat_map(|k| k.inst.vips.iter().map(|(v, _)| v.clone()))
             .collect();
         // Without the keepalived.conf, `APISERVER_VIP=10.0.0.100` names the VIP (with
@@ -994,7 +988,7 @@ pub fn retries_outlast_timeout(run: &Run<'_>, out: &mut Diagnostics) {
                 continue;
             };
             let Some(script) =
-                crate::lint::keepalived::find_script(&run.files[ci], run.files, path)
+                crate::lint::keepalived::find_script(&run.files[ci], run.files, run.index, path)
             else {
                 continue;
             };

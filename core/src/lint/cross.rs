@@ -10,6 +10,7 @@
 //! grouped by shared addresses (a VIP, a unicast source or peer) and compared only
 //! within a group, so a directory of unrelated configs does not report mismatches.
 
+use super::files::{self as run_files, FileIndex};
 use super::{
     LintOptions, Parsed, at, certs, checkscript, etcd, haproxy, keepalived, kubeadm, kubevip,
     nginx, yaml,
@@ -134,6 +135,8 @@ pub static RULES: &[(&Rule, CrossFn)] = &[
 pub struct Run<'a> {
     /// Every input file.
     pub files: &'a [SourceFile],
+    /// Those files by directory and base name.
+    pub index: &'a FileIndex<'a>,
     /// Each file's parsed form, by file id (`None`: not parsed).
     pub parsed: &'a [Option<Parsed>],
     /// Every `vrrp_instance` of the run's keepalived.conf files.
@@ -145,17 +148,25 @@ pub struct Run<'a> {
     /// The Kubernetes version the single-file rules use (the options', the topology's,
     /// or the one the run's kubeadm files agree on).
     pub version: Option<&'a KubeVersion>,
+    /// The VIPs of the whole run (keepalived and kube-vip), made on first use.
+    all_vips: std::cell::OnceCell<BTreeSet<String>>,
+    /// Indices into `kals` by the directory of their file.
+    kals_by_dir: std::collections::HashMap<&'a str, Vec<usize>>,
+    /// How many kubeadm files name a controlPlaneEndpoint (see [`same_cluster`]); counted
+    /// once here, not per pair of files, so that cross-file rules stay linear.
+    clusters: usize,
 }
 
 impl<'a> Run<'a> {
     /// Gathers a run's parsed files and keepalived instances.
     pub fn new(
         files: &'a [SourceFile],
+        index: &'a FileIndex<'a>,
         parsed: &'a [Option<Parsed>],
         options: &'a LintOptions,
         version: Option<&'a KubeVersion>,
     ) -> Self {
-        let kals = parsed
+        let kals: Vec<Kal<'a>> = parsed
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match p {
@@ -168,14 +179,40 @@ impl<'a> Run<'a> {
                     .map(move |inst| Kal { file, inst })
             })
             .collect();
+        let mut kals_by_dir: std::collections::HashMap<&'a str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, k) in kals.iter().enumerate() {
+            kals_by_dir
+                .entry(run_files::dir(&files[k.file].name))
+                .or_default()
+                .push(i);
+        }
+        let clusters = parsed
+            .iter()
+            .filter_map(|p| kubeadm_yaml(p.as_ref()?))
+            .filter(|y| kubeadm::endpoint(y).is_some())
+            .count();
         Run {
             files,
+            index,
             parsed,
             kals,
             options,
             plan: options.topology.as_ref(),
             version,
+            kals_by_dir,
+            all_vips: std::cell::OnceCell::new(),
+            clusters,
         }
+    }
+
+    /// The keepalived instances of the files in the directory of file `file`.
+    pub(crate) fn kals_beside(&self, file: FileId) -> impl Iterator<Item = &Kal<'a>> {
+        self.kals_by_dir
+            .get(run_files::dir(&self.files[file].name))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.kals[i])
     }
 
     /// The parsed files `pick` accepts, with their ids.
@@ -273,28 +310,44 @@ fn groups<'k, 'a>(kals: &'k [Kal<'a>]) -> Vec<Vec<&'k Kal<'a>>> {
         }
         i
     }
-    for a in 0..kals.len() {
-        for b in a + 1..kals.len() {
-            let share = !kals[a].vips().is_disjoint(&kals[b].vips())
-                || !kals[a].addresses().is_disjoint(&kals[b].addresses());
-            if share && kals[a].file != kals[b].file {
-                let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-                parent[ra] = rb;
-            }
+    // Instances of different files that share a VIP or an address are one group. By
+    // shared value rather than by pair, so that a run of many files stays linear: each
+    // instance joins the first holder of the value from another file (all holders of a
+    // value in two or more files end up together, as pairwise joining would put them).
+    let mut holders: std::collections::HashMap<(bool, String), Vec<usize>> = Default::default();
+    for (i, k) in kals.iter().enumerate() {
+        let values = k.vips().into_iter().map(|v| (true, v));
+        for key in values.chain(k.addresses().into_iter().map(|a| (false, a))) {
+            holders.entry(key).or_default().push(i);
         }
     }
-    let mut out: Vec<(usize, Vec<&Kal<'a>>)> = Vec::new();
+    for members in holders.values() {
+        let first = members[0];
+        // The first holder in another file than the first holder's.
+        let Some(&other) = members.iter().find(|&&o| kals[o].file != kals[first].file) else {
+            continue;
+        };
+        for &m in members {
+            let to = if kals[m].file == kals[first].file {
+                other
+            } else {
+                first
+            };
+            let (ra, rb) = (find(&mut parent, m), find(&mut parent, to));
+            parent[ra] = rb;
+        }
+    }
+    let mut out: Vec<Vec<&Kal<'a>>> = Vec::new();
+    let mut slot: std::collections::HashMap<usize, usize> = Default::default();
     for (i, k) in kals.iter().enumerate() {
         let r = find(&mut parent, i);
-        match out.iter_mut().find(|(root, _)| *root == r) {
-            Some((_, g)) => g.push(k),
-            None => out.push((r, vec![k])),
-        }
+        let n = *slot.entry(r).or_insert_with(|| {
+            out.push(Vec::new());
+            out.len() - 1
+        });
+        out[n].push(k);
     }
-    out.into_iter()
-        .map(|(_, g)| g)
-        .filter(|g| g.len() > 1)
-        .collect()
+    out.into_iter().filter(|g| g.len() > 1).collect()
 }
 
 /// KAL008: the keepalived.conf files of one cluster agree on the VRID, VIP, auth_pass
@@ -513,7 +566,7 @@ fn track_script_broken(run: &Run<'_>, out: &mut Diagnostics) {
         let file = &run.files[i];
         match p {
             Some(Parsed::Keepalived(cfg)) => in_file(out, i, |o| {
-                keepalived::track_script_broken(cfg, file, run.files, o);
+                keepalived::track_script_broken(cfg, file, run.files, run.index, o);
             }),
             Some(Parsed::CheckScript(script)) => {
                 let mode = run.options.modes.get(&file.name).copied();
@@ -526,9 +579,7 @@ fn track_script_broken(run: &Run<'_>, out: &mut Diagnostics) {
     }
 }
 
-fn dir(name: &str) -> &str {
-    name.rsplit_once('/').map_or("", |(d, _)| d)
-}
+use run_files::dir;
 
 /// A check script probing this host probes its own node: loopback, or a wildcard address
 /// (connecting to `0.0.0.0` reaches the local host).
@@ -547,9 +598,7 @@ fn check_script_wrong_target(run: &Run<'_>, out: &mut Diagnostics) {
         // The keepalived.conf beside the script that runs a script of the same name.
         let base = files[i].name.rsplit('/').next().unwrap_or("");
         let beside: Vec<&Kal<'_>> = run
-            .kals
-            .iter()
-            .filter(|k| dir(&files[k.file].name) == dir(&files[i].name))
+            .kals_beside(i)
             .filter(|k| match &parsed[k.file] {
                 Some(Parsed::Keepalived(c)) => keepalived::scripts(c).iter().any(|(_, cmd, _)| {
                     cmd.is_some_and(|c| {
@@ -862,25 +911,24 @@ fn endpoint_is_single_node(run: &Run<'_>, out: &mut Diagnostics) {
                 .map(|(_, a)| (j, net::split_host_port(&a).0.to_string())),
         );
     }
-    let advertised: Vec<(FileId, String)> = run
-        .each(kubeadm_yaml)
-        .flat_map(|(i, y)| {
-            kubeadm::advertise_addresses(y)
-                .into_iter()
-                .map(move |(a, _)| (i, a))
-        })
-        .collect();
+    let advertised = by_host(run.each(kubeadm_yaml).flat_map(|(i, y)| {
+        kubeadm::advertise_addresses(y)
+            .into_iter()
+            .map(move |(a, _)| (i, a))
+    }));
+    // By host, so that each kubeadm file looks its endpoint up instead of scanning all.
+    let nodes = by_host(nodes);
     for (i, y) in run.each(kubeadm_yaml) {
         let Some((host, _, node)) = kubeadm::endpoint(y) else {
             continue;
         };
         let vips = run_vips(run, i);
         let other_kubeadm = advertised
-            .iter()
-            .any(|(j, a)| *j != i && *a == host && same_cluster(run, i, *j));
+            .get(host.as_str())
+            .is_some_and(|js| js.iter().any(|&j| j != i && same_cluster(run, i, j)));
         let a_node = nodes
-            .iter()
-            .any(|(j, a)| *a == host && same_cluster(run, i, *j));
+            .get(host.as_str())
+            .is_some_and(|js| js.iter().any(|&j| same_cluster(run, i, j)));
         if vips.contains(&host) || !(a_node || other_kubeadm) {
             continue;
         }
@@ -919,27 +967,51 @@ fn endpoint_is_single_node(run: &Run<'_>, out: &mut Diagnostics) {
     }
 }
 
+/// The files that name each host.
+fn by_host(
+    pairs: impl IntoIterator<Item = (FileId, String)>,
+) -> std::collections::HashMap<String, Vec<FileId>> {
+    let mut map: std::collections::HashMap<String, Vec<FileId>> = Default::default();
+    for (file, host) in pairs {
+        map.entry(host).or_default().push(file);
+    }
+    map
+}
+
 /// Whether file `other` can describe the cluster of kubeadm file `k`: the same
 /// directory, or any file when the run holds one ClusterConfiguration (files of one run
 /// are not assumed to be one cluster).
 fn same_cluster(run: &Run<'_>, k: FileId, other: FileId) -> bool {
-    let clusters = run
-        .each(kubeadm_yaml)
-        .filter(|(_, y)| kubeadm::endpoint(y).is_some())
-        .count();
-    clusters <= 1 || dir(&run.files[k].name) == dir(&run.files[other].name)
+    run.clusters <= 1 || dir(&run.files[k].name) == dir(&run.files[other].name)
 }
 
 /// The VIPs of the run that can be kubeadm file `k`'s: keepalived `virtual_ipaddress`
 /// entries and kube-vip addresses.
 fn run_vips(run: &Run<'_>, k: FileId) -> BTreeSet<String> {
-    let mut v: BTreeSet<String> = run
-        .kals
-        .iter()
-        .filter(|kal| same_cluster(run, k, kal.file))
-        .flat_map(Kal::vips)
-        .collect();
-    for (_, m) in run.each(manifest).filter(|(j, _)| same_cluster(run, k, *j)) {
+    // Every file can be k's when the run holds one cluster (the same set for every k,
+    // made once); else only the files beside it.
+    if run.clusters <= 1 {
+        return run
+            .all_vips
+            .get_or_init(|| vips_of(run.kals.iter(), run.each(manifest).map(|(_, m)| m)))
+            .clone();
+    }
+    let beside = run.index.in_dir(dir(&run.files[k].name));
+    vips_of(
+        run.kals_beside(k),
+        beside
+            .iter()
+            .filter_map(|&j| manifest(run.parsed[j].as_ref()?)),
+    )
+}
+
+/// The VIPs of these keepalived instances and kube-vip manifests.
+fn vips_of<'k, 'a: 'k>(
+    kals: impl Iterator<Item = &'k Kal<'a>>,
+    manifests: impl Iterator<Item = &'k kubevip::Manifest>,
+) -> BTreeSet<String> {
+    let mut v: BTreeSet<String> = kals.flat_map(Kal::vips).collect();
+    for m in manifests {
         for key in ["address", "vip_address"] {
             if let Some(e) = m.get(key) {
                 v.insert(e.1.clone());
@@ -998,11 +1070,7 @@ fn bind_not_the_vip(run: &Run<'_>, out: &mut Diagnostics) {
         Parsed::Haproxy(c) => Some(c),
         _ => None,
     }) {
-        let mut beside: Vec<&Kal<'_>> = run
-            .kals
-            .iter()
-            .filter(|k| dir(&run.files[k.file].name) == dir(&run.files[i].name))
-            .collect();
+        let mut beside: Vec<&Kal<'_>> = run.kals_beside(i).collect();
         // A directory of several setups with their names in front (`repo__haproxy.cfg`,
         // `repo__keepalived.conf`): the keepalived files that share most of the name.
         let base = |n: &str| n.rsplit('/').next().unwrap_or(n).to_string();
@@ -1031,6 +1099,7 @@ fn bind_not_the_vip(run: &Run<'_>, out: &mut Diagnostics) {
         let ctx = super::Ctx {
             options: run.options,
             files: run.files,
+            index: run.index,
             file: &run.files[i],
             version: run.version,
         };

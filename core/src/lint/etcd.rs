@@ -6,7 +6,7 @@
 //! (`initial-cluster`, `client-cert-auth`), so every rule reads one model.
 
 use super::yaml::{self, Value};
-use super::{Ctx, at};
+use super::{Ctx, at, files};
 use crate::diag::Rule;
 use crate::diag::{Diagnostics, Severity};
 use crate::source::Span;
@@ -188,11 +188,7 @@ pub fn unit_variable_undefined(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostic
         if let Some(file) = t.strip_prefix("EnvironmentFile=") {
             // Followed when that file is linted too; otherwise nothing can be told.
             let path = file.trim().trim_start_matches('-').trim();
-            let base = path.rsplit('/').next().unwrap_or(path);
-            let Some(env) = ctx.files.iter().find(|f| {
-                !base.is_empty()
-                    && (f.name.ends_with(path) || f.name.rsplit('/').next() == Some(base))
-            }) else {
+            let Some(env) = ctx.index.find_path(ctx.files, path) else {
                 return;
             };
             for l in env.text.lines() {
@@ -1045,20 +1041,16 @@ pub fn no_client_cert_auth(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
     // An environment file that a unit of the run reads: the unit's flags count too.
     let unit = (!s.systemd_unit)
         .then(|| {
-            ctx.files.iter().find(|u| {
-                let uctx = Ctx { file: u, ..*ctx };
-                u.text.contains("[Service]")
-                    && u.text
-                        .lines()
-                        .filter_map(|l| l.trim_start().strip_prefix("EnvironmentFile="))
-                        .map(|p| p.trim().trim_start_matches('-').trim())
-                        .any(|p| {
-                            environment_file(&uctx, p).is_some_and(|f| std::ptr::eq(f, ctx.file))
-                        })
+            ctx.index.env_refs().iter().find(|(u, p)| {
+                let uctx = Ctx {
+                    file: &ctx.files[*u],
+                    ..*ctx
+                };
+                environment_file(&uctx, p).is_some_and(|f| std::ptr::eq(f, ctx.file))
             })
         })
         .flatten()
-        .map(|u| read(&u.name, &u.text));
+        .map(|(u, _)| read(&ctx.files[*u].name, &ctx.files[*u].text));
     for (urls, auth, cert) in [
         ("listen-client-urls", "client-cert-auth", "cert-file"),
         (
@@ -1093,30 +1085,27 @@ pub fn no_client_cert_auth(s: &Settings, ctx: &Ctx<'_>, out: &mut Diagnostics) {
 /// name, or a renamed copy beside the unit that shares the start of its name
 /// (`node1-etcd.env` beside `node1-etcd.service`) and sets `ETCD_` variables.
 fn environment_file<'a>(ctx: &Ctx<'a>, path: &str) -> Option<&'a crate::source::SourceFile> {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    if base.is_empty() {
+    if files::base(path).is_empty() {
         return None;
     }
-    let split = |n: &'a str| n.rsplit_once('/').unwrap_or(("", n));
-    let (dir, unit) = split(&ctx.file.name);
-    ctx.files
-        .iter()
-        .find(|f| f.name.ends_with(path) || split(&f.name).1 == base)
-        .or_else(|| {
-            ctx.files.iter().find(|f| {
-                let (d, b) = split(&f.name);
-                let shared = b
+    let (dir, unit) = files::split(&ctx.file.name);
+    ctx.index.find_path(ctx.files, path).or_else(|| {
+        ctx.index
+            .in_dir(dir)
+            .iter()
+            .map(|&i| &ctx.files[i])
+            .find(|f| {
+                let shared = files::base(&f.name)
                     .bytes()
                     .zip(unit.bytes())
                     .take_while(|(x, y)| x == y)
                     .count();
-                d == dir
-                    && !std::ptr::eq(*f, ctx.file)
+                !std::ptr::eq(*f, ctx.file)
                     && shared >= 4
                     && f.text.lines().any(|l| l.trim_start().starts_with("ETCD_"))
                     && !f.text.contains("[Service]")
             })
-        })
+    })
 }
 
 /// ETC005.

@@ -31,6 +31,7 @@ pub mod certs;
 pub mod checkscript;
 pub mod cross;
 pub mod etcd;
+pub mod files;
 pub mod general;
 pub mod haproxy;
 pub mod keepalived;
@@ -216,6 +217,8 @@ pub struct Ctx<'a> {
     pub options: &'a LintOptions,
     /// Every input file (for rules that look at a file another one names).
     pub files: &'a [SourceFile],
+    /// Those files by directory and base name.
+    pub index: &'a files::FileIndex<'a>,
     /// The file being checked.
     pub file: &'a SourceFile,
     /// The Kubernetes version in force, if known.
@@ -263,10 +266,12 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
         })
         .filter(|base| !base.is_empty())
         .collect();
+    let index = files::FileIndex::new(files);
     for (id, file) in files.iter().enumerate() {
         let ctx = Ctx {
             options,
             files,
+            index: &index,
             file,
             version,
         };
@@ -278,7 +283,10 @@ pub fn lint_report(files: &[SourceFile], options: &LintOptions) -> Report {
         reports.push(report);
         parsed.push(p);
     }
-    cross::run(&cross::Run::new(files, &parsed, options, version), &mut out);
+    cross::run(
+        &cross::Run::new(files, &index, &parsed, options, version),
+        &mut out,
+    );
     let mut diagnostics = filter(files, out, options);
     diagnostics.sort();
     Report {
@@ -395,6 +403,7 @@ fn lint_template(ctx: &Ctx<'_>, kind: Kind, out: &mut Diagnostics) {
     let masked_ctx = Ctx {
         options: ctx.options,
         files: ctx.files,
+        index: ctx.index,
         file: &masked,
         version: ctx.version,
     };

@@ -2,6 +2,7 @@
 
 pub mod parse;
 
+use super::files::{self as lint_files, FileIndex};
 use super::{Ctx, Kind, at, general};
 use crate::diag::Rule;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -1040,14 +1041,16 @@ fn tracked(inst: &Item) -> Vec<&crate::lint::scan::Word> {
 pub fn find_script<'a>(
     conf: &SourceFile,
     files: &'a [SourceFile],
+    index: &FileIndex<'_>,
     path: &str,
 ) -> Option<&'a SourceFile> {
     let base = path.rsplit('/').next()?;
-    let (dir, conf_base) = conf.name.rsplit_once('/').unwrap_or(("", &conf.name));
-    let split = |f: &'a SourceFile| f.name.rsplit_once('/').unwrap_or(("", &f.name));
-    files
+    let (dir, conf_base) = lint_files::split(&conf.name);
+    index
+        .named(base)
         .iter()
-        .find(|f| f.name.ends_with(path) || split(f) == (dir, base))
+        .map(|&i| &files[i])
+        .find(|f| f.name.ends_with(path) || lint_files::dir(&f.name) == dir)
         .or_else(|| {
             // A copy renamed after its source (`repo__chk_k8s.sh` beside
             // `repo__keepalived.conf`): in the same directory, the one whose name shares
@@ -1055,21 +1058,17 @@ pub fn find_script<'a>(
             // several, so a directory of many setups does not pair one's conf with
             // another's script).
             let shared = |f: &SourceFile| {
-                f.name
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or("")
+                lint_files::base(&f.name)
                     .bytes()
                     .zip(conf_base.bytes())
                     .take_while(|(x, y)| x == y)
                     .count()
             };
-            let candidates: Vec<&'a SourceFile> = files
+            let candidates: Vec<&'a SourceFile> = index
+                .in_dir(dir)
                 .iter()
-                .filter(|f| {
-                    let (d, b) = split(f);
-                    d == dir && names_script(b, base)
-                })
+                .map(|&i| &files[i])
+                .filter(|f| names_script(lint_files::base(&f.name), base))
                 .collect();
             match candidates[..] {
                 [one] => Some(one),
@@ -1097,6 +1096,7 @@ pub fn track_script_broken(
     cfg: &Config,
     conf: &SourceFile,
     files: &[SourceFile],
+    index: &FileIndex<'_>,
     out: &mut Diagnostics,
 ) {
     let defined = scripts(cfg);
@@ -1132,7 +1132,7 @@ pub fn track_script_broken(
             continue;
         }
         let span = s.get("script").map_or(s.span(), |i| i.span());
-        if find_script(conf, files, path).is_none() {
+        if find_script(conf, files, index, path).is_none() {
             out.push(
                 at(&TRACK_SCRIPT_BROKEN, span, format!("the script `{path}` is not among the linted files, so hagen cannot check that it exists, is executable and starts with `#!`"))
                     .severity(Severity::Info)
