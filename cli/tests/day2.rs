@@ -1,7 +1,8 @@
 //! `hagen plan` end to end: a plan written from a rendered bundle, the CA kept, and
 //! the exit codes of a refused (1) and an unsupported (2) request.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,29 +32,40 @@ impl Drop for Scratch {
     }
 }
 
-#[test]
-fn the_cli_writes_a_plan_and_refuses_an_unsafe_one() {
-    let bin = env!("CARGO_BIN_EXE_hagen");
-    let tmp = Scratch::new();
-    let case = root().join("fixtures/plans/three-to-five");
-    let old = tmp.0.join("old");
-    let st = std::process::Command::new(bin)
+/// `hagen render TOPOLOGY -o OUT`, which must succeed.
+fn render(topology: PathBuf, out: &Path) {
+    let st = Command::new(env!("CARGO_BIN_EXE_hagen"))
         .arg("render")
-        .arg(case.join("old.yaml"))
+        .arg(topology)
         .arg("-o")
-        .arg(&old)
+        .arg(out)
         .output()
         .unwrap();
     assert!(st.status.success(), "{st:?}");
-    let out = tmp.0.join("plan");
-    let st = std::process::Command::new(bin)
-        .args(["plan", "--from"])
-        .arg(&old)
-        .arg(case.join("new.yaml"))
+}
+
+/// `hagen plan FLAGS… --from OLD NEW -o OUT`.
+fn plan(flags: &[&str], old: &Path, new: PathBuf, out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hagen"))
+        .arg("plan")
+        .args(flags)
+        .arg("--from")
+        .arg(old)
+        .arg(new)
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn the_cli_writes_a_plan_and_refuses_an_unsafe_one() {
+    let tmp = Scratch::new();
+    let case = root().join("fixtures/plans/three-to-five");
+    let old = tmp.0.join("old");
+    render(case.join("old.yaml"), &old);
+    let out = tmp.0.join("plan");
+    let st = plan(&[], &old, case.join("new.yaml"), &out);
     assert!(st.status.success(), "{st:?}");
     for f in [
         "README.md",
@@ -74,35 +86,19 @@ fn the_cli_writes_a_plan_and_refuses_an_unsafe_one() {
         std::fs::read(out.join("bundle/nodes/k8s-m5/etc/kubernetes/pki/ca.key")).unwrap()
     );
     let refused = tmp.0.join("refused");
-    let st = std::process::Command::new(bin)
-        .args(["plan", "--from"])
-        .arg(&old)
-        .arg(case.join("old.yaml"))
-        .args(["--dead", "k8s-m2", "--dead", "k8s-m3", "-o"])
-        .arg(&refused)
-        .output()
-        .unwrap();
+    let st = plan(
+        &["--dead", "k8s-m2", "--dead", "k8s-m3"],
+        &old,
+        case.join("old.yaml"),
+        &refused,
+    );
     assert_eq!(st.status.code(), Some(1), "{st:?}");
     let err = String::from_utf8_lossy(&st.stderr);
     assert!(err.contains("2 of 3 etcd members are dead"), "{err}");
     assert!(!refused.exists());
-    let st = std::process::Command::new(bin)
-        .args(["plan", "--rotate-ca", "--from"])
-        .arg(&old)
-        .arg(case.join("new.yaml"))
-        .arg("-o")
-        .arg(&refused)
-        .output()
-        .unwrap();
+    let st = plan(&["--rotate-ca"], &old, case.join("new.yaml"), &refused);
     assert_eq!(st.status.code(), Some(2), "{st:?}");
-    let st = std::process::Command::new(bin)
-        .args(["plan", "--dead", "nope", "--from"])
-        .arg(&old)
-        .arg(case.join("new.yaml"))
-        .arg("-o")
-        .arg(&refused)
-        .output()
-        .unwrap();
+    let st = plan(&["--dead", "nope"], &old, case.join("new.yaml"), &refused);
     assert_eq!(st.status.code(), Some(2), "{st:?}");
 }
 
@@ -111,27 +107,12 @@ fn the_cli_writes_a_plan_and_refuses_an_unsafe_one() {
 /// for a single control plane (exit 1).
 #[test]
 fn the_cli_plans_a_ca_rotation() {
-    let bin = env!("CARGO_BIN_EXE_hagen");
     let tmp = Scratch::named("rotate-cli");
     let case = root().join("fixtures/plans/rotate-ca-stacked");
     let old = tmp.0.join("old");
-    let st = std::process::Command::new(bin)
-        .arg("render")
-        .arg(case.join("old.yaml"))
-        .arg("-o")
-        .arg(&old)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{st:?}");
+    render(case.join("old.yaml"), &old);
     let out = tmp.0.join("plan");
-    let st = std::process::Command::new(bin)
-        .args(["plan", "--rotate-ca", "--from"])
-        .arg(&old)
-        .arg(case.join("new.yaml"))
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let st = plan(&["--rotate-ca"], &old, case.join("new.yaml"), &out);
     assert!(st.status.success(), "{st:?}");
     let stdout = String::from_utf8_lossy(&st.stdout);
     assert!(stdout.contains("new CAs in bundle/"), "{stdout}");
@@ -163,23 +144,9 @@ fn the_cli_plans_a_ca_rotation() {
 
     let single = root().join("fixtures/plans/refused-rotate-ca-single-control-plane");
     let old1 = tmp.0.join("old1");
-    let st = std::process::Command::new(bin)
-        .arg("render")
-        .arg(single.join("old.yaml"))
-        .arg("-o")
-        .arg(&old1)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{st:?}");
+    render(single.join("old.yaml"), &old1);
     let refused = tmp.0.join("refused");
-    let st = std::process::Command::new(bin)
-        .args(["plan", "--rotate-ca", "--from"])
-        .arg(&old1)
-        .arg(single.join("new.yaml"))
-        .arg("-o")
-        .arg(&refused)
-        .output()
-        .unwrap();
+    let st = plan(&["--rotate-ca"], &old1, single.join("new.yaml"), &refused);
     assert_eq!(st.status.code(), Some(1), "{st:?}");
     assert!(String::from_utf8_lossy(&st.stderr).contains("the only API server restarts"));
     assert!(!refused.exists());
