@@ -390,15 +390,13 @@ fn run_plan(tag: &str, first: u8, old_text: &str, new_text: &str, dead: &[&str])
                     if ok || out.contains("member not found") {
                         // (not found: an earlier attempt that timed out was applied)
                         Ok(())
-                    } else if out.contains("unhealthy cluster")
-                        || out.contains("deadline exceeded")
-                        // The member asked was the one removed: it stops itself before
-                        // it answers. The next try sees "member not found".
-                        || out.contains("server stopped")
-                    {
-                        Err(out)
                     } else {
-                        panic!("{}: {out}\n{}", step.id, c.members.logs())
+                        // Removal is idempotent, so every refusal is retried within the
+                        // bound: etcd's answer varies with load ("unhealthy cluster"
+                        // under the strict check, "deadline exceeded", "server stopped"
+                        // from the member being removed, a leader change…); the member
+                        // list is checked after the step.
+                        Err(out)
                     }
                 });
                 c.kill(n);

@@ -378,14 +378,7 @@ impl Builder<'_> {
         }
         // 3. Every client to the new endpoint.
         if moved {
-            let nodes: Vec<String> = self
-                .union
-                .iter()
-                .filter(|n| {
-                    self.state.api_servers.contains(&n.name) || self.state.workers.contains(&n.name)
-                })
-                .map(|n| n.name.clone())
-                .collect();
+            let nodes = self.running_nodes();
             for n in nodes {
                 self.switch_kubeconfigs(&n, old);
             }
@@ -921,14 +914,7 @@ impl Builder<'_> {
         }
         if po == Proxy::Nginx && pn != Proxy::Nginx {
             what.push("the local nginx");
-            let nodes: Vec<String> = self
-                .union
-                .iter()
-                .filter(|n| {
-                    self.state.api_servers.contains(&n.name) || self.state.workers.contains(&n.name)
-                })
-                .map(|n| n.name.clone())
-                .collect();
+            let nodes = self.running_nodes();
             for n in nodes {
                 commands.push(cmd(&n, "systemctl disable --now nginx"));
                 if let Some(dns) = &old.endpoint.dns {

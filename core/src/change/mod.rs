@@ -1570,19 +1570,41 @@ impl Builder<'_> {
         self.lb_step(name, true);
     }
 
+    /// The nodes of both topologies that run now: API servers and workers.
+    fn running_nodes(&self) -> Vec<String> {
+        self.union
+            .iter()
+            .filter(|n| {
+                self.state.api_servers.contains(&n.name) || self.state.workers.contains(&n.name)
+            })
+            .map(|n| n.name.clone())
+            .collect()
+    }
+
+    /// The refusal of a change that restarts every etcd member in turn (`doing` says
+    /// how often) when fewer than 3 vote: one restarting member takes the quorum away.
+    fn members_restart(&self, doing: &str, instead: &str) -> Result<(), Refusal> {
+        let voters = self.state.etcd_members.len();
+        if voters >= 3 {
+            return Ok(());
+        }
+        Err(Refusal::Unsafe {
+            reason: format!(
+                "{doing}; with {voters} member(s) the quorum is {} and one restarting member takes it away",
+                quorum(voters)
+            ),
+            instead: instead.into(),
+        })
+    }
+
     /// `--renew`: one node at a time, each out of the load balancer while its static
     /// pods restart; a stacked member is down meanwhile, so quorum must hold without it.
     fn run_renew(&mut self) -> Result<(), Refusal> {
+        self.members_restart(
+            "renewing restarts every etcd member in turn",
+            "renew in a maintenance window (`kubeadm certs renew all`, then restart the static pods), or grow to 3 members first with `hagen plan`",
+        )?;
         let voters = self.state.etcd_members.len();
-        if voters < 3 {
-            return Err(Refusal::Unsafe {
-                reason: format!(
-                    "renewing restarts every etcd member in turn; with {voters} member(s) the quorum is {} and one restarting member takes it away",
-                    quorum(voters)
-                ),
-                instead: "renew in a maintenance window (`kubeadm certs renew all`, then restart the static pods), or grow to 3 members first with `hagen plan`".into(),
-            });
-        }
         if !self.stacked() {
             let members = self.state.etcd_members.clone();
             for m in members {

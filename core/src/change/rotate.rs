@@ -123,16 +123,10 @@ impl Builder<'_> {
         if cps.len() < 2 {
             return Err(super::only_api_server("rotate the CA"));
         }
-        let voters = self.state.etcd_members.len();
-        if voters < 3 {
-            return Err(Refusal::Unsafe {
-                reason: format!(
-                    "rotating the CA restarts every etcd member once per phase; with {voters} member(s) the quorum is {} and one restarting member takes it away",
-                    quorum(voters)
-                ),
-                instead: "rotate in a maintenance window, or grow to 3 etcd members first with `hagen plan`".into(),
-            });
-        }
+        self.members_restart(
+            "rotating the CA restarts every etcd member once per phase",
+            "rotate in a maintenance window, or grow to 3 etcd members first with `hagen plan`",
+        )?;
         let members: Vec<String> = if self.stacked() {
             Vec::new()
         } else {
