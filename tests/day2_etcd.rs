@@ -13,7 +13,7 @@
 
 use crate::etcd::{Client, Member, Members, etcdctl, on_loopback, wait_until};
 use hagen_core::change::{self, Action, Options};
-use hagen_core::pki::{Existing, SeededEntropy, generate};
+use hagen_core::pki::{Existing, Pki, SeededEntropy, generate};
 use hagen_core::plan::{Node, Plan};
 use hagen_core::source::SourceFile;
 use hagen_core::topology::Role;
@@ -261,6 +261,38 @@ impl Cluster<'_> {
     }
 }
 
+/// The old bundle's PKI as `hagen render` makes it (seeded), and every step's files of
+/// `p` as `hagen plan --from` that bundle writes them.
+fn old_bundle_and_steps(
+    p: &change::ChangePlan,
+    old: &Plan,
+    new: &Plan,
+    new_text: &str,
+) -> (Pki, change::files::Materialized) {
+    let now = crate::pki::now();
+    let old_pki = generate(old, &Existing::none(), &mut SeededEntropy::new(5), now)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let existing = Existing::from_bundle(
+        old_pki
+            .files
+            .iter()
+            .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
+    )
+    .expect("the old PKI");
+    let made = change::files::materialize(
+        p,
+        old,
+        new,
+        &SourceFile::new("new.yaml", new_text.to_string()),
+        &[],
+        &existing,
+        &mut SeededEntropy::new(6),
+        now,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    (old_pki, made)
+}
+
 fn run_plan(tag: &str, first: u8, old_text: &str, new_text: &str, dead: &[&str]) {
     let old = plan_of(old_text);
     let new = plan_of(new_text);
@@ -272,27 +304,7 @@ fn run_plan(tag: &str, first: u8, old_text: &str, new_text: &str, dead: &[&str])
     let p = change::plan_change(&old, &new, &opts).expect("plans");
     // As `hagen render` then `hagen plan` would: the old nodes hold the old bundle's
     // files; a new node gets its files from its step.
-    let now = crate::pki::now();
-    let old_pki = generate(&old, &Existing::none(), &mut SeededEntropy::new(5), now)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let existing = Existing::from_bundle(
-        old_pki
-            .files
-            .iter()
-            .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
-    )
-    .expect("the old PKI");
-    let made = change::files::materialize(
-        &p,
-        &old,
-        &new,
-        &SourceFile::new("new.yaml", new_text.to_string()),
-        &[],
-        &existing,
-        &mut SeededEntropy::new(6),
-        now,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (old_pki, made) = old_bundle_and_steps(&p, &old, &new, new_text);
     let dir = TempDir::new(tag);
     write_files(dir.path(), old_pki.files.iter().map(|(p, f)| (p, f)));
     let cp_name = old
@@ -519,27 +531,7 @@ fn run_rotation(tag: &str, first: u8, text: &str) {
         ..Options::default()
     };
     let p = change::plan_change(&plan, &plan, &opts).expect("plans");
-    let now = crate::pki::now();
-    let old_pki = generate(&plan, &Existing::none(), &mut SeededEntropy::new(5), now)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let existing = Existing::from_bundle(
-        old_pki
-            .files
-            .iter()
-            .map(|(p, f)| (p.as_str(), f.bytes.as_slice())),
-    )
-    .expect("the old PKI");
-    let made = change::files::materialize(
-        &p,
-        &plan,
-        &plan,
-        &SourceFile::new("t.yaml", text.to_string()),
-        &[],
-        &existing,
-        &mut SeededEntropy::new(6),
-        now,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (old_pki, made) = old_bundle_and_steps(&p, &plan, &plan, text);
     let dir = TempDir::new(tag);
     write_files(dir.path(), old_pki.files.iter().map(|(p, f)| (p, f)));
     let old_client_dir = dir.path().join("old-client");
