@@ -11,7 +11,7 @@
 //! (`--rotate-ca`, stacked and external): every member restarted with its step's files,
 //! one at a time, healthy and writable after each; the old CA's client refused at the end.
 
-use crate::etcd::{Client, Member, Members, etcdctl, on_loopback, wait_until};
+use crate::etcd::{Client, Member, Members, etcdctl, etcdctl_json, on_loopback, wait_until};
 use hagen_core::change::{self, Action, Options};
 use hagen_core::pki::{Existing, Pki, SeededEntropy, generate};
 use hagen_core::plan::{Node, Plan};
@@ -220,20 +220,12 @@ impl Cluster<'_> {
 
     /// `member list`: peer URL → (hex id, is learner).
     fn list(&self) -> Result<BTreeMap<String, (String, bool)>, String> {
-        let (ok, out) = etcdctl(
+        let json = etcdctl_json(
             &self.running_endpoints(),
             &self.client,
             &["member", "list", "-w", "json"],
-        );
-        if !ok {
-            return Err(out);
-        }
-        let start = out.find('{').ok_or_else(|| out.clone())?;
-        let json: serde_json::Value = serde_json::Deserializer::from_str(&out[start..])
-            .into_iter()
-            .next()
-            .ok_or("no JSON")?
-            .map_err(|e| format!("{e}: {out}"))?;
+            '{',
+        )?;
         let mut map = BTreeMap::new();
         for m in json["members"].as_array().ok_or("no members")? {
             let id = m["ID"].as_u64().ok_or("no ID")?;

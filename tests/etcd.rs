@@ -100,23 +100,35 @@ pub(crate) fn wait_until(
     panic!("timed out waiting for {what}: {last}\n{}", members.logs());
 }
 
-/// The index of the leader among `alive`, from `endpoint status -w json`.
-fn leader(members: &Members, alive: &[usize], client: &Client) -> Result<usize, String> {
-    let eps: Vec<String> = alive.iter().map(|i| members.endpoint(*i)).collect();
-    let (ok, out) = etcdctl(
-        &eps.join(","),
-        client,
-        &["endpoint", "status", "-w", "json"],
-    );
+/// The JSON etcdctl prints for `args` (`-w json`): the value that starts at the first
+/// `opening` character (`[` for a list, so that JSON log lines before it are skipped).
+pub(crate) fn etcdctl_json(
+    endpoints: &str,
+    client: &Client,
+    args: &[&str],
+    opening: char,
+) -> Result<serde_json::Value, String> {
+    let (ok, out) = etcdctl(endpoints, client, args);
     if !ok {
         return Err(out);
     }
-    let start = out.find('[').ok_or_else(|| out.clone())?;
-    let json: serde_json::Value = serde_json::Deserializer::from_str(&out[start..])
+    let start = out.find(opening).ok_or_else(|| out.clone())?;
+    serde_json::Deserializer::from_str(&out[start..])
         .into_iter()
         .next()
         .ok_or("no JSON")?
-        .map_err(|e| format!("{e}: {out}"))?;
+        .map_err(|e| format!("{e}: {out}"))
+}
+
+/// The index of the leader among `alive`, from `endpoint status -w json`.
+fn leader(members: &Members, alive: &[usize], client: &Client) -> Result<usize, String> {
+    let eps: Vec<String> = alive.iter().map(|i| members.endpoint(*i)).collect();
+    let json = etcdctl_json(
+        &eps.join(","),
+        client,
+        &["endpoint", "status", "-w", "json"],
+        '[',
+    )?;
     let rows = json.as_array().ok_or("not an array")?;
     if rows.len() != alive.len() {
         return Err(format!(
@@ -137,7 +149,7 @@ fn leader(members: &Members, alive: &[usize], client: &Client) -> Result<usize, 
                 .ok_or_else(|| format!("leader {ep} is not among the endpoints"));
         }
     }
-    Err(format!("no leader yet: {out}"))
+    Err(format!("no leader yet: {json}"))
 }
 
 /// Moves the plan's etcd members (and control planes) onto loopback addresses.
